@@ -1,0 +1,199 @@
+"""`ebox demo`: a small but real day in the life of the ledger.
+
+Everything goes through the same use cases as production: real Ed25519
+signatures, real encryption, the delivery worker and the sealer.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from nacl.signing import SigningKey
+from rich.progress import Progress
+
+from ebox.cli.demo_data import MESSAGE_TYPES, SENDERS, SUBJECTS, kbo, letter_pdf, national_register_number
+from ebox.domain.errors import Conflict
+from ebox.domain.proofs.canonical import rfc3339
+from ebox.domain.proofs.envelope import SubmissionEnvelope, DocumentDigest, sign_envelope
+from ebox.domain.proofs.encryption import sha256_hex
+from ebox.domain.publication import Document, Publication, Recipient
+from ebox.projections.delivery import DeliveryWorker
+from ebox.projections.runtime import Ledger
+
+
+BATCH = 500
+
+
+@dataclass
+class DemoSummary:
+    senders: int = 0
+    mailboxes: int = 0
+    published: int = 0
+    delivered: int = 0
+    read: int = 0
+    archived: int = 0
+    leaves: int = 0
+    events_by_type: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class DemoSender:
+    kbo: str
+    names: dict[str, str]
+    key: SigningKey
+    key_id: str
+
+
+def signed_publication(
+    sender: DemoSender,
+    recipient: Recipient,
+    message_type: str,
+    subjects: dict[str, str],
+    documents: list[Document],
+    registered: bool,
+    idempotency_key: str,
+) -> Publication:
+    """Build the envelope exactly as the ledger will, and sign it as a sender would."""
+    submitted_at = datetime.now(UTC)
+    envelope = SubmissionEnvelope(
+        sender=sender.kbo,
+        application="mybox-publisher",
+        recipients=[recipient.address],
+        message_type=message_type,
+        subjects=subjects,
+        documents=[DocumentDigest(d.name, d.media_type, sha256_hex(d.content)) for d in documents],
+        registered=registered,
+        submitted_at=rfc3339(submitted_at),
+        idempotency_key=idempotency_key,
+    )
+    return Publication(
+        sender=sender.kbo,
+        application="mybox-publisher",
+        message_type=message_type,
+        subjects=subjects,
+        documents=documents,
+        recipients=[recipient],
+        submitted_at=submitted_at,
+        client_id=f"sender:{sender.kbo}",
+        registered=registered,
+        idempotency_key=idempotency_key,
+        signing_key_id=sender.key_id,
+        signature=sign_envelope(envelope, sender.key),
+    )
+
+
+def setup_senders(ledger: Ledger) -> list[DemoSender]:
+    app = ledger.app
+    senders = []
+    for base, names in SENDERS:
+        number = kbo(base)
+        try:
+            app.register_sender(number, names)
+            app.register_application(number, "mybox-publisher", {"en": "Publication gateway"})
+            for type_id, type_names, unit, amount, registered in MESSAGE_TYPES:
+                app.register_message_type(number, type_id, type_names, unit, amount, registered)
+        except Conflict:
+            pass  # A second demo run reuses the organisations of the first.
+        key = SigningKey.generate()
+        key_id = app.add_signing_key(number, bytes(key.verify_key))
+        senders.append(DemoSender(number, names, key, key_id))
+    return senders
+
+
+def setup_mailboxes(ledger: Ledger, rng: random.Random, people: int) -> list[Recipient]:
+    recipients = []
+    for _ in range(people):
+        recipients.append(Recipient("citizen", national_register_number(rng)))
+    for base, _names in SENDERS[2:]:
+        recipients.append(Recipient("enterprise", kbo(base)))
+    for recipient in recipients:
+        try:
+            ledger.app.open_mailbox(recipient.ebox_type, recipient.id_value)
+        except Conflict:
+            pass
+    return recipients
+
+
+def letters(senders: list[DemoSender], recipients: list[Recipient], count: int, rng: random.Random):  # type: ignore[no-untyped-def]
+    year = datetime.now(UTC).year
+    for number in range(count):
+        sender = senders[number % len(senders)]
+        recipient = recipients[rng.randrange(len(recipients))]
+        type_id, _names, _unit, _amount, registered = MESSAGE_TYPES[number % len(MESSAGE_TYPES)]
+        subjects = {lang: text.format(year=year) for lang, text in SUBJECTS[number % len(SUBJECTS)].items()}
+        pdf = letter_pdf(
+            subjects["nl"],
+            [f"Aan {recipient.address}", f"Van {sender.names['nl']} ({sender.kbo})", f"Referentie {number:06d}"],
+        )
+        documents = [
+            Document("brief.pdf", "application/pdf", pdf, main_content=True, language="nl"),
+            Document(
+                "details.xml",
+                "application/xml",
+                f"<letter><ref>{number:06d}</ref><amount>{rng.randint(10, 5000)}</amount></letter>".encode(),
+            ),
+        ]
+        yield signed_publication(
+            sender, recipient, type_id, subjects, documents, registered, f"demo-{rng.getrandbits(64):016x}"
+        )
+
+
+def run_demo(ledger: Ledger, count: int, seed: int | None = None) -> DemoSummary:
+    rng = random.Random(seed)
+    app = ledger.app
+    summary = DemoSummary()
+    with Progress(transient=True) as progress:
+        senders = setup_senders(ledger)
+        recipients = setup_mailboxes(ledger, rng, people=max(10, min(200, count // 10)))
+        summary.senders, summary.mailboxes = len(senders), len(recipients)
+
+        task = progress.add_task("Publishing letters", total=count)
+        message_ids: list[str] = []
+        batch: list[Publication] = []
+        for publication in letters(senders, recipients, count, rng):
+            batch.append(publication)
+            if len(batch) == BATCH:
+                message_ids += [o.message_id for o in app.publish_many(batch) if o.message_id]
+                progress.advance(task, len(batch))
+                batch = []
+        if batch:
+            message_ids += [o.message_id for o in app.publish_many(batch) if o.message_id]
+            progress.advance(task, len(batch))
+        summary.published = len(message_ids)
+
+        task = progress.add_task("Delivering", total=len(message_ids))
+        worker = DeliveryWorker(ledger)
+        while handled := worker.run_once():
+            summary.delivered += handled
+            progress.advance(task, handled)
+
+        reading = message_ids[: len(message_ids) // 3]
+        task = progress.add_task("Reading", total=len(reading))
+        for message_id in reading:
+            message = app.message(message_id)
+            app.open_document(message_id, "brief.pdf", reader=message_reader(message), channel="portal")
+            progress.advance(task)
+        summary.read = len(reading)
+
+        archiving = message_ids[:: 5]
+        task = progress.add_task("Archiving", total=len(archiving))
+        for message_id in archiving:
+            app.archive(message_id, by="owner")
+            progress.advance(task)
+        summary.archived = len(archiving)
+
+        from ebox.projections.sealer import Sealer
+
+        sealer = Sealer(ledger)
+        task = progress.add_task("Sealing", total=sealer.lag())
+        while handled := sealer.run_once():
+            summary.leaves += handled
+            progress.advance(task, handled)
+        sealer.checkpoint_now()
+    return summary
+
+
+def message_reader(message) -> str:  # type: ignore[no-untyped-def]
+    return f"owner:{message.mailbox_id}"

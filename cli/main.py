@@ -1,0 +1,181 @@
+"""The `ebox` command: demo, database, ledger inspection."""
+
+from __future__ import annotations
+
+import base64
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(help="The eBox ledger: verifiable official digital mailbox.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema (Alembic).", no_args_is_help=True)
+ledger_app = typer.Typer(help="The Merkle log: checkpoints, proofs, export.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(ledger_app, name="ledger")
+
+err = Console(stderr=True)
+
+DbOption = Annotated[
+    str | None,
+    typer.Option("--db", help="SQLAlchemy URL (default: $EBOX_DATABASE_URL, else SQLite in $EBOX_HOME)."),
+]
+
+
+def _open(db: str | None):  # type: ignore[no-untyped-def]
+    from ebox.projections.runtime import SchemaNotReady, open_ledger
+
+    try:
+        return open_ledger(db)
+    except SchemaNotReady as error:
+        err.print(f"[red]{error}[/red]")
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def demo(
+    db: DbOption = None,
+    letters: Annotated[int, typer.Option("--letters", min=1, help="How many letters to publish.")] = 1000,
+    seed: Annotated[int | None, typer.Option(help="Random seed for reproducible data.")] = None,
+) -> None:
+    """Publish, deliver, read and archive letters, seal them, print the signed checkpoint."""
+    from ebox.cli.demo import run_demo
+    from ebox.projections.transparency import TransparencyLog
+
+    ledger = _open(db)
+    try:
+        summary = run_demo(ledger, letters, seed)
+        log = TransparencyLog(ledger)
+        size, note = log.checkpoint()
+    finally:
+        ledger.close()
+    table = Table(title="eBox ledger demo", show_header=False)
+    for label, value in [
+        ("sender organisations", summary.senders),
+        ("mailboxes", summary.mailboxes),
+        ("letters published (Sent)", summary.published),
+        ("letters delivered", summary.delivered),
+        ("letters read", summary.read),
+        ("letters archived", summary.archived),
+        ("events sealed into the Merkle log", summary.leaves),
+        ("ledger size (leaves)", size),
+    ]:
+        table.add_row(label, str(value))
+    Console().print(table)
+    print("Latest checkpoint, as signed:\n")
+    sys.stdout.write(note)
+
+
+@db_app.command("upgrade")
+def db_upgrade(db: DbOption = None, revision: str = "head") -> None:
+    """Apply the Alembic migrations (the one owner of every table)."""
+    from ebox.projections.home import default_database_url
+    from ebox.projections.schema import upgrade
+
+    upgrade(db or default_database_url(), revision)
+    err.print("database is at the latest migration")
+
+
+@ledger_app.command("checkpoint")
+def ledger_checkpoint(db: DbOption = None) -> None:
+    """The latest checkpoint, exactly as signed."""
+    from ebox.projections.transparency import NoCheckpoint, TransparencyLog
+
+    ledger = _open(db)
+    try:
+        sys.stdout.write(TransparencyLog(ledger).checkpoint()[1])
+    except NoCheckpoint as error:
+        err.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from None
+    finally:
+        ledger.close()
+
+
+@ledger_app.command("vkey")
+def ledger_vkey() -> None:
+    """The ledger's public key as a C2SP vkey."""
+    from ebox.projections.home import load_secrets
+
+    print(load_secrets().ledger_signer().vkey)
+
+
+@ledger_app.command("export")
+def ledger_export(db: DbOption = None, output: Annotated[Path | None, typer.Option("-o")] = None) -> None:
+    """Every sealed event as one JSON line, in leaf order: leaf_index, event_hash, canonical."""
+    from ebox.projections.transparency import TransparencyLog
+
+    ledger = _open(db)
+    out = output.open("w") if output else sys.stdout
+    try:
+        for row in TransparencyLog(ledger).entries():
+            out.write(json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n")
+    finally:
+        ledger.close()
+        if output:
+            out.close()
+
+
+@ledger_app.command("proof")
+def ledger_proof(
+    index: int, db: DbOption = None, size: Annotated[int | None, typer.Option("--size")] = None
+) -> None:
+    """The C2SP tlog-proof of leaf INDEX against the latest (or the given) checkpoint."""
+    from ebox.projections.transparency import LeafOutOfRange, NoCheckpoint, TransparencyLog
+
+    ledger = _open(db)
+    try:
+        sys.stdout.write(TransparencyLog(ledger).inclusion(index, size).encode())
+    except (NoCheckpoint, LeafOutOfRange) as error:
+        err.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from None
+    finally:
+        ledger.close()
+
+
+@ledger_app.command("consistency")
+def ledger_consistency(first: int, second: int, db: DbOption = None) -> None:
+    """The RFC 9162 consistency proof between two tree sizes, base64 hashes one per line."""
+    from ebox.domain.proofs.errors import ProofError
+    from ebox.projections.transparency import TransparencyLog
+
+    ledger = _open(db)
+    try:
+        for digest in TransparencyLog(ledger).consistency(first, second):
+            print(base64.b64encode(digest).decode())
+    except (ProofError, ValueError, KeyError) as error:
+        err.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from None
+    finally:
+        ledger.close()
+
+
+@app.command()
+def workers(db: DbOption = None, once: bool = False, interval: float = 0.2) -> None:
+    """Run the delivery worker and the sealer (until idle with --once)."""
+    import time
+
+    from ebox.projections.delivery import DeliveryWorker
+    from ebox.projections.sealer import Sealer
+
+    ledger = _open(db)
+    delivery, sealer = DeliveryWorker(ledger), Sealer(ledger)
+    try:
+        while True:
+            busy = delivery.run_once() + sealer.run_once()
+            if not busy:
+                sealer.checkpoint_now()
+                if once:
+                    return
+                time.sleep(interval)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        ledger.close()
+
+
+if __name__ == "__main__":
+    app()

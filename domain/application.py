@@ -1,0 +1,472 @@
+"""The ledger's use cases, on an eventsourcing Application.
+
+Every method is a guard or two and a save. Storage of ciphertexts and keys
+goes through ports (ports.py) inside one unit of work, so a refused or failed
+publication leaves no event, no blob and no wrapped key behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+from eventsourcing.application import AggregateNotFoundError, Application, Repository
+from nacl.public import PrivateKey
+from nacl.signing import VerifyKey
+
+from ebox.domain.chain import project_verified
+from ebox.domain.errors import (
+    EboxError,
+    InvalidPublication,
+    InvalidSignature,
+    MailboxAlreadyOpen,
+    NoDigitalUser,
+    SenderAlreadyRegistered,
+    SignatureRequired,
+    UnknownDocument,
+    UnknownMessage,
+    UnknownSender,
+)
+from ebox.domain.ids import mailbox_id, sender_id
+from ebox.domain.mailbox import Mailbox
+from ebox.domain.message import Message
+from ebox.domain.ports import LedgerStores
+from ebox.domain.proofs.canonical import b64url, rfc3339
+from ebox.domain.proofs.encryption import (
+    decrypt_document,
+    encrypt_document,
+    new_data_key,
+    sha256_hex,
+    unwrap_key,
+    wrap_key,
+)
+from ebox.domain.proofs.envelope import (
+    DocumentDigest,
+    EnvelopeSignatureError,
+    SubmissionEnvelope,
+    key_fingerprint,
+    verify_envelope,
+)
+from ebox.domain.publication import Outcome, Publication, Recipient
+from ebox.domain.sender import SenderOrganization
+from ebox.domain.validity import expiry
+
+DEFAULT_BATCH_SIZE = 500
+
+
+class ChainedRepository(Repository):  # type: ignore[type-arg]
+    """A repository whose every load re-verifies the aggregate's hash chain."""
+
+    def get(self, aggregate_id: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        kwargs.setdefault("projector_func", project_verified)
+        return super().get(aggregate_id, **kwargs)
+
+
+class EboxLedger(Application):  # type: ignore[type-arg]
+    """Senders, mailboxes and messages, each an append-only hash chain."""
+
+    name = "Ebox"
+    env = {
+        "PERSISTENCE_MODULE": "eventsourcing_sqlalchemy",
+        "CREATE_TABLE": "n",
+    }
+
+    def __init__(
+        self,
+        env: dict[str, str] | None = None,
+        *,
+        stores: Callable[[EboxLedger], LedgerStores],
+        require_signature: bool = False,
+    ) -> None:
+        super().__init__(env)
+        self.stores = stores(self)
+        self.require_signature = require_signature
+
+    def construct_repository(self) -> Repository:  # type: ignore[type-arg]
+        return ChainedRepository(event_store=self.events)
+
+    # Loading, with not-found in the domain's words.
+
+    def sender(self, kbo_number: str) -> SenderOrganization:
+        try:
+            return self.repository.get(sender_id(kbo_number))  # type: ignore[no-any-return]
+        except AggregateNotFoundError:
+            raise UnknownSender(f"no sender organisation with KBO number {kbo_number}") from None
+
+    def mailbox(self, ebox_type: str, id_value: str) -> Mailbox:
+        try:
+            return self.repository.get(mailbox_id(ebox_type, id_value))  # type: ignore[no-any-return]
+        except AggregateNotFoundError:
+            raise NoDigitalUser(f"{ebox_type}:{id_value} has no eBox") from None
+
+    def message(self, message_id: str | UUID) -> Message:
+        try:
+            return self.repository.get(_uuid(message_id))  # type: ignore[no-any-return]
+        except (AggregateNotFoundError, ValueError):
+            raise UnknownMessage(f"no message {message_id}") from None
+
+    # Sender organisations.
+
+    def register_sender(self, kbo_number: str, names: dict[str, str]) -> str:
+        if self._exists(sender_id(kbo_number)):
+            raise SenderAlreadyRegistered(f"sender {kbo_number} is already registered")
+        sender = SenderOrganization.register(kbo_number, names)
+        self.save(sender)
+        return str(sender.id)
+
+    def add_signing_key(
+        self,
+        kbo_number: str,
+        public_key: bytes,
+        valid_from: datetime | None = None,
+        valid_until: datetime | None = None,
+    ) -> str:
+        VerifyKey(public_key)  # refuses anything that is not an Ed25519 public key
+        sender = self.sender(kbo_number)
+        key_id = key_fingerprint(public_key)
+        sender.add_signing_key(
+            key_id,
+            b64url(public_key),
+            rfc3339(valid_from or datetime.now(UTC)),
+            rfc3339(valid_until) if valid_until else None,
+        )
+        self.save(sender)
+        return key_id
+
+    def revoke_signing_key(self, kbo_number: str, key_id: str, reason: str) -> None:
+        sender = self.sender(kbo_number)
+        sender.revoke_signing_key(key_id, rfc3339(datetime.now(UTC)), reason)
+        self.save(sender)
+
+    def register_application(self, kbo_number: str, application_id: str, names: dict[str, str]) -> None:
+        sender = self.sender(kbo_number)
+        sender.register_application(application_id, names)
+        self.save(sender)
+
+    def register_message_type(
+        self,
+        kbo_number: str,
+        message_type_id: str,
+        names: dict[str, str],
+        validity_unit: str = "YEAR",
+        validity_amount: int = 1,
+        registered_mail: bool = False,
+    ) -> None:
+        sender = self.sender(kbo_number)
+        sender.register_message_type(
+            message_type_id, names, validity_unit, validity_amount, registered_mail
+        )
+        self.save(sender)
+
+    # Mailboxes.
+
+    def open_mailbox(self, ebox_type: str, id_value: str) -> str:
+        """Open an eBox and give it an X25519 key pair; the private half goes to the vault."""
+        if self._exists(mailbox_id(ebox_type, id_value)):
+            raise MailboxAlreadyOpen(f"{ebox_type}:{id_value} already has an eBox")
+        mailbox = Mailbox.open(ebox_type, id_value)
+        private = PrivateKey.generate()
+        public = bytes(private.public_key)
+        fingerprint = key_fingerprint(public)
+        mailbox.add_encryption_key(fingerprint, b64url(public))
+        with self.stores.unit_of_work():
+            self.stores.vault.store(fingerprint, mailbox.address, bytes(private))
+            self.save(mailbox)
+        return str(mailbox.id)
+
+    def grant_partner_consent(self, ebox_type: str, id_value: str, partner_id: str) -> None:
+        mailbox = self.mailbox(ebox_type, id_value)
+        mailbox.grant_partner_consent(partner_id)
+        self.save(mailbox)
+
+    def revoke_partner_consent(self, ebox_type: str, id_value: str, partner_id: str) -> None:
+        mailbox = self.mailbox(ebox_type, id_value)
+        mailbox.revoke_partner_consent(partner_id)
+        self.save(mailbox)
+
+    def grant_mandate(self, ebox_type: str, id_value: str, holder: str) -> None:
+        mailbox = self.mailbox(ebox_type, id_value)
+        mailbox.grant_mandate(holder)
+        self.save(mailbox)
+
+    def revoke_mandate(self, ebox_type: str, id_value: str, holder: str) -> None:
+        mailbox = self.mailbox(ebox_type, id_value)
+        mailbox.revoke_mandate(holder)
+        self.save(mailbox)
+
+    def close_mailbox(self, ebox_type: str, id_value: str, reason: str) -> None:
+        mailbox = self.mailbox(ebox_type, id_value)
+        mailbox.close(reason)
+        self.save(mailbox)
+
+    # Publication.
+
+    def publish(self, publication: Publication) -> str:
+        """One letter to one recipient; raises the refusal instead of returning it."""
+        if len(publication.recipients) != 1:
+            raise InvalidPublication("a letter has exactly one recipient; use broadcast")
+        (outcome,) = self.publish_many([publication])
+        if outcome.message_id is None:
+            raise NoDigitalUser(outcome.error or "recipient refused")
+        return outcome.message_id
+
+    def publish_many(self, publications: Sequence[Publication]) -> list[Outcome]:
+        """Several letters in one transaction (the unit a batch commits)."""
+        senders: dict[str, SenderOrganization] = {}
+        mailboxes: dict[str, Mailbox | EboxError] = {}
+        outcomes: list[Outcome] = []
+        messages: list[Message] = []
+        blobs: list[tuple[str, bytes]] = []
+        wrapped: list[tuple[str, str, bytes]] = []
+        for publication in publications:
+            sender = senders.get(publication.sender) or self.sender(publication.sender)
+            senders[publication.sender] = sender
+            prepared = _Prepared.of(publication, sender, self.require_signature)
+            blobs.extend(prepared.blobs)
+            for recipient in publication.recipients:
+                mailbox = self._open_mailbox_or_refusal(recipient, mailboxes)
+                if isinstance(mailbox, EboxError):
+                    outcomes.append(Outcome(recipient, error_code=mailbox.code, error=mailbox.message))
+                    continue
+                message = prepared.send_to(mailbox)
+                wrapped.extend(
+                    (str(message.id), fingerprint, wrap_key(prepared.data_key, _raw(public)))
+                    for fingerprint, public in mailbox.encryption_keys.items()
+                )
+                messages.append(message)
+                outcomes.append(Outcome(recipient, message_id=str(message.id)))
+        if messages:
+            with self.stores.unit_of_work():
+                self.stores.blobs.put_many(blobs)
+                self.stores.wrapped_keys.put_many(wrapped)
+                self.save(*messages)
+        return outcomes
+
+    def broadcast(
+        self,
+        publication: Publication,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        on_batch: Callable[[list[Outcome]], None] | None = None,
+    ) -> list[Outcome]:
+        """One publication to many recipients, committed one batch at a time.
+
+        A crash loses at most the batch in flight, which was never acknowledged.
+        """
+        outcomes: list[Outcome] = []
+        for chunk in _chunks(publication.recipients, batch_size):
+            part = Publication(**{**publication.__dict__, "recipients": chunk})
+            batch = self.publish_many([part])
+            outcomes.extend(batch)
+            if on_batch is not None:
+                on_batch(batch)
+        return outcomes
+
+    def _open_mailbox_or_refusal(
+        self, recipient: Recipient, cache: dict[str, Mailbox | EboxError]
+    ) -> Mailbox | EboxError:
+        if recipient.address not in cache:
+            try:
+                mailbox = self.mailbox(recipient.ebox_type, recipient.id_value)
+                mailbox.require_open()
+                cache[recipient.address] = mailbox
+            except NoDigitalUser as refusal:
+                cache[recipient.address] = refusal
+        return cache[recipient.address]
+
+    # Delivery and reading.
+
+    def deliver(self, message_id: str | UUID) -> None:
+        message = self.message(message_id)
+        message.deliver()
+        self.save(message)
+
+    def open_document(self, message_id: str | UUID, document: str, reader: str, channel: str) -> bytes:
+        """Decrypt one document for an authorised reader, recording the opening first."""
+        message = self.message(message_id)
+        doc = message.document(document)
+        message.open_document(document, reader, channel)
+        plaintext = self._decrypt(message, doc)
+        self.save(message)
+        return plaintext
+
+    def _decrypt(self, message: Message, doc: dict[str, Any]) -> bytes:
+        wrapped = self.stores.wrapped_keys.get(str(message.id))
+        for fingerprint, sealed in wrapped.items():
+            try:
+                private = self.stores.vault.load(fingerprint)
+            except KeyError:
+                continue
+            data_key = unwrap_key(sealed, private)
+            return decrypt_document(data_key, self.stores.blobs.get(doc["ciphertext_sha256"]))
+        raise UnknownDocument(f"no key of this mailbox opens message {message.id}")
+
+    def archive(self, message_id: str | UUID, by: str) -> None:
+        self._change(message_id, lambda m: m.archive(by))
+
+    def unarchive(self, message_id: str | UUID, by: str) -> None:
+        self._change(message_id, lambda m: m.unarchive(by))
+
+    def hide(self, message_id: str | UUID, by: str) -> None:
+        self._change(message_id, lambda m: m.hide(by))
+
+    def show(self, message_id: str | UUID, by: str) -> None:
+        self._change(message_id, lambda m: m.show(by))
+
+    def expire(self, message_id: str | UUID, reason: str) -> None:
+        """Destroy the wrapped data keys and record it: content gone, proofs intact."""
+        message = self.message(message_id)
+        message.expire(reason)
+        with self.stores.unit_of_work():
+            self.stores.wrapped_keys.destroy(str(message.id))
+            self.save(message)
+
+    def _change(self, message_id: str | UUID, change: Callable[[Message], None]) -> None:
+        message = self.message(message_id)
+        change(message)
+        self.save(message)
+
+    def _exists(self, aggregate_id: UUID) -> bool:
+        return bool(self.recorder.select_events(aggregate_id, limit=1))
+
+
+class _Prepared:
+    """A publication checked and encrypted once, ready to be sent to each recipient."""
+
+    def __init__(
+        self,
+        publication: Publication,
+        sender: SenderOrganization,
+        envelope: SubmissionEnvelope,
+        origin: str,
+        data_key: bytes,
+        documents: list[dict[str, Any]],
+        blobs: list[tuple[str, bytes]],
+        expires_at: datetime,
+    ) -> None:
+        self.publication = publication
+        self.sender = sender
+        self.envelope = envelope
+        self.origin = origin
+        self.data_key = data_key
+        self.documents = documents
+        self.blobs = blobs
+        self.expires_at = expires_at
+        self.publication_id = publication.publication_id or str(uuid4())
+
+    @classmethod
+    def of(cls, publication: Publication, sender: SenderOrganization, require_signature: bool) -> _Prepared:
+        sender.require_application(publication.application)
+        message_type = sender.message_type(publication.message_type)
+        if not publication.documents:
+            raise InvalidPublication("a publication needs at least one document")
+        names = [d.name for d in publication.documents]
+        if len(set(names)) != len(names):
+            raise InvalidPublication("document names must be unique within a publication")
+        envelope = SubmissionEnvelope(
+            sender=publication.sender,
+            application=publication.application,
+            recipients=[r.address for r in publication.recipients],
+            message_type=publication.message_type,
+            subjects=publication.subjects,
+            documents=[
+                DocumentDigest(d.name, d.media_type, sha256_hex(d.content))
+                for d in publication.documents
+            ],
+            registered=publication.registered,
+            submitted_at=rfc3339(publication.submitted_at),
+            idempotency_key=publication.idempotency_key,
+            extra=publication.extra,
+        )
+        origin = _check_origin(publication, sender, envelope, require_signature)
+        data_key = new_data_key()
+        documents, blobs = [], []
+        for doc, digest in zip(publication.documents, envelope.documents, strict=True):
+            ciphertext = encrypt_document(data_key, doc.content)
+            ciphertext_sha256 = sha256_hex(ciphertext)
+            blobs.append((ciphertext_sha256, ciphertext))
+            documents.append(
+                {
+                    "name": doc.name,
+                    "media_type": doc.media_type,
+                    "sha256": digest.sha256,
+                    "size": len(doc.content),
+                    "ciphertext_sha256": ciphertext_sha256,
+                    "main_content": doc.main_content,
+                    "language": doc.language,
+                }
+            )
+        expires_at = expiry(
+            publication.submitted_at, message_type["validity_unit"], message_type["validity_amount"]
+        )
+        return cls(publication, sender, envelope, origin, data_key, documents, blobs, expires_at)
+
+    def send_to(self, mailbox: Mailbox) -> Message:
+        p = self.publication
+        return Message.send(
+            publication_id=self.publication_id,
+            sender=p.sender,
+            application=p.application,
+            mailbox_id=str(mailbox.id),
+            recipient=mailbox.address,
+            message_type=p.message_type,
+            subjects=dict(p.subjects),
+            documents=self.documents,
+            registered=p.registered,
+            submitted_at=self.envelope.submitted_at,
+            expires_at=rfc3339(self.expires_at),
+            envelope_sha256=self.envelope.digest(),
+            origin=self.origin,
+            signing_key_id=p.signing_key_id if self.origin == "signed" else None,
+            signature=p.signature if self.origin == "signed" else None,
+            client_id=p.client_id,
+            wrapped_for=sorted(mailbox.encryption_keys),
+        )
+
+
+def _check_origin(
+    publication: Publication,
+    sender: SenderOrganization,
+    envelope: SubmissionEnvelope,
+    require_signature: bool,
+) -> str:
+    """`signed` when the signature verifies with a key valid at submission, else `attested`."""
+    if publication.signature is None:
+        if require_signature:
+            raise SignatureRequired("this ledger accepts signed publications only")
+        return "attested"
+    if publication.signing_key_id is None:
+        raise InvalidSignature("a signature needs the id of the key that made it")
+    public_key = sender.signing_key_valid_at(publication.signing_key_id, publication.submitted_at)
+    try:
+        verify_envelope(envelope, publication.signature, public_key)
+    except EnvelopeSignatureError as error:
+        raise InvalidSignature(str(error)) from error
+    return "signed"
+
+
+def _raw(public_b64: str) -> bytes:
+    from ebox.domain.proofs.canonical import unb64url
+
+    return unb64url(public_b64)
+
+
+def _uuid(value: str | UUID) -> UUID:
+    return value if isinstance(value, UUID) else UUID(value)
+
+
+def _chunks(items: Sequence[Recipient], size: int) -> Iterator[list[Recipient]]:
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])
+
+
+def iter_chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    chunk: list[Any] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

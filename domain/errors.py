@@ -1,0 +1,139 @@
+"""Typed refusals of the mailbox model, in the domain's own words.
+
+Each error carries the eBox contract's status code (`code`) so that the HTTP
+layer maps it to one `StatusMessage` without guessing.
+"""
+
+from __future__ import annotations
+
+
+class EboxError(Exception):
+    """Base of every refusal the ledger makes on purpose."""
+
+    code = "INVALID_REQUEST"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(EboxError):
+    code = "NOT_FOUND"
+
+
+class Conflict(EboxError):
+    code = "CONFLICT"
+
+
+class UnknownSender(NotFound):
+    code = "UNKNOWN_SENDER_ORGANIZATION"
+
+
+class SenderAlreadyRegistered(Conflict):
+    pass
+
+
+class UnknownApplication(NotFound):
+    code = "UNKNOWN_SENDER_APPLICATION"
+
+
+class UnknownMessageType(NotFound):
+    code = "UNKNOWN_MESSAGE_TYPE"
+
+
+class SigningKeyError(EboxError):
+    code = "INVALID_SIGNATURE"
+
+
+class UnknownSigningKey(SigningKeyError):
+    pass
+
+
+class SigningKeyRevoked(SigningKeyError):
+    pass
+
+
+class SigningKeyNotValid(SigningKeyError):
+    """The key exists but was not valid at the moment of submission."""
+
+
+class InvalidSignature(SigningKeyError):
+    pass
+
+
+class SignatureRequired(SigningKeyError):
+    pass
+
+
+class NoDigitalUser(EboxError):
+    """The recipient has no open eBox (unknown or closed): the contract's NO_DIGITAL_USER."""
+
+    code = "NO_DIGITAL_USER"
+
+
+class MailboxAlreadyOpen(Conflict):
+    pass
+
+
+class MailboxClosed(NoDigitalUser):
+    pass
+
+
+class UnknownMessage(NotFound):
+    code = "MESSAGE_NOT_FOUND"
+
+
+class NotDelivered(Conflict):
+    """Reading what was never made available in the mailbox."""
+
+
+class AlreadyDelivered(Conflict):
+    pass
+
+
+class AlreadyArchived(Conflict):
+    pass
+
+
+class NotArchived(Conflict):
+    pass
+
+
+class UnknownDocument(NotFound):
+    code = "ATTACHMENT_NOT_FOUND"
+
+
+class ContentDestroyed(Conflict):
+    """The data key was destroyed (expiry or erasure): content is gone, proofs remain."""
+
+    code = "CONTENT_EXPIRED"
+
+
+class InvalidPublication(EboxError):
+    code = "INVALID_REQUEST"
+
+
+class NoConsent(EboxError):
+    code = "NO_CONSENT"
+
+
+class ChainIntegrityError(EboxError):
+    """Stored events of an aggregate do not form an intact hash chain.
+
+    This is never the caller's fault: it means the store was altered behind the
+    application's back, so it must stop the load rather than answer.
+    """
+
+    code = "INTEGRITY_ERROR"
+
+    def __init__(
+        self, message: str, *, aggregate_id: str, version: int, expected: str, actual: str
+    ) -> None:
+        super().__init__(
+            f"{message}: aggregate {aggregate_id} version {version}: "
+            f"expected {expected}, found {actual}"
+        )
+        self.aggregate_id = aggregate_id
+        self.version = version
+        self.expected = expected
+        self.actual = actual

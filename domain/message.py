@@ -1,0 +1,181 @@
+"""Message: one letter to one mailbox, from submission to archive.
+
+Event names follow the evidence vocabulary of ETSI EN 319 522: Sent is the
+SubmissionAcceptance, Delivered the ContentConsignment, Read the
+ContentHandover, ContentAccessed the ContentAccessTracking, Expired the
+ContentHandoverFailure or end of retention (keys destroyed).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ebox.domain.chain import ChainedAggregate
+from ebox.domain.errors import (
+    AlreadyArchived,
+    AlreadyDelivered,
+    Conflict,
+    ContentDestroyed,
+    NotArchived,
+    NotDelivered,
+    UnknownDocument,
+)
+
+
+class Message(ChainedAggregate):
+    aggregate_type = "Message"
+
+    class Sent(ChainedAggregate.Created):
+        """Submission accepted. Holds digests and metadata, never content."""
+
+        publication_id: str
+        sender: str
+        application: str
+        mailbox_id: str
+        recipient: str
+        message_type: str
+        subjects: dict[str, str]
+        documents: list[dict[str, Any]]
+        registered: bool
+        submitted_at: str
+        expires_at: str
+        envelope_sha256: str
+        origin: str
+        signing_key_id: str | None
+        signature: str | None
+        client_id: str
+        wrapped_for: list[str]
+
+        def apply(self, message: Message) -> None:
+            message.mailbox_id = self.mailbox_id
+            message.sender = self.sender
+            message.documents = [dict(d) for d in self.documents]
+            message.registered = self.registered
+            message.delivered = False
+            message.read = False
+            message.archived = False
+            message.visible = True
+            message.expired = False
+
+    class Delivered(ChainedAggregate.Event):
+        """Made available in the mailbox (ContentConsignment)."""
+
+        mailbox_id: str
+
+        def apply(self, message: Message) -> None:
+            message.delivered = True
+
+    class Read(ChainedAggregate.Event):
+        """First opening of a main content (ContentHandover)."""
+
+        reader: str
+        channel: str
+        document: str
+
+        def apply(self, message: Message) -> None:
+            message.read = True
+
+    class ContentAccessed(ChainedAggregate.Event):
+        """Any later opening (ContentAccessTracking)."""
+
+        reader: str
+        channel: str
+        document: str
+
+    class Archived(ChainedAggregate.Event):
+        by: str
+
+        def apply(self, message: Message) -> None:
+            message.archived = True
+
+    class Unarchived(ChainedAggregate.Event):
+        by: str
+
+        def apply(self, message: Message) -> None:
+            message.archived = False
+
+    class Hidden(ChainedAggregate.Event):
+        by: str
+
+        def apply(self, message: Message) -> None:
+            message.visible = False
+
+    class Shown(ChainedAggregate.Event):
+        by: str
+
+        def apply(self, message: Message) -> None:
+            message.visible = True
+
+    class Expired(ChainedAggregate.Event):
+        """Retention ended: wrapped keys destroyed, content unrecoverable."""
+
+        reason: str
+
+        def apply(self, message: Message) -> None:
+            message.expired = True
+
+    if TYPE_CHECKING:  # state set by the events' apply(); not dataclass fields
+        mailbox_id: str
+        sender: str
+        documents: list[dict[str, Any]]
+        registered: bool
+        delivered: bool
+        read: bool
+        archived: bool
+        visible: bool
+        expired: bool
+
+    @classmethod
+    def send(cls, **sent: Any) -> Message:
+        return cls._create(cls.Sent, **sent)
+
+    def deliver(self) -> None:
+        if self.delivered:
+            raise AlreadyDelivered(f"message {self.id} was already delivered")
+        self.trigger_event(self.Delivered, mailbox_id=self.mailbox_id)
+
+    def open_document(self, document: str, reader: str, channel: str) -> None:
+        """Record who opened what: `Read` the first time a main content is opened."""
+        self.require_delivered()
+        if self.expired:
+            raise ContentDestroyed(f"the content of message {self.id} was destroyed")
+        main = self.document(document).get("main_content", False)
+        event = self.Read if main and not self.read else self.ContentAccessed
+        self.trigger_event(event, reader=reader, channel=channel, document=document)
+
+    def archive(self, by: str) -> None:
+        self.require_delivered()
+        if self.archived:
+            raise AlreadyArchived(f"message {self.id} is already archived")
+        self.trigger_event(self.Archived, by=by)
+
+    def unarchive(self, by: str) -> None:
+        if not self.archived:
+            raise NotArchived(f"message {self.id} is not archived")
+        self.trigger_event(self.Unarchived, by=by)
+
+    def hide(self, by: str) -> None:
+        self.require_delivered()
+        if not self.visible:
+            raise Conflict(f"message {self.id} is already hidden")
+        self.trigger_event(self.Hidden, by=by)
+
+    def show(self, by: str) -> None:
+        if self.visible:
+            raise Conflict(f"message {self.id} is already visible")
+        self.trigger_event(self.Shown, by=by)
+
+    def expire(self, reason: str) -> None:
+        if self.expired:
+            raise Conflict(f"message {self.id} has already expired")
+        self.trigger_event(self.Expired, reason=reason)
+
+    def require_delivered(self) -> None:
+        if not self.delivered:
+            raise NotDelivered(f"message {self.id} has not been delivered to the mailbox")
+
+    def document(self, name: str) -> dict[str, Any]:
+        for doc in self.documents:
+            if doc["name"] == name:
+                return doc
+        raise UnknownDocument(f"message {self.id} has no document {name!r}")

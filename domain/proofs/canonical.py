@@ -1,0 +1,131 @@
+"""Canonical events: the exact bytes that outside verifiers hash.
+
+ARCHITECTURE section 4 fixes the form: a JSON object with seven members,
+serialised with RFC 8785 (JCS), hashed with SHA-256. Any verifier in any
+language must reach the same `event_hash`, so everything here is deliberately
+boring: no floats, RFC 3339 UTC timestamps with microseconds, bytes as
+base64url without padding.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import rfc8785
+
+ZERO_HASH = "0" * 64
+"""The `prev_hash` of an aggregate's first event."""
+
+CANONICAL_KEYS = (
+    "aggregate_id",
+    "aggregate_type",
+    "version",
+    "type",
+    "timestamp",
+    "prev_hash",
+    "data",
+)
+
+_MAX_SAFE_INT = 2**53 - 1
+
+
+class CanonicalFormError(ValueError):
+    """A value cannot be put in canonical form (a float, a huge int, bytes...)."""
+
+
+def rfc3339(moment: datetime) -> str:
+    """RFC 3339 UTC with exactly six fractional digits and a `Z`."""
+    if moment.tzinfo is None:
+        raise CanonicalFormError(f"naive datetime {moment!r} has no time zone")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_rfc3339(text: str) -> datetime:
+    """Inverse of :func:`rfc3339` (accepts any RFC 3339 offset)."""
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        raise CanonicalFormError(f"timestamp {text!r} has no offset")
+    return moment.astimezone(UTC)
+
+
+def b64url(raw: bytes) -> str:
+    """Base64url without padding, the form bytes take in canonical data."""
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def unb64url(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _check(value: Any) -> bool:
+    """Validate a JSON value; return True when the fast serialiser is exact.
+
+    Python's json module matches JCS for our values except in two corners:
+    key order (UTF-16 code units versus code points, which differ only for
+    non-BMP characters) and lone surrogates. Those rare cases go to rfc8785.
+    """
+    if value is None or isinstance(value, bool | str):
+        return not (isinstance(value, str) and _has_surrogate(value))
+    if isinstance(value, int):
+        if abs(value) > _MAX_SAFE_INT:
+            raise CanonicalFormError(f"integer {value} is outside the I-JSON safe range")
+        return True
+    if isinstance(value, float):
+        raise CanonicalFormError(f"float {value!r} is not allowed in canonical data")
+    if isinstance(value, list | tuple):
+        return all([_check(item) for item in value])
+    if isinstance(value, Mapping):
+        fast = True
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise CanonicalFormError(f"object key {key!r} is not a string")
+            if not key.isascii():
+                fast = False
+            fast = _check(item) and fast
+        return fast
+    raise CanonicalFormError(f"{type(value).__name__} is not a JSON value")
+
+
+def _has_surrogate(text: str) -> bool:
+    return not text.isascii() and any(0xD800 <= ord(ch) <= 0xDFFF for ch in text)
+
+
+def canonical_json(value: Any) -> bytes:
+    """RFC 8785 (JCS) bytes of a JSON value made of dicts, lists, str, int, bool, None."""
+    if _check(value):
+        return json.dumps(
+            value, ensure_ascii=False, separators=(",", ":"), sort_keys=True
+        ).encode("utf-8")
+    return rfc8785.dumps(value)
+
+
+def canonical_event(
+    *,
+    aggregate_id: str,
+    aggregate_type: str,
+    version: int,
+    type: str,  # noqa: A002 - the format's own member name
+    timestamp: datetime | str,
+    prev_hash: str,
+    data: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The canonical event object of ARCHITECTURE section 4."""
+    return {
+        "aggregate_id": aggregate_id,
+        "aggregate_type": aggregate_type,
+        "version": version,
+        "type": type,
+        "timestamp": timestamp if isinstance(timestamp, str) else rfc3339(timestamp),
+        "prev_hash": prev_hash,
+        "data": dict(data),
+    }
+
+
+def event_hash(canonical: Mapping[str, Any]) -> str:
+    """Lowercase hex SHA-256 of the JCS bytes of a canonical event object."""
+    return hashlib.sha256(canonical_json(canonical)).hexdigest()

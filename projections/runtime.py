@@ -1,0 +1,66 @@
+"""Wiring: one URL and one data directory give a ready ledger application."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ebox.domain.application import EboxLedger
+from ebox.projections.home import Secrets, data_dir, default_database_url, load_secrets
+from ebox.projections.schema import is_current, upgrade
+from ebox.projections.stores import SqlLedgerStores, SqlSession
+
+
+class SchemaNotReady(RuntimeError):
+    """A PostgreSQL database is behind the code's migrations: run `ebox db upgrade`."""
+
+
+@dataclass
+class Ledger:
+    app: EboxLedger
+    secrets: Secrets
+    url: str
+    db: SqlSession
+
+    def close(self) -> None:
+        self.app.close()
+        engine = self.app.factory.datastore.engine  # type: ignore[attr-defined]
+        if engine is not None:
+            engine.dispose()
+
+
+def open_ledger(
+    url: str | None = None,
+    home: Path | None = None,
+    *,
+    require_signature: bool = False,
+) -> Ledger:
+    """Open the ledger at `url` (default: the SQLite file in the data directory).
+
+    An SQLite database is created and migrated on first use, so the embedded
+    default needs no setup; a server database must be migrated explicitly.
+    """
+    home = home or data_dir()
+    url = url or default_database_url(home)
+    if url.startswith("sqlite"):
+        if url.startswith("sqlite:///") and ":memory:" not in url:
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        if not is_current(url):
+            upgrade(url)
+    elif not is_current(url):
+        raise SchemaNotReady(f"the database is not at the latest migration: run `ebox db upgrade --db {_redact(url)}`")
+    secrets = load_secrets(home)
+    app = EboxLedger(
+        {"SQLALCHEMY_URL": url, "PERSISTENCE_MODULE": "eventsourcing_sqlalchemy", "CREATE_TABLE": "n"},
+        stores=lambda a: SqlLedgerStores(a.factory.datastore, secrets),  # type: ignore[attr-defined]
+        require_signature=require_signature,
+    )
+    db = SqlSession(app.factory.datastore)  # type: ignore[attr-defined]
+    return Ledger(app=app, secrets=secrets, url=url, db=db)
+
+
+def _redact(url: str) -> str:
+    """Never print a password that may sit in a database URL."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)

@@ -1,0 +1,136 @@
+"""SQLAlchemy adapters for the domain's ports, sharing eventsourcing's session.
+
+eventsourcing_sqlalchemy keeps the current transaction in a context variable;
+opening `datastore.transaction(commit=True)` here and saving events inside it
+makes blobs, wrapped keys and events one atomic commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from nacl.secret import SecretBox
+from sqlalchemy import delete, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from ebox.projections.home import Secrets
+from ebox.projections.tables import blobs, vault_keys, wrapped_keys
+
+
+class SqlSession:
+    """Hands out the session of the current eventsourcing transaction."""
+
+    def __init__(self, datastore: Any) -> None:
+        self.datastore = datastore
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        with self.datastore.transaction(commit=True) as session:
+            yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        with self.datastore.transaction(commit=False) as session:
+            yield session
+
+    @property
+    def dialect(self) -> str:
+        return str(self.datastore.engine.dialect.name)
+
+    def insert_ignore(self, table: Any) -> Any:
+        """INSERT that skips rows whose key already exists (content-addressed data)."""
+        if self.dialect == "postgresql":
+            return pg_insert(table).on_conflict_do_nothing()
+        return sqlite_insert(table).on_conflict_do_nothing()
+
+
+class SqlBlobStore:
+    def __init__(self, db: SqlSession) -> None:
+        self.db = db
+
+    def put_many(self, items: Iterable[tuple[str, bytes]]) -> None:
+        rows = [{"digest": d, "size": len(b), "data": b} for d, b in dict(items).items()]
+        if rows:
+            with self.db.write() as session:
+                session.execute(self.db.insert_ignore(blobs), rows)
+
+    def get(self, digest: str) -> bytes:
+        with self.db.read() as session:
+            data = session.execute(select(blobs.c.data).where(blobs.c.digest == digest)).scalar()
+        if data is None:
+            raise KeyError(digest)
+        return bytes(data)
+
+
+class SqlWrappedKeyStore:
+    def __init__(self, db: SqlSession) -> None:
+        self.db = db
+
+    def put_many(self, rows: Iterable[tuple[str, str, bytes]]) -> None:
+        values = [{"message_id": m, "fingerprint": f, "wrapped": w} for m, f, w in rows]
+        if values:
+            with self.db.write() as session:
+                session.execute(insert(wrapped_keys), values)
+
+    def get(self, message_id: str) -> dict[str, bytes]:
+        query = select(wrapped_keys.c.fingerprint, wrapped_keys.c.wrapped).where(
+            wrapped_keys.c.message_id == message_id
+        )
+        with self.db.read() as session:
+            return {f: bytes(w) for f, w in session.execute(query)}
+
+    def destroy(self, message_id: str) -> int:
+        with self.db.write() as session:
+            result = session.execute(
+                delete(wrapped_keys).where(wrapped_keys.c.message_id == message_id)
+            )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+class SqlKeyVault:
+    """Mailbox private keys, sealed with SecretBox under the KEK before they touch the table."""
+
+    def __init__(self, db: SqlSession, secrets: Secrets) -> None:
+        self.db = db
+        self.box = SecretBox(secrets.kek)
+        self.kek_id = secrets.kek_id
+
+    def store(self, fingerprint: str, owner: str, private_key: bytes) -> None:
+        with self.db.write() as session:
+            session.execute(
+                insert(vault_keys),
+                {
+                    "fingerprint": fingerprint,
+                    "owner": owner,
+                    "kek_id": self.kek_id,
+                    "sealed_private_key": bytes(self.box.encrypt(private_key)),
+                    "created_at": datetime.now(UTC),
+                },
+            )
+
+    def load(self, fingerprint: str) -> bytes:
+        with self.db.read() as session:
+            sealed = session.execute(
+                select(vault_keys.c.sealed_private_key).where(
+                    vault_keys.c.fingerprint == fingerprint
+                )
+            ).scalar()
+        if sealed is None:
+            raise KeyError(fingerprint)
+        return self.box.decrypt(bytes(sealed))
+
+
+class SqlLedgerStores:
+    def __init__(self, datastore: Any, secrets: Secrets) -> None:
+        self.db = SqlSession(datastore)
+        self.blobs = SqlBlobStore(self.db)
+        self.wrapped_keys = SqlWrappedKeyStore(self.db)
+        self.vault = SqlKeyVault(self.db, secrets)
+
+    def unit_of_work(self) -> Any:
+        return self.db.write()
