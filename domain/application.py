@@ -22,6 +22,7 @@ from ebox.domain.errors import (
     InvalidPublication,
     InvalidSignature,
     MailboxAlreadyOpen,
+    MailboxClosed,
     NoDigitalUser,
     SenderAlreadyRegistered,
     SignatureRequired,
@@ -220,6 +221,7 @@ class EboxLedger(Application):  # type: ignore[type-arg]
         messages: list[Message] = []
         blobs: list[tuple[str, bytes]] = []
         wrapped: list[tuple[str, str, bytes]] = []
+        self._preload_mailboxes(publications, mailboxes)
         for publication in publications:
             sender = senders.get(publication.sender) or self.sender(publication.sender)
             senders[publication.sender] = sender
@@ -262,6 +264,22 @@ class EboxLedger(Application):  # type: ignore[type-arg]
             if on_batch is not None:
                 on_batch(batch)
         return outcomes
+
+    def _preload_mailboxes(
+        self, publications: Sequence[Publication], cache: dict[str, Mailbox | EboxError]
+    ) -> None:
+        """Load every recipient's mailbox of a batch in one query, chains verified."""
+        recipients = {r.address: r for p in publications for r in p.recipients}
+        ids = {mailbox_id(r.ebox_type, r.id_value): a for a, r in recipients.items()}
+        for aggregate_id, stored in self.stores.events.select_events_many(ids).items():
+            address = ids[aggregate_id]
+            if not stored:
+                cache[address] = NoDigitalUser(f"{address} has no eBox")
+                continue
+            mailbox = project_verified(None, map(self.mapper.to_domain_event, stored))
+            cache[address] = (
+                MailboxClosed(f"the eBox of {address} is closed") if mailbox.closed else mailbox
+            )
 
     def _open_mailbox_or_refusal(
         self, recipient: Recipient, cache: dict[str, Mailbox | EboxError]

@@ -9,6 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from typing import Protocol
+from uuid import UUID
+
+from eventsourcing.persistence import StoredEvent
 
 
 class BlobStore(Protocol):
@@ -38,7 +41,14 @@ class KeyVault(Protocol):
     def load(self, fingerprint: str) -> bytes: ...
 
 
+class BulkEventReader(Protocol):
+    """Every stored event of many aggregates in one round trip (a batch's mailboxes)."""
+
+    def select_events_many(self, ids: Iterable[UUID]) -> dict[UUID, list[StoredEvent]]: ...
+
+
 class LedgerStores(Protocol):
+    events: BulkEventReader
     blobs: BlobStore
     wrapped_keys: WrappedKeyStore
     vault: KeyVault

@@ -52,7 +52,7 @@ def open_ledger(
     secrets = load_secrets(home)
     app = EboxLedger(
         {"SQLALCHEMY_URL": url, "PERSISTENCE_MODULE": "eventsourcing_sqlalchemy", "CREATE_TABLE": "n"},
-        stores=lambda a: SqlLedgerStores(a.factory.datastore, secrets),  # type: ignore[attr-defined]
+        stores=lambda a: SqlLedgerStores(a.factory.datastore, secrets, a.recorder),  # type: ignore[attr-defined]
         require_signature=require_signature,
     )
     db = SqlSession(app.factory.datastore)  # type: ignore[attr-defined]

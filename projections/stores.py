@@ -11,6 +11,9 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import StoredEvent
 
 from nacl.secret import SecretBox
 from sqlalchemy import delete, insert, select
@@ -125,9 +128,39 @@ class SqlKeyVault:
         return self.box.decrypt(bytes(sealed))
 
 
+class SqlBulkEventReader:
+    def __init__(self, db: SqlSession, recorder: Any) -> None:
+        self.db = db
+        self.table = recorder.events_record_cls.__table__
+
+    def select_events_many(self, ids: Iterable[UUID]) -> dict[UUID, list[StoredEvent]]:
+        wanted = list(dict.fromkeys(ids))
+        found: dict[UUID, list[StoredEvent]] = {i: [] for i in wanted}
+        if not wanted:
+            return found
+        t = self.table
+        query = (
+            select(t.c.originator_id, t.c.originator_version, t.c.topic, t.c.state)
+            .where(t.c.originator_id.in_(wanted))
+            .order_by(t.c.originator_id, t.c.originator_version)
+        )
+        with self.db.read() as session:
+            for originator_id, version, topic, state in session.execute(query):
+                found[originator_id].append(
+                    StoredEvent(
+                        originator_id=originator_id,
+                        originator_version=version,
+                        topic=topic,
+                        state=bytes(state),
+                    )
+                )
+        return found
+
+
 class SqlLedgerStores:
-    def __init__(self, datastore: Any, secrets: Secrets) -> None:
+    def __init__(self, datastore: Any, secrets: Secrets, recorder: Any) -> None:
         self.db = SqlSession(datastore)
+        self.events = SqlBulkEventReader(self.db, recorder)
         self.blobs = SqlBlobStore(self.db)
         self.wrapped_keys = SqlWrappedKeyStore(self.db)
         self.vault = SqlKeyVault(self.db, secrets)

@@ -68,26 +68,37 @@ def _check(value: Any) -> bool:
     Python's json module matches JCS for our values except in two corners:
     key order (UTF-16 code units versus code points, which differ only for
     non-BMP characters) and lone surrogates. Those rare cases go to rfc8785.
+    Exact type tests keep this walk cheap: it runs for every event hashed.
     """
-    if value is None or isinstance(value, bool | str):
-        return not (isinstance(value, str) and _has_surrogate(value))
-    if isinstance(value, int):
-        if abs(value) > _MAX_SAFE_INT:
-            raise CanonicalFormError(f"integer {value} is outside the I-JSON safe range")
-        return True
-    if isinstance(value, float):
-        raise CanonicalFormError(f"float {value!r} is not allowed in canonical data")
-    if isinstance(value, list | tuple):
-        return all([_check(item) for item in value])
-    if isinstance(value, Mapping):
+    kind = type(value)
+    if kind is str:
+        return value.isascii() or not _has_surrogate(value)
+    if kind is dict:
         fast = True
         for key, item in value.items():
-            if not isinstance(key, str):
+            if type(key) is not str:
                 raise CanonicalFormError(f"object key {key!r} is not a string")
-            if not key.isascii():
+            if not (key.isascii() and _check(item)):
                 fast = False
-            fast = _check(item) and fast
         return fast
+    if kind is list or kind is tuple:
+        fast = True
+        for item in value:
+            if not _check(item):
+                fast = False
+        return fast
+    if kind is int:
+        if -_MAX_SAFE_INT <= value <= _MAX_SAFE_INT:
+            return True
+        raise CanonicalFormError(f"integer {value} is outside the I-JSON safe range")
+    if value is None or kind is bool:
+        return True
+    if kind is float:
+        raise CanonicalFormError(f"float {value!r} is not allowed in canonical data")
+    if isinstance(value, Mapping):
+        return _check(dict(value))
+    if isinstance(value, str | int | list | tuple) and not isinstance(value, bool):
+        return _check(value.__class__.__mro__[-2](value))  # str/int subclasses, e.g. enums
     raise CanonicalFormError(f"{type(value).__name__} is not a JSON value")
 
 

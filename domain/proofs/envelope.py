@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from nacl.exceptions import BadSignatureError
@@ -72,10 +73,14 @@ class SubmissionEnvelope:
         return body
 
     def to_bytes(self) -> bytes:
+        return self._bytes
+
+    @cached_property
+    def _bytes(self) -> bytes:
         return canonical_json(self.as_json())
 
     def digest(self) -> str:
-        return hashlib.sha256(self.to_bytes()).hexdigest()
+        return hashlib.sha256(self._bytes).hexdigest()
 
     @classmethod
     def from_json(cls, body: Mapping[str, Any]) -> SubmissionEnvelope:
