@@ -48,7 +48,7 @@ class DemoSender:
 
 def signed_publication(
     sender: DemoSender,
-    recipient: Recipient,
+    recipient: Recipient | list[Recipient],
     message_type: str,
     subjects: dict[str, str],
     documents: list[Document],
@@ -57,10 +57,11 @@ def signed_publication(
 ) -> Publication:
     """Build the envelope exactly as the ledger will, and sign it as a sender would."""
     submitted_at = datetime.now(UTC)
+    recipients = recipient if isinstance(recipient, list) else [recipient]
     envelope = SubmissionEnvelope(
         sender=sender.kbo,
         application="mybox-publisher",
-        recipients=[recipient.address],
+        recipients=[r.address for r in recipients],
         message_type=message_type,
         subjects=subjects,
         documents=[DocumentDigest(d.name, d.media_type, sha256_hex(d.content)) for d in documents],
@@ -74,7 +75,7 @@ def signed_publication(
         message_type=message_type,
         subjects=subjects,
         documents=documents,
-        recipients=[recipient],
+        recipients=recipients,
         submitted_at=submitted_at,
         client_id=f"sender:{sender.kbo}",
         registered=registered,

@@ -216,35 +216,17 @@ class EboxLedger(Application):  # type: ignore[type-arg]
     def publish_many(self, publications: Sequence[Publication]) -> list[Outcome]:
         """Several letters in one transaction (the unit a batch commits)."""
         senders: dict[str, SenderOrganization] = {}
-        mailboxes: dict[str, Mailbox | EboxError] = {}
-        outcomes: list[Outcome] = []
-        messages: list[Message] = []
-        blobs: list[tuple[str, bytes]] = []
-        wrapped: list[tuple[str, str, bytes]] = []
-        self._preload_mailboxes(publications, mailboxes)
+        prepared = []
         for publication in publications:
-            sender = senders.get(publication.sender) or self.sender(publication.sender)
-            senders[publication.sender] = sender
-            prepared = _Prepared.of(publication, sender, self.require_signature)
-            blobs.extend(prepared.blobs)
-            for recipient in publication.recipients:
-                mailbox = self._open_mailbox_or_refusal(recipient, mailboxes)
-                if isinstance(mailbox, EboxError):
-                    outcomes.append(Outcome(recipient, error_code=mailbox.code, error=mailbox.message))
-                    continue
-                message = prepared.send_to(mailbox)
-                wrapped.extend(
-                    (str(message.id), fingerprint, wrap_key(prepared.data_key, _raw(public)))
-                    for fingerprint, public in mailbox.encryption_keys.items()
+            if publication.sender not in senders:
+                senders[publication.sender] = self.sender(publication.sender)
+            prepared.append(
+                (
+                    _Prepared.of(publication, senders[publication.sender], self.require_signature),
+                    publication.recipients,
                 )
-                messages.append(message)
-                outcomes.append(Outcome(recipient, message_id=str(message.id)))
-        if messages:
-            with self.stores.unit_of_work():
-                self.stores.blobs.put_many(blobs)
-                self.stores.wrapped_keys.put_many(wrapped)
-                self.save(*messages)
-        return outcomes
+            )
+        return self._send(prepared)
 
     def broadcast(
         self,
@@ -254,22 +236,57 @@ class EboxLedger(Application):  # type: ignore[type-arg]
     ) -> list[Outcome]:
         """One publication to many recipients, committed one batch at a time.
 
-        A crash loses at most the batch in flight, which was never acknowledged.
+        The signature covers the whole recipient list and the documents are
+        encrypted once; each batch of recipients is then its own transaction,
+        so a crash loses at most the batch in flight, which was never
+        acknowledged.
         """
+        prepared = _Prepared.of(
+            publication, self.sender(publication.sender), self.require_signature
+        )
         outcomes: list[Outcome] = []
         for chunk in _chunks(publication.recipients, batch_size):
-            part = Publication(**{**publication.__dict__, "recipients": chunk})
-            batch = self.publish_many([part])
+            batch = self._send([(prepared, chunk)])
             outcomes.extend(batch)
             if on_batch is not None:
                 on_batch(batch)
         return outcomes
 
+    def _send(self, prepared: Sequence[tuple[_Prepared, Sequence[Recipient]]]) -> list[Outcome]:
+        mailboxes: dict[str, Mailbox | EboxError] = {}
+        self._preload_mailboxes([r for _, rs in prepared for r in rs], mailboxes)
+        outcomes: list[Outcome] = []
+        messages: list[Message] = []
+        blobs: dict[str, bytes] = {}
+        wrapped: list[tuple[str, str, bytes]] = []
+        for publication, recipients in prepared:
+            for recipient in recipients:
+                mailbox = mailboxes[recipient.address]
+                if isinstance(mailbox, EboxError):
+                    outcomes.append(
+                        Outcome(recipient, error_code=mailbox.code, error=mailbox.message)
+                    )
+                    continue
+                blobs.update(publication.blobs)
+                message = publication.send_to(mailbox)
+                wrapped.extend(
+                    (str(message.id), fingerprint, wrap_key(publication.data_key, _raw(public)))
+                    for fingerprint, public in mailbox.encryption_keys.items()
+                )
+                messages.append(message)
+                outcomes.append(Outcome(recipient, message_id=str(message.id)))
+        if messages:
+            with self.stores.unit_of_work():
+                self.stores.blobs.put_many(blobs.items())
+                self.stores.wrapped_keys.put_many(wrapped)
+                self.save(*messages)
+        return outcomes
+
     def _preload_mailboxes(
-        self, publications: Sequence[Publication], cache: dict[str, Mailbox | EboxError]
+        self, recipients_of_batch: Sequence[Recipient], cache: dict[str, Mailbox | EboxError]
     ) -> None:
         """Load every recipient's mailbox of a batch in one query, chains verified."""
-        recipients = {r.address: r for p in publications for r in p.recipients}
+        recipients = {r.address: r for r in recipients_of_batch}
         ids = {mailbox_id(r.ebox_type, r.id_value): a for a, r in recipients.items()}
         for aggregate_id, stored in self.stores.events.select_events_many(ids).items():
             address = ids[aggregate_id]
@@ -280,18 +297,6 @@ class EboxLedger(Application):  # type: ignore[type-arg]
             cache[address] = (
                 MailboxClosed(f"the eBox of {address} is closed") if mailbox.closed else mailbox
             )
-
-    def _open_mailbox_or_refusal(
-        self, recipient: Recipient, cache: dict[str, Mailbox | EboxError]
-    ) -> Mailbox | EboxError:
-        if recipient.address not in cache:
-            try:
-                mailbox = self.mailbox(recipient.ebox_type, recipient.id_value)
-                mailbox.require_open()
-                cache[recipient.address] = mailbox
-            except NoDigitalUser as refusal:
-                cache[recipient.address] = refusal
-        return cache[recipient.address]
 
     # Delivery and reading.
 
