@@ -404,7 +404,10 @@ class _Prepared:
         )
         origin = _check_origin(publication, sender, envelope, require_signature)
         data_key = new_data_key()
-        documents, blobs = [], []
+        documents: list[dict[str, Any]] = []
+        # The signed envelope is kept, content-addressed, so evidence can show exactly what
+        # was signed; its SHA-256 is the `envelope_sha256` of every Sent event.
+        blobs: list[tuple[str, bytes]] = [(envelope.digest(), envelope.to_bytes())]
         for doc, digest in zip(publication.documents, envelope.documents, strict=True):
             ciphertext = encrypt_document(data_key, doc.content)
             ciphertext_sha256 = sha256_hex(ciphertext)
