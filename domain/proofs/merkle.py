@@ -391,7 +391,7 @@ def verify_consistency(
     simply skip the check.
     """
     if not 0 <= first <= second:
-        raise ConsistencyProofError(f"tree size {second} is smaller than {first}")
+        raise ConsistencyProofError(f"tree size {first} cannot precede tree size {second}")
     if first == 0:
         raise ConsistencyProofError("a consistency proof from the empty tree is meaningless")
     if first == second:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from ebox.domain.errors import (
     AlreadyArchived,
     AlreadyDelivered,
@@ -25,6 +24,7 @@ from ebox.domain.mailbox import Mailbox
 from ebox.domain.proofs.canonical import rfc3339
 from ebox.domain.sender import SenderOrganization
 from ebox.domain.validity import expiry
+
 from tests.unit.test_chain import a_message
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)

@@ -6,9 +6,6 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 import rfc8785
-from hypothesis import given
-from hypothesis import strategies as st
-
 from ebox.domain.proofs.canonical import (
     ZERO_HASH,
     CanonicalFormError,
@@ -19,6 +16,8 @@ from ebox.domain.proofs.canonical import (
     rfc3339,
     unb64url,
 )
+from hypothesis import given
+from hypothesis import strategies as st
 
 json_scalars = st.none() | st.booleans() | st.integers(-(2**53) + 1, 2**53 - 1) | st.text()
 json_values = st.recursive(

@@ -6,13 +6,12 @@ import dataclasses
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from ebox.domain.chain import project_verified, verify_event
 from ebox.domain.errors import ChainIntegrityError
 from ebox.domain.message import Message
 from ebox.domain.proofs.canonical import ZERO_HASH, event_hash
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 
 def a_message() -> Message:

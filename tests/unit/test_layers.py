@@ -1,0 +1,235 @@
+"""Dependencies point inward (ARCHITECTURE.md section 2), checked on the source.
+
+Every import statement of domain/, projections/ and verifier/ is read with `ast`
+(including imports inside functions and `if TYPE_CHECKING:` blocks, relative
+imports, and `importlib.import_module("...")` with a literal name) and checked
+against the layer's rules. A fresh interpreter then imports the verifier and the
+proof modules and lists what they really load, parent packages included.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+# import name -> folder, as in pyproject's [tool.setuptools.package-dir]
+PACKAGES = {
+    "ebox.domain": "domain",
+    "ebox.projections": "projections",
+    "ebox.api": "api",
+    "ebox.verifier": "verifier",
+    "ebox.cli": "cli",
+    "ebox.migrations": "migrations",
+}
+
+SQL = (
+    "sqlalchemy",
+    "sqlalchemy_utils",
+    "eventsourcing_sqlalchemy",
+    "alembic",
+    "psycopg2",
+    "psycopg",
+)
+HTTP = ("fastapi", "starlette", "uvicorn")
+CLI = ("typer",)
+
+
+@dataclass(frozen=True)
+class Rule:
+    folder: str  # relative to the repository root
+    forbidden: tuple[str, ...]  # module prefixes the folder must not import
+    only_ebox: tuple[str, ...] | None = None  # if set, the only ebox modules it may import
+    why: str = ""
+
+
+RULES = [
+    Rule(
+        "domain",
+        (*SQL, *HTTP, *CLI, "ebox.projections", "ebox.api", "ebox.cli", "ebox.verifier"),
+        why="the domain knows nothing of SQL, HTTP, the CLI or the outer layers",
+    ),
+    Rule(
+        "domain/proofs",
+        (*SQL, *HTTP, *CLI, "eventsourcing"),
+        only_ebox=("ebox.domain.proofs",),
+        why="the proof machinery stands alone: the verifier imports it without the rest",
+    ),
+    Rule(
+        "projections",
+        (*HTTP, *CLI, "ebox.api", "ebox.cli"),
+        why="projections sit below the API and the CLI",
+    ),
+    Rule(
+        "verifier",
+        (*SQL, *HTTP, *CLI, "eventsourcing"),
+        only_ebox=("ebox.domain.proofs", "ebox.verifier"),
+        why="the offline verifier uses the domain's pure proof modules only",
+    ),
+]
+
+
+def module_name(path: Path) -> str:
+    """The import name of a source file: domain/proofs/merkle.py -> ebox.domain.proofs.merkle."""
+    relative = path.relative_to(REPO).with_suffix("")
+    parts = list(relative.parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    for name, folder in PACKAGES.items():
+        folder_parts = folder.split("/")
+        if parts[: len(folder_parts)] == folder_parts:
+            return ".".join([name, *parts[len(folder_parts) :]])
+    raise ValueError(f"{path} is in no package of the ebox layout")
+
+
+def is_ebox_module(name: str) -> bool:
+    """Whether `name` is a module or package of this repository (per PACKAGES)."""
+    for package, folder in PACKAGES.items():
+        if name == package or name.startswith(package + "."):
+            rest = name[len(package) :].lstrip(".").split(".") if name != package else []
+            base = REPO / folder / Path(*rest) if rest else REPO / folder
+            return base.with_suffix(".py").is_file() or (base / "__init__.py").is_file()
+    return False
+
+
+@dataclass(frozen=True)
+class Import:
+    path: Path
+    line: int
+    module: str
+
+    def __str__(self) -> str:
+        return f"{self.path.relative_to(REPO)}:{self.line} imports {self.module}"
+
+
+def imports_of(path: Path) -> Iterator[Import]:
+    """Every module the file imports, as absolute names."""
+    yield from imports_in(path.read_text(encoding="utf-8"), path, module_name(path))
+
+
+def imports_in(source: str, path: Path, this: str) -> Iterator[Import]:
+    """Every module the source of module `this` (at `path`) imports, as absolute names."""
+    tree = ast.parse(source, filename=str(path))
+    package = this if path.name == "__init__.py" else this.rpartition(".")[0]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield Import(path, node.lineno, alias.name)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                parts = package.split(".")
+                base = ".".join(parts[: len(parts) - (node.level - 1)])
+                source_module = f"{base}.{node.module}" if node.module else base
+            else:
+                source_module = node.module or ""
+            for alias in node.names:
+                # `from ebox.domain import proofs` imports the module ebox.domain.proofs
+                submodule = f"{source_module}.{alias.name}"
+                module = submodule if is_ebox_module(submodule) else source_module
+                yield Import(path, node.lineno, module)
+        elif isinstance(node, ast.Call) and _is_dynamic_import(node.func):
+            first = node.args[0] if node.args else None
+            if isinstance(first, ast.Constant) and isinstance(first.value, str):
+                yield Import(path, node.lineno, first.value)
+
+
+def _is_dynamic_import(func: ast.expr) -> bool:
+    if isinstance(func, ast.Name):
+        return func.id in {"__import__", "import_module"}
+    return isinstance(func, ast.Attribute) and func.attr == "import_module"
+
+
+def _within(module: str, prefix: str) -> bool:
+    return module == prefix or module.startswith(prefix + ".")
+
+
+def breaks(rule: Rule, module: str) -> bool:
+    """Whether importing `module` from the rule's folder breaks the rule."""
+    if any(_within(module, prefix) for prefix in rule.forbidden):
+        return True
+    return (
+        rule.only_ebox is not None
+        and _within(module, "ebox")
+        and not any(_within(module, allowed) for allowed in rule.only_ebox)
+    )
+
+
+def violations(rule: Rule) -> list[str]:
+    return [
+        str(imported)
+        for path in sorted((REPO / rule.folder).rglob("*.py"))
+        for imported in imports_of(path)
+        if breaks(rule, imported.module)
+    ]
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda rule: rule.folder)
+def test_layers_import_only_inward(rule: Rule) -> None:
+    assert (REPO / rule.folder).is_dir(), f"{rule.folder}/ is missing from the repository"
+    found = violations(rule)
+    assert not found, f"{rule.folder}/: {rule.why}:\n  " + "\n  ".join(found)
+
+
+def test_the_import_reader_sees_every_kind_of_import() -> None:
+    """The checker itself: absolute, relative, from-package, nested and dynamic imports."""
+    source = (
+        "import sqlalchemy.orm\n"
+        "from . import canonical\n"
+        "from ..chain import ChainedAggregate\n"
+        "from ebox.domain import proofs\n"
+        "from ebox import projections\n"
+        "def later():\n"
+        "    from fastapi import FastAPI\n"
+        "    importlib.import_module('ebox.cli.main')\n"
+    )
+    path = REPO / "domain" / "proofs" / "sample.py"
+    found = {imported.module for imported in imports_in(source, path, module_name(path))}
+    assert found == {
+        "sqlalchemy.orm",
+        "ebox.domain.proofs.canonical",
+        "ebox.domain.chain",
+        "ebox.domain.proofs",
+        "ebox.projections",
+        "fastapi",
+        "ebox.cli.main",
+    }
+    rule = next(rule for rule in RULES if rule.folder == "domain/proofs")
+    allowed = {"ebox.domain.proofs.canonical", "ebox.domain.proofs"}
+    assert {module for module in found if not breaks(rule, module)} == allowed
+
+
+# Run in a fresh interpreter, outside the repository, against the installed package.
+_IMPORT_PROBE = """
+import importlib, json, pkgutil, sys
+import ebox.domain.proofs, ebox.verifier
+for package in (ebox.domain.proofs, ebox.verifier):
+    for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
+        importlib.import_module(info.name)
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def test_the_verifier_and_the_proofs_import_without_the_frameworks(tmp_path: Path) -> None:
+    """What `import ebox.verifier` really loads, parent packages included."""
+    result = subprocess.run(
+        [sys.executable, "-c", _IMPORT_PROBE],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    loaded = json.loads(result.stdout)
+    verifier = next(rule for rule in RULES if rule.folder == "verifier")
+    # Importing ebox.domain.proofs runs the parent packages first: ebox and ebox.domain.
+    parents = {"ebox", "ebox.domain"}
+    wrong = [module for module in loaded if module not in parents and breaks(verifier, module)]
+    assert not wrong, f"importing ebox.verifier and ebox.domain.proofs also loads {wrong}"
