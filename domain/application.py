@@ -384,6 +384,8 @@ class _Prepared:
         message_type = sender.message_type(publication.message_type)
         if not publication.documents:
             raise InvalidPublication("a publication needs at least one document")
+        if not any(d.main_content for d in publication.documents):
+            raise InvalidPublication("a publication needs at least one main content")
         names = [d.name for d in publication.documents]
         if len(set(names)) != len(names):
             raise InvalidPublication("document names must be unique within a publication")
@@ -400,7 +402,7 @@ class _Prepared:
             registered=publication.registered,
             submitted_at=rfc3339(publication.submitted_at),
             idempotency_key=publication.idempotency_key,
-            extra=publication.extra,
+            extra=publication.details,
         )
         origin = _check_origin(publication, sender, envelope, require_signature)
         data_key = new_data_key()
@@ -408,7 +410,9 @@ class _Prepared:
         # The signed envelope is kept, content-addressed, so evidence can show exactly what
         # was signed; its SHA-256 is the `envelope_sha256` of every Sent event.
         blobs: list[tuple[str, bytes]] = [(envelope.digest(), envelope.to_bytes())]
-        for doc, digest in zip(publication.documents, envelope.documents, strict=True):
+        for number, (doc, digest) in enumerate(
+            zip(publication.documents, envelope.documents, strict=True), start=1
+        ):
             ciphertext = encrypt_document(data_key, doc.content)
             ciphertext_sha256 = sha256_hex(ciphertext)
             blobs.append((ciphertext_sha256, ciphertext))
@@ -421,11 +425,13 @@ class _Prepared:
                     "ciphertext_sha256": ciphertext_sha256,
                     "main_content": doc.main_content,
                     "language": doc.language,
+                    "kind": doc.kind,
+                    "attachment_id": str(number),
+                    "title": dict(doc.title) if doc.title else None,
+                    "signed": doc.signed,
                 }
             )
-        expires_at = expiry(
-            publication.submitted_at, message_type["validity_unit"], message_type["validity_amount"]
-        )
+        expires_at = _expiry_of(publication, message_type)
         return cls(publication, sender, envelope, origin, data_key, documents, blobs, expires_at)
 
     def send_to(self, mailbox: Mailbox) -> Message:
@@ -448,7 +454,23 @@ class _Prepared:
             signature=p.signature if self.origin == "signed" else None,
             client_id=p.client_id,
             wrapped_for=sorted(mailbox.encryption_keys),
+            details=dict(p.details),
         )
+
+
+def _expiry_of(publication: Publication, message_type: dict[str, Any]) -> datetime:
+    """The message type's validity period, or an earlier expiry the sender asked for."""
+    latest = expiry(
+        publication.submitted_at, message_type["validity_unit"], message_type["validity_amount"]
+    )
+    asked = publication.expires_at
+    if asked is None:
+        return latest
+    if asked <= publication.submitted_at or asked > latest:
+        raise InvalidPublication(
+            f"expirationDate must lie after submission and no later than {rfc3339(latest)}"
+        )
+    return asked
 
 
 def _check_origin(

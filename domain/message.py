@@ -45,6 +45,7 @@ class Message(ChainedAggregate):
         signature: str | None
         client_id: str
         wrapped_for: list[str]
+        details: dict[str, Any]
 
         def apply(self, message: Message) -> None:
             message.mailbox_id = self.mailbox_id

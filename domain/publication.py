@@ -4,15 +4,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
+
+
+DOCUMENT_KINDS = ("attachment", "body", "payment_data")
 
 
 @dataclass(frozen=True)
 class Document:
+    """One encrypted part of a publication.
+
+    Besides attachments, the contract's body (a text per language) and payment
+    data are stored as documents of their own kind, so that they are encrypted,
+    signed and disclosed exactly like attachments.
+    """
+
     name: str
     media_type: str
     content: bytes
     main_content: bool = False
     language: str | None = None
+    kind: str = "attachment"
+    title: dict[str, str] | None = None
+    signed: bool = False
 
 
 @dataclass(frozen=True)
@@ -40,7 +54,10 @@ class Publication:
     signing_key_id: str | None = None
     signature: str | None = None
     publication_id: str | None = None
-    extra: dict[str, str] = field(default_factory=dict)
+    expires_at: datetime | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+    """Contract metadata that is not content (reply authorised, original message, for the
+    attention of, business data): recorded in clear in Sent and covered by the signature."""
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ def a_message() -> Message:
         signature=None,
         client_id="sender:0308357159",
         wrapped_for=["33" * 32],
+        details={},
     )
 
 
