@@ -18,6 +18,7 @@ from nacl.signing import VerifyKey
 
 from ebox.domain.chain import project_verified
 from ebox.domain.errors import (
+    ContentDestroyed,
     EboxError,
     InvalidPublication,
     InvalidSignature,
@@ -26,7 +27,6 @@ from ebox.domain.errors import (
     NoDigitalUser,
     SenderAlreadyRegistered,
     SignatureRequired,
-    UnknownDocument,
     UnknownMessage,
     UnknownSender,
 )
@@ -298,6 +298,65 @@ class EboxLedger(Application):  # type: ignore[type-arg]
                 MailboxClosed(f"the eBox of {address} is closed") if mailbox.closed else mailbox
             )
 
+    def link(
+        self,
+        message_id: str | UUID,
+        sender_kbo: str,
+        recipients: Sequence[Recipient],
+        client_id: str,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+    ) -> list[Outcome]:
+        """The contract's linkEboxMessage: the same publication to further recipients.
+
+        The sender signed the original recipient list only, so linked letters record
+        their origin as `linked` (authenticated client, pointing at the original
+        message and its envelope); the documents are not re-uploaded: the original
+        data key is unwrapped inside the ledger and sealed to each new mailbox.
+        """
+        original = self.message(message_id)
+        if original.sender != sender_kbo:
+            raise UnknownMessage(f"no message {message_id} of sender {sender_kbo}")
+        sent = next(iter(self.events.get(original.id)))
+        data_key = self._data_key(original)
+        outcomes: list[Outcome] = []
+        for chunk in _chunks(recipients, batch_size):
+            mailboxes: dict[str, Mailbox | EboxError] = {}
+            self._preload_mailboxes(chunk, mailboxes)
+            messages, wrapped = [], []
+            for recipient in chunk:
+                mailbox = mailboxes[recipient.address]
+                if isinstance(mailbox, EboxError):
+                    outcomes.append(Outcome(recipient, error_code=mailbox.code, error=mailbox.message))
+                    continue
+                fields = {
+                    k: v
+                    for k, v in vars(sent).items()
+                    if k not in ("originator_id", "originator_version", "timestamp",
+                                 "originator_topic", "prev_hash", "event_hash")
+                }
+                fields.update(
+                    mailbox_id=str(mailbox.id),
+                    recipient=mailbox.address,
+                    origin="linked",
+                    signing_key_id=None,
+                    signature=None,
+                    client_id=client_id,
+                    wrapped_for=sorted(mailbox.encryption_keys),
+                    details={**sent.details, "linked_from": str(original.id)},
+                )
+                message = Message.send(**fields)
+                wrapped.extend(
+                    (str(message.id), fingerprint, wrap_key(data_key, _raw(public)))
+                    for fingerprint, public in mailbox.encryption_keys.items()
+                )
+                messages.append(message)
+                outcomes.append(Outcome(recipient, message_id=str(message.id)))
+            if messages:
+                with self.stores.unit_of_work():
+                    self.stores.wrapped_keys.put_many(wrapped)
+                    self.save(*messages)
+        return outcomes
+
     # Delivery and reading.
 
     def deliver(self, message_id: str | UUID) -> None:
@@ -315,15 +374,21 @@ class EboxLedger(Application):  # type: ignore[type-arg]
         return plaintext
 
     def _decrypt(self, message: Message, doc: dict[str, Any]) -> bytes:
-        wrapped = self.stores.wrapped_keys.get(str(message.id))
-        for fingerprint, sealed in wrapped.items():
+        return decrypt_document(
+            self._data_key(message), self.stores.blobs.get(doc["ciphertext_sha256"])
+        )
+
+    def _data_key(self, message: Message) -> bytes:
+        """Unwrap a message's data key with any mailbox key the vault holds for it."""
+        if message.expired:
+            raise ContentDestroyed(f"the content of message {message.id} was destroyed")
+        for fingerprint, sealed in self.stores.wrapped_keys.get(str(message.id)).items():
             try:
                 private = self.stores.vault.load(fingerprint)
             except KeyError:
                 continue
-            data_key = unwrap_key(sealed, private)
-            return decrypt_document(data_key, self.stores.blobs.get(doc["ciphertext_sha256"]))
-        raise UnknownDocument(f"no key of this mailbox opens message {message.id}")
+            return unwrap_key(sealed, private)
+        raise ContentDestroyed(f"no key held by the ledger opens message {message.id}")
 
     def archive(self, message_id: str | UUID, by: str) -> None:
         self._change(message_id, lambda m: m.archive(by))

@@ -174,3 +174,21 @@ def test_delivery_is_idempotent_across_workers(ledger: Ledger) -> None:
     assert DeliveryWorker(ledger).run_until_idle() == 0
     for message_id in ids:
         assert event_types(ledger, message_id).count("Delivered") == 1
+
+
+def test_linking_a_message_sends_the_same_documents_to_further_mailboxes(ledger: Ledger) -> None:
+    world = make_world(ledger)
+    original = ledger.app.publish(world.letter())
+    unknown = Recipient("citizen", "85073003328")
+    outcomes = ledger.app.link(original, SENDER_KBO, [ENTERPRISE, unknown], client_id="sender:test")
+    assert [o.ok for o in outcomes] == [True, False]
+    linked = outcomes[0].message_id
+    DeliveryWorker(ledger).run_until_idle()
+    content = ledger.app.open_document(linked, "letter.pdf", ENTERPRISE.address, "portal")
+    assert SECRET_SENTENCE in content
+    (sent, *_) = ledger.app.events.get(ledger.app.message(linked).id)
+    assert sent.origin == "linked" and sent.details["linked_from"] == original
+    from ebox.domain.errors import UnknownMessage as Unknown
+
+    with pytest.raises(Unknown):
+        ledger.app.link(original, "0206731645", [ENTERPRISE], client_id="sender:other")

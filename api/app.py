@@ -1,0 +1,48 @@
+"""The FastAPI application: eBox REST 2.1 for citizens and enterprises, OAuth2, ledger.
+
+`create_app(ledger)` wires routers onto one ledger; handlers stay thin and map
+each domain error to one status through api/errors.py.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from ebox.api.errors import install_error_handlers
+from ebox.api.settings import Settings
+from ebox.projections.runtime import Ledger
+
+
+def create_app(ledger: Ledger, settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings.from_env()
+    app = FastAPI(
+        title="eBox ledger",
+        version="2.1",
+        description=(
+            "The eBox Message Registry contract (REST 2.1) over a verifiable ledger, with "
+            "extensions: archive/unarchive, sender signatures, Idempotency-Key, evidence and "
+            "transparency-log endpoints."
+        ),
+    )
+    app.state.ledger = ledger
+    app.state.settings = settings
+    install_error_handlers(app, settings.environment)
+    for register in _routers():
+        register(app)
+    return app
+
+
+def _routers() -> list:  # type: ignore[type-arg]
+    """Each router module exposes `register(app)`; absent ones are simply not mounted yet."""
+    import importlib
+
+    found = []
+    for name in ("oauth", "health", "ebox_routes", "publication", "reference", "feed", "ledger_routes"):
+        try:
+            module = importlib.import_module(f"ebox.api.{name}")
+        except ModuleNotFoundError as error:
+            if error.name != f"ebox.api.{name}":
+                raise
+            continue
+        found.append(module.register)
+    return found

@@ -1,0 +1,92 @@
+"""Every refusal leaves the API as the contract's StatusMessage, with one status per error."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ebox.domain import errors as domain
+
+log = logging.getLogger("ebox.api")
+
+
+class ApiError(Exception):
+    """An HTTP-level refusal (authentication, malformed input) in StatusMessage form."""
+
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = headers
+
+
+def status_message(code: str, message: str, environment: str = "production") -> dict[str, Any]:
+    return {"id": str(uuid.uuid4()), "code": code, "message": message, "environment": environment}
+
+
+# One status per domain error class; the most specific class wins (checked in MRO order).
+DOMAIN_STATUS: dict[type[domain.EboxError], int] = {
+    domain.ChainIntegrityError: 500,
+    domain.NoDigitalUser: 400,
+    domain.NoConsent: 403,
+    domain.SigningKeyError: 400,
+    domain.InvalidPublication: 400,
+    domain.ContentDestroyed: 410,
+    domain.NotFound: 404,
+    domain.Conflict: 409,
+    domain.EboxError: 400,
+}
+
+
+def status_of(error: domain.EboxError) -> int:
+    for cls in type(error).__mro__:
+        if cls in DOMAIN_STATUS:
+            return DOMAIN_STATUS[cls]
+    return 400
+
+
+def install_error_handlers(app: FastAPI, environment: str) -> None:
+    @app.exception_handler(ApiError)
+    async def api_error(_: Request, error: ApiError) -> JSONResponse:
+        return JSONResponse(
+            status_message(error.code, error.message, environment), error.status, headers=error.headers
+        )
+
+    @app.exception_handler(domain.EboxError)
+    async def domain_error(_: Request, error: domain.EboxError) -> JSONResponse:
+        status = status_of(error)
+        if status >= 500:
+            log.error("integrity failure: %s", error)
+            return JSONResponse(
+                status_message(error.code, "the ledger refused to serve data that failed verification", environment),
+                status,
+            )
+        return JSONResponse(status_message(error.code, error.message, environment), status)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in error.errors()[:5]
+        )
+        return JSONResponse(status_message("INVALID_REQUEST", problems or "invalid request", environment), 400)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
+        codes = {401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE"}
+        return JSONResponse(
+            status_message(codes.get(error.status_code, "HTTP_ERROR"), str(error.detail), environment),
+            error.status_code,
+            headers=getattr(error, "headers", None),
+        )
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, error: Exception) -> JSONResponse:
+        log.exception("unexpected error")
+        return JSONResponse(status_message("INTERNAL_ERROR", "internal error", environment), 500)
