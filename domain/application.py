@@ -7,6 +7,7 @@ publication leaves no event, no blob and no wrapped key behind.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -55,6 +56,7 @@ from ebox.domain.sender import SenderOrganization
 from ebox.domain.validity import expiry
 
 DEFAULT_BATCH_SIZE = 500
+MAILBOX_CACHE_SIZE = 100_000
 
 
 class ChainedRepository(Repository):  # type: ignore[type-arg]
@@ -83,6 +85,8 @@ class EboxLedger(Application):  # type: ignore[type-arg]
     ) -> None:
         super().__init__(env)
         self.stores = stores(self)
+        self._mailboxes: dict[UUID, Mailbox] = {}
+        self._mailboxes_lock = threading.Lock()
         self.require_signature = require_signature
 
     def construct_repository(self) -> Repository:  # type: ignore[type-arg]
@@ -288,15 +292,30 @@ class EboxLedger(Application):  # type: ignore[type-arg]
         """Load every recipient's mailbox of a batch in one query, chains verified."""
         recipients = {r.address: r for r in recipients_of_batch}
         ids = {mailbox_id(r.ebox_type, r.id_value): a for a, r in recipients.items()}
-        for aggregate_id, stored in self.stores.events.select_events_many(ids).items():
-            address = ids[aggregate_id]
-            if not stored:
+        versions = self.stores.events.latest_versions(ids)
+        stale = [i for i in ids if i in versions and self._verified_mailbox_version(i) != versions[i]]
+        for aggregate_id, stored in self.stores.events.select_events_many(stale).items():
+            mailbox = project_verified(None, map(self.mapper.to_domain_event, stored))
+            self._remember_mailbox(mailbox)
+        for aggregate_id, address in ids.items():
+            if aggregate_id not in versions:
                 cache[address] = NoDigitalUser(f"{address} has no eBox")
                 continue
-            mailbox = project_verified(None, map(self.mapper.to_domain_event, stored))
+            mailbox = self._mailboxes[aggregate_id]
             cache[address] = (
                 MailboxClosed(f"the eBox of {address} is closed") if mailbox.closed else mailbox
             )
+
+    def _verified_mailbox_version(self, aggregate_id: UUID) -> int | None:
+        mailbox = self._mailboxes.get(aggregate_id)
+        return None if mailbox is None else int(mailbox.version)
+
+    def _remember_mailbox(self, mailbox: Mailbox) -> None:
+        """Keep verified mailboxes between batches; a version check revalidates them."""
+        with self._mailboxes_lock:
+            if len(self._mailboxes) >= MAILBOX_CACHE_SIZE:
+                self._mailboxes.pop(next(iter(self._mailboxes)))
+            self._mailboxes[mailbox.id] = mailbox
 
     def link(
         self,

@@ -46,6 +46,8 @@ class BulkEventReader(Protocol):
 
     def select_events_many(self, ids: Iterable[UUID]) -> dict[UUID, list[StoredEvent]]: ...
 
+    def latest_versions(self, ids: Iterable[UUID]) -> dict[UUID, int]: ...
+
 
 class LedgerStores(Protocol):
     events: BulkEventReader

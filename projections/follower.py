@@ -42,9 +42,7 @@ class Follower:
         try:
             with self.ledger.db.write() as session:
                 position = self._position(session, lock=True)
-                notifications = self.app.recorder.select_notifications(
-                    start=position + 1, limit=self.batch_size, topics=self.topics
-                )
+                notifications = self.select(session, position)
                 if not notifications:
                     return 0
                 self.handle(session, notifications)
@@ -59,6 +57,12 @@ class Follower:
         while handled := self.run_once():
             total += handled
         return total
+
+    def select(self, session: Session, position: int) -> Sequence[Notification]:
+        """The next batch after `position`, in notification order."""
+        return self.app.recorder.select_notifications(
+            start=position + 1, limit=self.batch_size, topics=self.topics
+        )
 
     def handle(self, session: Session, notifications: Sequence[Notification]) -> None:
         raise NotImplementedError

@@ -21,6 +21,7 @@ class Ledger:
     secrets: Secrets
     url: str
     db: SqlSession
+    home: Path
 
     def close(self) -> None:
         self.app.close()
@@ -56,7 +57,7 @@ def open_ledger(
         require_signature=require_signature,
     )
     db = SqlSession(app.factory.datastore)  # type: ignore[attr-defined]
-    return Ledger(app=app, secrets=secrets, url=url, db=db)
+    return Ledger(app=app, secrets=secrets, url=url, db=db, home=home)
 
 
 def _redact(url: str) -> str:

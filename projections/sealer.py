@@ -15,17 +15,37 @@ from datetime import UTC, datetime
 from typing import Any
 
 from eventsourcing.persistence import Notification
-from sqlalchemy import func, insert, select, tuple_
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
 from ebox.domain.proofs.checkpoint import Checkpoint, sign_checkpoint
 from ebox.domain.proofs.merkle import Frontier, leaf_hash
+from ebox.projections.bulk import insert_rows
 from ebox.projections.follower import Follower
 from ebox.projections.runtime import Ledger
 from ebox.projections.tables import checkpoints, ledger_leaves, merkle_nodes
 
 DEFAULT_CHECKPOINT_EVERY = 1000
 DEFAULT_CHECKPOINT_SECONDS = 1.0
+
+
+_HASH_KEY = b'"event_hash":"'
+_HEX = frozenset(b"0123456789abcdef")
+
+
+def stored_event_hash(state: bytes) -> str:
+    """The `event_hash` stored with an event, without decoding the whole state.
+
+    The hash is a top-level field that comes before any nested data in the
+    stored JSON, so its first occurrence is the right one; anything unexpected
+    falls back to a full parse.
+    """
+    start = state.find(_HASH_KEY)
+    if start >= 0:
+        value = state[start + len(_HASH_KEY) : start + len(_HASH_KEY) + 64]
+        if len(value) == 64 and state[start + len(_HASH_KEY) + 64 : start + len(_HASH_KEY) + 65] == b'"' and set(value) <= _HEX:
+            return value.decode()
+    return str(json.loads(state)["event_hash"])
 
 
 class SqlNodeReader:
@@ -70,12 +90,26 @@ class Sealer(Follower):
     def forget(self) -> None:
         self.frontier = None
 
+    def select(self, session: Session, position: int) -> Sequence[Notification]:
+        """Core rows rather than ORM objects: the sealer reads every event of the ledger."""
+        events = self.app.recorder.events_record_cls.__table__  # type: ignore[attr-defined]
+        rows = session.execute(
+            select(events.c.id, events.c.originator_id, events.c.originator_version, events.c.state)
+            .where(events.c.id > position)
+            .order_by(events.c.id)
+            .limit(self.batch_size)
+        )
+        return [
+            Notification(id=i, originator_id=o, originator_version=v, topic="", state=bytes(s))
+            for i, o, v, s in rows
+        ]
+
     def handle(self, session: Session, notifications: Sequence[Notification]) -> None:
         frontier = self._frontier(session)
         leaves: list[dict[str, Any]] = []
         nodes: list[dict[str, Any]] = []
         for notification in notifications:
-            event_hash = json.loads(notification.state)["event_hash"]
+            event_hash = stored_event_hash(notification.state)
             index = frontier.size
             for (level, idx), digest in frontier.append(leaf_hash(bytes.fromhex(event_hash))):
                 nodes.append({"level": level, "idx": idx, "hash": digest})
@@ -90,8 +124,8 @@ class Sealer(Follower):
             )
             if frontier.size % self.checkpoint_every == 0:
                 self._sign(session, frontier)
-        session.execute(insert(ledger_leaves), leaves)
-        session.execute(insert(merkle_nodes), nodes)
+        insert_rows(session, ledger_leaves, leaves)
+        insert_rows(session, merkle_nodes, nodes)
         if time.monotonic() - self.last_checkpoint_at >= self.checkpoint_seconds:
             self._sign(session, frontier)
 

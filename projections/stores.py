@@ -16,11 +16,12 @@ from uuid import UUID
 from eventsourcing.persistence import StoredEvent
 
 from nacl.secret import SecretBox
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from ebox.projections.bulk import insert_rows
 from ebox.projections.home import Secrets
 from ebox.projections.tables import blobs, vault_keys, wrapped_keys
 
@@ -60,7 +61,7 @@ class SqlBlobStore:
         rows = [{"digest": d, "size": len(b), "data": b} for d, b in dict(items).items()]
         if rows:
             with self.db.write() as session:
-                session.execute(self.db.insert_ignore(blobs), rows)
+                insert_rows(session, blobs, rows, skip_existing=True)
 
     def get(self, digest: str) -> bytes:
         with self.db.read() as session:
@@ -78,7 +79,7 @@ class SqlWrappedKeyStore:
         values = [{"message_id": m, "fingerprint": f, "wrapped": w} for m, f, w in rows]
         if values:
             with self.db.write() as session:
-                session.execute(insert(wrapped_keys), values)
+                insert_rows(session, wrapped_keys, values)
 
     def get(self, message_id: str) -> dict[str, bytes]:
         query = select(wrapped_keys.c.fingerprint, wrapped_keys.c.wrapped).where(
@@ -155,6 +156,21 @@ class SqlBulkEventReader:
                     )
                 )
         return found
+
+
+    def latest_versions(self, ids: Iterable[UUID]) -> dict[UUID, int]:
+        """Each aggregate's current version, from the unique index alone."""
+        wanted = list(dict.fromkeys(ids))
+        if not wanted:
+            return {}
+        t = self.table
+        query = (
+            select(t.c.originator_id, func.max(t.c.originator_version))
+            .where(t.c.originator_id.in_(wanted))
+            .group_by(t.c.originator_id)
+        )
+        with self.db.read() as session:
+            return {originator_id: int(version) for originator_id, version in session.execute(query)}
 
 
 class SqlLedgerStores:

@@ -152,5 +152,18 @@ def ledger(database_url: str, ledger_home: Path) -> Iterator[Ledger]:
 @pytest.fixture(autouse=True)
 def _no_secrets_from_the_shell(monkeypatch: pytest.MonkeyPatch) -> None:
     """A developer's own EBOX_* secrets and URLs must never leak into a test."""
-    for name in ("EBOX_KEK", "EBOX_LEDGER_KEY", "EBOX_LEDGER_ORIGIN", "EBOX_DATABASE_URL", "EBOX_HOME"):
+    for name in (
+        "EBOX_KEK",
+        "EBOX_LEDGER_KEY",
+        "EBOX_LEDGER_ORIGIN",
+        "EBOX_DATABASE_URL",
+        "EBOX_HOME",
+        "EBOX_API_TOKEN_KEY",
+        "EBOX_PERSON_ISSUER_KEY",
+        "EBOX_OIDC_ISSUER",
+        "EBOX_OIDC_JWKS_FILE",
+        "EBOX_OIDC_AUDIENCE",
+        "EBOX_PUBLIC_URL",
+        "EBOX_REQUIRE_SIGNATURE",
+    ):
         monkeypatch.delenv(name, raising=False)

@@ -42,7 +42,10 @@ def rfc3339(moment: datetime) -> str:
     """RFC 3339 UTC with exactly six fractional digits and a `Z`."""
     if moment.tzinfo is None:
         raise CanonicalFormError(f"naive datetime {moment!r} has no time zone")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if moment.utcoffset():
+        moment = moment.astimezone(UTC)
+    # isoformat is several times faster than strftime, and this runs for every event.
+    return moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def parse_rfc3339(text: str) -> datetime:
