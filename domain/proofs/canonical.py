@@ -68,34 +68,34 @@ def unb64url(text: str) -> bytes:
 def _check(value: Any) -> bool:
     """Validate a JSON value; return True when the fast serialiser is exact.
 
-    Python's json module matches JCS for our values except in two corners:
-    key order (UTF-16 code units versus code points, which differ only for
-    non-BMP characters) and lone surrogates. Those rare cases go to rfc8785.
-    Exact type tests keep this walk cheap: it runs for every event hashed.
+    Python's json module matches JCS for our values except for key order when a
+    key is not ASCII (code points versus UTF-16 code units): such values go to
+    rfc8785. Lone surrogates need no walk: encoding the output to UTF-8 refuses
+    them. Strings, the bulk of every event, are skipped without a call.
     """
     kind = type(value)
-    if kind is str:
-        return value.isascii() or not _has_surrogate(value)
     if kind is dict:
         fast = True
         for key, item in value.items():
             if type(key) is not str:
                 raise CanonicalFormError(f"object key {key!r} is not a string")
-            if not (key.isascii() and _check(item)):
+            if not key.isascii():
+                fast = False
+            if type(item) is not str and not _check(item):
                 fast = False
         return fast
     if kind is list or kind is tuple:
         fast = True
         for item in value:
-            if not _check(item):
+            if type(item) is not str and not _check(item):
                 fast = False
         return fast
+    if kind is str or kind is bool or value is None:
+        return True
     if kind is int:
         if -_MAX_SAFE_INT <= value <= _MAX_SAFE_INT:
             return True
         raise CanonicalFormError(f"integer {value} is outside the I-JSON safe range")
-    if value is None or kind is bool:
-        return True
     if kind is float:
         raise CanonicalFormError(f"float {value!r} is not allowed in canonical data")
     if isinstance(value, Mapping):
@@ -105,17 +105,18 @@ def _check(value: Any) -> bool:
     raise CanonicalFormError(f"{type(value).__name__} is not a JSON value")
 
 
-def _has_surrogate(text: str) -> bool:
-    return not text.isascii() and any(0xD800 <= ord(ch) <= 0xDFFF for ch in text)
-
-
 def canonical_json(value: Any) -> bytes:
     """RFC 8785 (JCS) bytes of a JSON value made of dicts, lists, str, int, bool, None."""
-    if _check(value):
-        return json.dumps(
-            value, ensure_ascii=False, separators=(",", ":"), sort_keys=True
-        ).encode("utf-8")
-    return rfc8785.dumps(value)
+    try:
+        if _check(value):
+            return json.dumps(
+                value, ensure_ascii=False, separators=(",", ":"), sort_keys=True
+            ).encode("utf-8")
+        return rfc8785.dumps(value)
+    except UnicodeEncodeError as error:
+        raise CanonicalFormError("a string holds a lone surrogate, which JSON text cannot") from error
+    except rfc8785.CanonicalizationError as error:
+        raise CanonicalFormError(str(error)) from error
 
 
 def canonical_event(
