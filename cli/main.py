@@ -177,5 +177,129 @@ def workers(db: DbOption = None, once: bool = False, interval: float = 0.2) -> N
         ledger.close()
 
 
+# --------------------------------------------------------------------------- token
+
+token_app = typer.Typer(help="Tokens and OAuth clients (embedded default).", no_args_is_help=True)
+app.add_typer(token_app, name="token")
+
+
+@token_app.command("person")
+def token_person(
+    nrn: str,
+    partner: Annotated[str | None, typer.Option("--partner", help="Partner app id (azp).")] = None,
+    ttl: Annotated[int, typer.Option("--ttl", min=1, max=86400, help="Lifetime, seconds.")] = 3600,
+) -> None:
+    """A person token of the embedded OIDC issuer for NRN (portal, or --partner ID)."""
+    import os
+
+    from ebox.api.oidc import mint_person_token
+    from ebox.projections.home import data_dir
+
+    if os.environ.get("EBOX_OIDC_ISSUER"):
+        err.print("[yellow]EBOX_OIDC_ISSUER is set: the API trusts that provider instead[/]")
+    try:
+        print(mint_person_token(data_dir(), nrn, partner, ttl))
+    except ValueError as error:
+        err.print(f"[red]{error}[/red]")
+        raise typer.Exit(2) from None
+
+
+@token_app.command("client")
+def token_client(
+    kind: Annotated[str, typer.Argument(help="sender, partner or auditor")],
+    subject: Annotated[str, typer.Argument(help="KBO number, partner id or auditor name")],
+    key_out: Annotated[Path, typer.Option("--key-out", help="Where to write the private key.")],
+    scope: Annotated[list[str] | None, typer.Option("--scope", help="Default: the kind's.")] = None,
+    alg: Annotated[str, typer.Option("--alg", help="EdDSA or RS256")] = "EdDSA",
+    db: DbOption = None,
+) -> None:
+    """Register an OAuth client with a new key pair; the private key goes to --key-out (0600)."""
+    import os
+
+    from ebox.domain.errors import EboxError
+    from ebox.projections.clients import ALLOWED_SCOPES, ClientError, generate_key, register_client
+
+    if kind not in ("sender", "partner", "auditor"):
+        err.print("[red]KIND is sender, partner or auditor[/red]")
+        raise typer.Exit(2)
+    pair = generate_key(alg)
+    try:  # claim the key file first: never register a client whose key could not be kept
+        fd = os.open(key_out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        err.print(f"[red]{key_out} exists: refusing to overwrite a key[/red]")
+        raise typer.Exit(2) from None
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(pair.private_pem)
+    ledger = _open(db)
+    try:
+        client_id = register_client(
+            ledger, kind, subject, scope or ALLOWED_SCOPES[kind], pair.public_jwk
+        )
+    except (ClientError, EboxError, ValueError) as error:
+        key_out.unlink()
+        err.print(f"[red]{error}[/red]")
+        raise typer.Exit(2) from None
+    finally:
+        ledger.close()
+    print(client_id)
+
+
+@token_app.command("assertion")
+def token_assertion(
+    client_id: str,
+    key: Annotated[Path, typer.Option("--key", help="The client's private key (PEM).")],
+    ttl: Annotated[int, typer.Option("--ttl", min=1, max=300)] = 60,
+) -> None:
+    """A client assertion for POST /oauth/token (audience from $EBOX_PUBLIC_URL)."""
+    from ebox.api.oauth import make_client_assertion, token_endpoint
+    from ebox.api.settings import Settings
+
+    audience = token_endpoint(Settings.from_env())
+    print(make_client_assertion(key.read_bytes(), client_id, audience, ttl=ttl))
+
+
+# --------------------------------------------------------------------------- projections
+
+projections_app = typer.Typer(help="Read models: lag and rebuilds.", no_args_is_help=True)
+app.add_typer(projections_app, name="projections")
+
+
+@projections_app.command("status")
+def projections_status(db: DbOption = None) -> None:
+    """Each read model's position in the notification log and its lag."""
+    from ebox.projections.runner import ViewRunner, latest_notification_id
+
+    ledger = _open(db)
+    try:
+        runner = ViewRunner(ledger)
+        latest = latest_notification_id(ledger)
+        table = Table(title=f"read models (latest notification {latest})")
+        for column in ("projection", "position", "lag"):
+            table.add_column(column)
+        for name, lag in runner.lags().items():
+            table.add_row(name, str(latest - lag), str(lag))
+    finally:
+        ledger.close()
+    Console().print(table)
+
+
+@projections_app.command("rebuild")
+def projections_rebuild(name: str, db: DbOption = None) -> None:
+    """Empty read model NAME and replay the whole log into it."""
+    from ebox.projections.runner import UnknownProjection, ViewRunner
+
+    ledger = _open(db)
+    try:
+        replayed = ViewRunner(ledger, [name]).rebuild(name)
+    except UnknownProjection as error:
+        err.print(f"[red]{error}[/red]")
+        raise typer.Exit(2) from None
+    finally:
+        ledger.close()
+    err.print(f"{name} rebuilt from {replayed} notifications")
+
+
+
+
 if __name__ == "__main__":
     app()

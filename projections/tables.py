@@ -86,3 +86,189 @@ checkpoints = Table(
     Column("note", String, nullable=False),
     Column("signed_at", DateTime(timezone=True), nullable=False),
 )
+
+
+# --------------------------------------------------------------------------- read models
+# Written only by the projections (ebox.projections.inbox, .status, .feed), each in
+# the same transaction as its tracking row (`<projection>_tracking`, the table that
+# eventsourcing_sqlalchemy maps for a tracking recorder). Migration 0002 creates them,
+# and the search table `inbox_search`, which is dialect-specific and therefore not
+# declared here: on PostgreSQL one tsvector per language with GIN indexes, on SQLite
+# an FTS5 virtual table (see ebox.projections.inbox).
+
+from sqlalchemy import JSON, Boolean  # noqa: E402
+
+# Languages of the search columns and their PostgreSQL text search configurations.
+SEARCH_LANGUAGES = {"nl": "dutch", "fr": "french", "de": "german", "en": "english"}
+
+inbox_messages = Table(
+    "inbox_messages",
+    metadata,
+    Column("message_id", String(36), primary_key=True),
+    Column("mailbox_id", String(36), nullable=False),
+    Column("ebox_type", String(16), nullable=False),
+    Column("ebox_id_value", String(32), nullable=False),
+    Column("publication_id", String(64), nullable=False),
+    Column("sender_kbo", String(32), nullable=False),
+    Column("sender_application_id", String(100), nullable=False),
+    Column("message_type_id", String(100), nullable=False),
+    Column("subjects", JSON, nullable=False),
+    # NULL until Delivered: such rows answer no inbox query.
+    Column("receipt_date", DateTime(timezone=True), nullable=True),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("read", Boolean, nullable=False),
+    Column("first_read_at", DateTime(timezone=True), nullable=True),
+    Column("visible", Boolean, nullable=False),
+    Column("archived", Boolean, nullable=False),
+    Column("expired", Boolean, nullable=False),
+    Column("registered", Boolean, nullable=False),
+    Column("reply_authorized", Boolean, nullable=False),
+    Column("original_message_id", String(64), nullable=True),
+    Column("for_the_attention_of", JSON, nullable=True),
+    Column("business_data", JSON, nullable=True),
+    Column("attachments", JSON, nullable=False),
+    Column("bodies", JSON, nullable=False),
+    Column("has_body", Boolean, nullable=False),
+    Column("body_main_content", Boolean, nullable=False),
+    Column("has_payment_data", Boolean, nullable=False),
+    Column("total_size", BigId, nullable=False),
+    # Every listing is one mailbox's, newest first: this index serves the page
+    # (backward scan, stops after pageSize rows) and counts totalItems without
+    # touching the table (expired and receipt_date are in it).
+    # On PostgreSQL it includes (read, total_size): the eBox summary reads it alone too.
+    Index(
+        "inbox_mailbox_receipt_idx",
+        "mailbox_id",
+        "expired",
+        "receipt_date",
+        "message_id",
+        postgresql_include=["read", "total_size"],
+    ),
+    # One per filter of getMessagesByEBoxId, for large mailboxes where a filter is
+    # selective; on PostgreSQL partial (WHERE NOT expired, as every listing is).
+    Index("inbox_mailbox_expiry_idx", "mailbox_id", "expires_at", "receipt_date"),
+    Index("inbox_mailbox_read_idx", "mailbox_id", "read", "receipt_date"),
+    Index("inbox_mailbox_visible_idx", "mailbox_id", "visible", "receipt_date"),
+    Index("inbox_mailbox_type_idx", "mailbox_id", "message_type_id", "receipt_date"),
+    Index("inbox_mailbox_sender_idx", "mailbox_id", "sender_kbo", "receipt_date"),
+    Index("inbox_mailbox_application_idx", "mailbox_id", "sender_application_id", "receipt_date"),
+    Index("inbox_mailbox_registered_idx", "mailbox_id", "registered", "receipt_date"),
+)
+
+ref_sender_organizations = Table(
+    "ref_sender_organizations",
+    metadata,
+    Column("kbo_number", String(32), primary_key=True),
+    Column("names", JSON, nullable=False),
+    Column("registered_at", DateTime(timezone=True), nullable=False),
+)
+
+ref_sender_applications = Table(
+    "ref_sender_applications",
+    metadata,
+    Column("application_id", String(100), primary_key=True),
+    Column("sender_kbo", String(32), primary_key=True),
+    Column("names", JSON, nullable=False),
+    Column("registered_at", DateTime(timezone=True), nullable=False),
+)
+
+ref_message_types = Table(
+    "ref_message_types",
+    metadata,
+    Column("message_type_id", String(100), primary_key=True),
+    Column("sender_kbo", String(32), primary_key=True),
+    Column("names", JSON, nullable=False),
+    Column("validity_unit", String(8), nullable=False),
+    Column("validity_amount", Integer, nullable=False),
+    Column("registered_mail", Boolean, nullable=False),
+    Column("registered_at", DateTime(timezone=True), nullable=False),
+)
+
+# Not derived from events (see ebox.projections.inbox.InboxView.record_consultation):
+# a rebuild leaves it alone.
+mailbox_consultations = Table(
+    "mailbox_consultations",
+    metadata,
+    Column("mailbox_id", String(36), primary_key=True),
+    Column("last_consulted_at", DateTime(timezone=True), nullable=False),
+)
+
+status_messages = Table(
+    "status_messages",
+    metadata,
+    Column("message_id", String(36), primary_key=True),
+    Column("sender_kbo", String(32), nullable=False),
+    Column("ebox_type", String(16), nullable=False),
+    Column("ebox_id_value", String(32), nullable=False),
+    Column("publication_id", String(64), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("delivered", Boolean, nullable=False),
+    Column("delivered_at", DateTime(timezone=True), nullable=True),
+    Column("read", Boolean, nullable=False),
+    Column("read_at", DateTime(timezone=True), nullable=True),
+    Column("visible", Boolean, nullable=False),
+    Column("expired", Boolean, nullable=False),
+    Index("status_sender_publication_idx", "sender_kbo", "publication_id"),
+)
+
+# What a feed event needs to say about its message, kept from Sent.
+feed_messages = Table(
+    "feed_messages",
+    metadata,
+    Column("message_id", String(36), primary_key=True),
+    Column("ebox_type", String(16), nullable=False),
+    Column("ebox_id_value", String(32), nullable=False),
+    Column("sender_kbo", String(32), nullable=False),
+    Column("sender_application_id", String(100), nullable=False),
+    Column("message_type_id", String(100), nullable=False),
+    Column("subjects", JSON, nullable=False),
+    Column("registered", Boolean, nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("receipt_date", DateTime(timezone=True), nullable=True),
+)
+
+feed_events = Table(
+    "feed_events",
+    metadata,
+    Column("ebox_type", String(16), primary_key=True),
+    Column("sequence_nbr", BigId, primary_key=True, autoincrement=False),
+    Column("event_type", String(32), nullable=False),
+    Column("event_time", DateTime(timezone=True), nullable=False),
+    Column("notification_id", BigId, nullable=False),
+    Column("message_id", String(36), nullable=False),
+    Column("ebox_id_value", String(32), nullable=False),
+    Column("receipt_date", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("registered", Boolean, nullable=False),
+    Column("message_type_id", String(100), nullable=False),
+    Column("sender_kbo", String(32), nullable=False),
+    Column("sender_application_id", String(100), nullable=False),
+    Column("subjects", JSON, nullable=False),
+    Index("feed_events_time_idx", "ebox_type", "event_time"),
+)
+
+# --------------------------------------------------------------------------- OAuth clients (0003)
+
+# Registered OAuth clients (private_key_jwt): public JWKs only, nothing secret.
+oauth_clients = Table(
+    "oauth_clients",
+    metadata,
+    Column("client_id", String(64), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("subject", String(64), nullable=False),
+    Column("scopes", String(200), nullable=False),
+    Column("jwks", String, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("disabled_at", DateTime(timezone=True), nullable=True),
+    Index("oauth_clients_subject_idx", "kind", "subject"),
+)
+
+# The jti of every accepted client assertion, kept until it expires (exp, epoch seconds).
+used_assertions = Table(
+    "used_assertions",
+    metadata,
+    Column("client_id", String(64), primary_key=True),
+    Column("jti", String(128), primary_key=True),
+    Column("expires_at", BigId, nullable=False),
+    Index("used_assertions_expiry_idx", "expires_at"),
+)

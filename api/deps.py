@@ -1,0 +1,303 @@
+"""Who may do what: FastAPI dependencies and the authorisation rules routes call.
+
+Dependency aliases (full-stack-fastapi-template style)::
+
+    def route(principal: CurrentPrincipal, ledger: LedgerDep, settings: SettingsDep,
+              ebox_id: EboxIdHeader = None): ...
+
+Scopes
+------
+``ebox:publication``
+    Publish letters and follow their status. Held by *sender* clients only, and a
+    sender publishes only as its own KBO number (`sender_kbo`) and sees only its
+    own letters (`require_sender_of`).
+``ebox:consultation``
+    Read an eBox: list, open, archive messages. Held by *persons* (tokens of the
+    OIDC provider, see ebox.api.oidc) and requested by partner clients; reading
+    always happens for a person (`mailbox_access`).
+``ebox:audit``
+    Read the ledger's proofs, checkpoints and export. Held by *auditor* clients.
+    An auditor never reads an eBox: the proofs need no content.
+
+A kind never holds a scope outside its own (enforced at registration, at the
+token endpoint, and again when a token is verified).
+
+Reading an eBox (`mailbox_access`)
+----------------------------------
+- A person reads their own citizen eBox (``citizen:NRN``).
+- A person holding a mandate (the mailbox's ``mandates`` has ``citizen:NRN``) may
+  read that enterprise's or that other citizen's eBox, named with the header
+  ``X-Ebox-Id: <eboxIdValue>`` (KBO or NRN), an extension of the contract whose
+  routes otherwise name no mailbox: without it a person reads their own eBox,
+  and an enterprise eBox always needs it.
+- A partner app reads as the person using it: the person's token has
+  ``azp = <partner id>``, and the eBox read must give that partner consent
+  *now* (revoking consent cuts the partner off at the next request). A partner's
+  own client-credentials token reads no eBox: a reading is always some
+  person's (the ``reader`` recorded in the ledger), and a partner alone is no
+  person. Partner clients exist for partner-level calls that name no eBox.
+- Senders and auditors read no eBox.
+
+The answer is a `MailboxAccess`: the mailbox, the reader (``citizen:NRN``) and
+the channel: ``portal``, ``partner:<id>`` or ``mandate:citizen:<NRN>`` (a mandate
+holder reading through a partner app gets ``partner:<id>``; the reader still
+names them).
+
+Refusals are StatusMessages: 401 with ``WWW-Authenticate: Bearer`` for a missing
+or invalid token, 403 for a valid token that may not do this. A message of
+another sender, or outside the mailbox read, answers 404: its existence is not
+revealed.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Header, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from ebox.api.errors import ApiError
+from ebox.api.oidc import OidcConfigurationError, PersonTokenVerifier
+from ebox.api.settings import Settings
+from ebox.api.tokens import Principal, TokenError, TokenService, WrongIssuer, unverified_claims
+from ebox.domain.errors import NoDigitalUser
+from ebox.domain.mailbox import EBOX_TYPES, Mailbox
+from ebox.projections.clients import AUDIT, CONSULTATION, PUBLICATION
+from ebox.projections.home import data_dir
+from ebox.projections.runtime import Ledger
+
+__all__ = [
+    "AUDIT",
+    "CONSULTATION",
+    "PUBLICATION",
+    "SCOPES",
+    "CurrentPrincipal",
+    "EboxIdHeader",
+    "LedgerDep",
+    "MailboxAccess",
+    "Principal",
+    "SettingsDep",
+    "mailbox_access",
+    "require_kind",
+    "require_message_in",
+    "require_scope",
+    "require_sender_of",
+    "sender_kbo",
+]
+
+log = logging.getLogger("ebox.api.auth")
+
+SCOPES = {
+    PUBLICATION: "publish letters as the client's own sender organisation and follow their status",
+    CONSULTATION: (
+        "read an eBox as a person: one's own, or one held by mandate or consented to a partner"
+    ),
+    AUDIT: "read the ledger's proofs, checkpoints and export",
+}
+REALM = "ebox"
+
+# --------------------------------------------------------------------------- plumbing
+
+
+@dataclass(frozen=True)
+class Auth:
+    tokens: TokenService
+    persons: PersonTokenVerifier
+
+
+_auth_lock = threading.Lock()
+
+
+def home_of(app: FastAPI) -> Path:
+    """The data directory holding the token keys: app.state.home, the ledger's, or $EBOX_HOME."""
+    home = getattr(app.state, "home", None) or getattr(app.state.ledger, "home", None)
+    return Path(home) if home is not None else data_dir()
+
+
+def auth_of(app: FastAPI) -> Auth:
+    """The app's token verifiers, built once (keys are created on first use)."""
+    auth: Auth | None = getattr(app.state, "auth", None)
+    if auth is None:
+        with _auth_lock:
+            auth = getattr(app.state, "auth", None)
+            if auth is None:
+                settings: Settings = app.state.settings
+                home = home_of(app)
+                auth = Auth(
+                    TokenService.for_settings(settings, home),
+                    PersonTokenVerifier.for_settings(settings, home),
+                )
+                app.state.auth = auth
+    return auth
+
+
+def get_ledger(request: Request) -> Ledger:
+    return request.app.state.ledger  # type: ignore[no-any-return]
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="bearer",
+    description="An access token of POST /oauth/token (clients) or of the OIDC provider (persons).",
+)
+
+
+def _unauthorized(message: str, error: str | None = None) -> ApiError:
+    challenge = f'Bearer realm="{REALM}"'
+    if error:
+        description = message.replace("\\", "").replace('"', "'")
+        challenge += f', error="{error}", error_description="{description}"'
+    return ApiError(401, "UNAUTHORIZED", message, headers={"WWW-Authenticate": challenge})
+
+
+def get_current_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """Verify `Authorization: Bearer <token>`: an access token of ours or a person token."""
+    if credentials is None or not credentials.credentials:
+        raise _unauthorized("a bearer access token is required")
+    token = credentials.credentials
+    try:
+        auth = auth_of(request.app)
+        issuer = unverified_claims(token).get("iss")
+        if issuer == auth.tokens.issuer:
+            return auth.tokens.verify(token)
+        if issuer == auth.persons.issuer:
+            return auth.persons.verify(token)
+        raise WrongIssuer(
+            "the token's issuer is not trusted",
+            expected=[auth.tokens.issuer, auth.persons.issuer],
+            actual=issuer,
+        )
+    except TokenError as error:
+        log.info("bearer token refused: %s", error.reason)  # never the token itself
+        raise _unauthorized(error.message, "invalid_token") from None
+    except OidcConfigurationError as error:
+        log.error("person tokens cannot be verified: %s", error)
+        raise ApiError(503, "SERVICE_UNAVAILABLE", "person tokens cannot be verified now") from None
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_current_principal)]
+LedgerDep = Annotated[Ledger, Depends(get_ledger)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+EboxIdHeader = Annotated[
+    str | None,
+    Header(
+        alias="X-Ebox-Id",
+        pattern=r"^[0-9]{10,11}$",
+        description="Extension: the eboxIdValue (KBO or NRN) of an eBox read by mandate.",
+    ),
+]
+
+# --------------------------------------------------------------------------- rules
+
+
+def _forbidden(message: str, code: str = "FORBIDDEN") -> ApiError:
+    return ApiError(403, code, message)
+
+
+def require_scope(principal: Principal, scope: str) -> None:
+    """403 (RFC 6750 insufficient_scope) unless the token holds `scope`."""
+    if scope not in principal.scopes:
+        raise ApiError(
+            403,
+            "INSUFFICIENT_SCOPE",
+            f"this operation needs the scope {scope}",
+            headers={
+                "WWW-Authenticate": (
+                    f'Bearer realm="{REALM}", error="insufficient_scope", scope="{scope}"'
+                )
+            },
+        )
+
+
+def require_kind(principal: Principal, *kinds: str) -> None:
+    if principal.kind not in kinds:
+        raise _forbidden(
+            f"this operation is for {' or '.join(kinds)} principals, not {principal.kind}"
+        )
+
+
+def sender_kbo(principal: Principal, claimed: str | None = None) -> str:
+    """The KBO number a sender client publishes as; 403 for anyone else or another KBO."""
+    require_kind(principal, "sender")
+    require_scope(principal, PUBLICATION)
+    if claimed is not None and claimed != principal.subject:
+        raise _forbidden(f"this client publishes only as sender {principal.subject}")
+    return principal.subject
+
+
+def require_sender_of(principal: Principal, message_sender: str) -> None:
+    """A sender sees only its own letters: another sender's letter answers 404."""
+    if sender_kbo(principal) != message_sender:
+        raise ApiError(404, "NOT_FOUND", "no such message")
+
+
+@dataclass(frozen=True)
+class MailboxAccess:
+    mailbox: Mailbox
+    reader: str  # citizen:NRN of the person reading
+    channel: str  # portal | partner:<id> | mandate:citizen:<NRN>
+
+    @property
+    def address(self) -> str:
+        return self.mailbox.address
+
+
+def mailbox_access(
+    principal: Principal, ebox_type: str, ledger: Ledger, requested_ebox_id: str | None = None
+) -> MailboxAccess:
+    """The eBox this principal may read, per the rules of the module docstring."""
+    if ebox_type not in EBOX_TYPES:
+        raise ApiError(404, "NOT_FOUND", f"eBox type must be one of {EBOX_TYPES}")
+    if principal.kind == "partner":
+        raise _forbidden(
+            "a partner app reads an eBox with the person's token (azp = its partner id), "
+            "not with its own client credentials"
+        )
+    require_kind(principal, "person")
+    require_scope(principal, CONSULTATION)
+    reader = f"citizen:{principal.subject}"
+    if ebox_type == "citizen" and requested_ebox_id in (None, principal.subject):
+        try:
+            mailbox = ledger.app.mailbox("citizen", principal.subject)
+        except NoDigitalUser:
+            raise ApiError(404, "NO_DIGITAL_USER", "you have no eBox") from None
+        channel = "portal"
+    else:
+        if requested_ebox_id is None:
+            raise ApiError(
+                400, "INVALID_REQUEST", "name the enterprise eBox with the X-Ebox-Id header"
+            )
+        refusal = _forbidden(
+            f"{reader} holds no mandate for {ebox_type}:{requested_ebox_id}", "NO_MANDATE"
+        )
+        try:
+            mailbox = ledger.app.mailbox(ebox_type, requested_ebox_id)
+        except NoDigitalUser:
+            raise refusal from None  # whether an eBox exists is not revealed
+        if reader not in mailbox.mandates:
+            raise refusal
+        channel = f"mandate:{reader}"
+    if principal.partner_id is not None:
+        if principal.partner_id not in mailbox.partners:
+            raise _forbidden(
+                f"{mailbox.address} gives partner {principal.partner_id} no consent", "NO_CONSENT"
+            )
+        channel = f"partner:{principal.partner_id}"
+    return MailboxAccess(mailbox, reader, channel)
+
+
+def require_message_in(access: MailboxAccess, message_mailbox_id: str) -> None:
+    """A message outside the mailbox read answers 404 (pass `message.mailbox_id`)."""
+    if str(message_mailbox_id) != str(access.mailbox.id):
+        raise ApiError(404, "NOT_FOUND", "no such message")

@@ -1,0 +1,207 @@
+"""publishMessage, linkEboxMessage and searchMessageStatus: the sender's side of the contract."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Annotated, Any
+
+from fastapi import FastAPI, File, Form, Header, UploadFile
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from ebox.api.contract import EBOX_DOMAINS, UPLOAD_PARTS, contract_datetime
+from ebox.api.deps import (
+    PUBLICATION,
+    CurrentPrincipal,
+    LedgerDep,
+    SettingsDep,
+    require_scope,
+    sender_kbo,
+)
+from ebox.api.errors import ApiError
+from ebox.api.publication_request import UploadedPart, publication_of, recipient_of
+from ebox.projections import idempotency
+from ebox.projections.runner import EboxId
+from ebox.projections.status import MessageRef, StatusView
+
+
+class EboxIdModel(BaseModel):
+    eboxType: str = Field(pattern="^(citizen|enterprise)$")
+    eboxIdValue: str
+
+
+class MessageToLink(BaseModel):
+    messageId: str
+    recipients: list[EboxIdModel] = Field(min_length=1, max_length=10_000)
+
+
+class MessageIdEboxId(BaseModel):
+    messageId: str
+    eboxId: EboxIdModel
+
+
+async def _parts(
+    uploads: list[UploadFile | None], names: tuple[str, ...], limit: int
+) -> dict[str, UploadedPart]:
+    parts: dict[str, UploadedPart] = {}
+    for name, upload in zip(names, uploads, strict=True):
+        if upload is None:
+            continue
+        content = await upload.read(limit + 1)
+        if len(content) > limit:
+            raise ApiError(413, "PAYLOAD_TOO_LARGE", f"{name} exceeds the limit of {limit} bytes")
+        media_type = (
+            (upload.content_type or "application/octet-stream").split(";")[0].strip().lower()
+        )
+        parts[name] = UploadedPart(name, upload.filename or name, media_type, content)
+    return parts
+
+
+def _request_digest(message: str, parts: dict[str, UploadedPart]) -> str:
+    digest = hashlib.sha256(message.encode())
+    for name in sorted(parts):
+        part = parts[name]
+        digest.update(f"\n{name}\n{part.filename}\n{part.media_type}\n".encode())
+        digest.update(hashlib.sha256(part.content).digest())
+    return digest.hexdigest()
+
+
+def _publish(
+    ledger: Any,
+    message_to_publish: str,
+    parts: dict[str, UploadedPart],
+    kbo: str,
+    client_id: str,
+    idempotency_key: str | None,
+) -> tuple[int, dict[str, Any], bool]:
+    """Publish in one transaction with the idempotency row: both or neither."""
+    request_sha256 = _request_digest(message_to_publish, parts)
+    with ledger.db.write() as session:
+        if idempotency_key:
+            earlier = idempotency.find(session, client_id, idempotency_key)
+            if earlier is not None:
+                if earlier.request_sha256 != request_sha256:
+                    raise ApiError(
+                        422,
+                        "IDEMPOTENCY_KEY_REUSED",
+                        "this Idempotency-Key was used for a different request",
+                    )
+                return earlier.status, earlier.body, True
+        publication = publication_of(
+            message_to_publish,
+            parts,
+            sender_kbo=kbo,
+            client_id=client_id,
+            idempotency_key=idempotency_key,
+        )
+        message_id = ledger.app.publish(publication)
+        sent = next(iter(ledger.app.events.get(ledger.app.message(message_id).id)))
+        body = {"messageId": message_id, "expirationDate": contract_datetime(sent.expires_at)}
+        if idempotency_key:
+            idempotency.remember(session, client_id, idempotency_key, request_sha256, 201, body)
+    return 201, body, False
+
+
+def register(app: FastAPI) -> None:
+    for domain in EBOX_DOMAINS:
+        _register_domain(app, domain)
+
+
+def _register_domain(app: FastAPI, domain: str) -> None:
+    base = f"/ebox/{domain}/v2"
+    tag = f"Messages ({domain})"
+
+    @app.post(
+        f"{base}/publishMessage",
+        status_code=201,
+        tags=[tag],
+        operation_id=f"postMessage_{domain}",
+        summary="Publish a new message (multipart: messageToPublish + up to six files).",
+    )
+    async def publish_message(
+        principal: CurrentPrincipal,
+        ledger: LedgerDep,
+        settings: SettingsDep,
+        messageToPublish: Annotated[str, Form(description="JSON MessageToPublish")],
+        upfile1: Annotated[UploadFile | None, File()] = None,
+        upfile2: Annotated[UploadFile | None, File()] = None,
+        upfile3: Annotated[UploadFile | None, File()] = None,
+        upfile4: Annotated[UploadFile | None, File()] = None,
+        upfile5: Annotated[UploadFile | None, File()] = None,
+        upfile6: Annotated[UploadFile | None, File()] = None,
+        idempotency_key: Annotated[
+            str | None, Header(alias="Idempotency-Key", max_length=200)
+        ] = None,
+    ) -> JSONResponse:
+        require_scope(principal, PUBLICATION)
+        kbo = sender_kbo(principal)
+        uploads = [upfile1, upfile2, upfile3, upfile4, upfile5, upfile6]
+        parts = await _parts(uploads, UPLOAD_PARTS, settings.max_upload_bytes)
+        client_id = principal.client_id or principal.subject
+        # Database work is blocking: keep it off the event loop.
+        status, body, replayed = await run_in_threadpool(
+            _publish, ledger, messageToPublish, parts, kbo, client_id, idempotency_key
+        )
+        headers = {"Idempotent-Replayed": "true"} if replayed else None
+        return JSONResponse(body, status, headers=headers)
+
+    @app.post(
+        f"{base}/linkEboxMessage",
+        status_code=201,
+        tags=[tag],
+        operation_id=f"linkMessage_{domain}",
+        summary="Link a published message to a list of further recipients (broadcast).",
+    )
+    def link_message(
+        principal: CurrentPrincipal, ledger: LedgerDep, body: MessageToLink
+    ) -> JSONResponse:
+        require_scope(principal, PUBLICATION)
+        kbo = sender_kbo(principal)
+        recipients = [recipient_of(r.model_dump()) for r in body.recipients]
+        outcomes = ledger.app.link(
+            body.messageId, kbo, recipients, client_id=principal.client_id or kbo
+        )
+        expiry = next(iter(ledger.app.events.get(ledger.app.message(body.messageId).id))).expires_at
+        answer: dict[str, Any] = {
+            "messageId": body.messageId,
+            "expirationDate": contract_datetime(expiry),
+            "nbSuccessLinks": sum(o.ok for o in outcomes),
+            "errorCases": [
+                {"eboxType": o.recipient.ebox_type, "eboxIdValue": o.recipient.id_value}
+                for o in outcomes
+                if not o.ok
+            ],
+        }
+        return JSONResponse(answer, 201)
+
+    @app.post(
+        f"{base}/searchMessageStatus",
+        status_code=201,
+        tags=[tag],
+        operation_id=f"getStatus_{domain}",
+        summary="The status of a list of the sender's own messages.",
+    )
+    def search_status(
+        principal: CurrentPrincipal, ledger: LedgerDep, body: list[MessageIdEboxId]
+    ) -> JSONResponse:
+        require_scope(principal, PUBLICATION)
+        kbo = sender_kbo(principal)
+        refs = [
+            MessageRef(i.messageId, EboxId(i.eboxId.eboxType, i.eboxId.eboxIdValue)) for i in body
+        ]
+        rows = [
+            {
+                "messageId": status.message_id,
+                "eboxId": {"eboxType": status.ebox.ebox_type, "eboxIdValue": status.ebox.id_value},
+                "expirationDate": contract_datetime(status.expiration_date),
+                "readStatus": status.read,
+                "visible": status.visible,
+            }
+            for status in StatusView.of(ledger).statuses(kbo, refs)
+        ]
+        if not rows:
+            raise ApiError(
+                404, "MESSAGE_NOT_FOUND", "none of these messages is a message of this sender"
+            )
+        return JSONResponse(rows, 201)
