@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 from nacl.signing import SigningKey
 from rich.progress import Progress
@@ -36,6 +37,8 @@ class DemoSummary:
     archived: int = 0
     leaves: int = 0
     events_by_type: dict[str, int] = field(default_factory=dict)
+    credentials: Path | None = None
+    person: str = ""
 
 
 @dataclass
@@ -187,6 +190,17 @@ def run_demo(ledger: Ledger, count: int, seed: int | None = None) -> DemoSummary
 
         from ebox.projections.sealer import Sealer
 
+        from ebox.projections.runner import ViewRunner
+
+        views = ViewRunner(ledger)
+        task = progress.add_task("Read models", total=sum(views.lags().values()))
+        while handled := views.run_once():
+            progress.advance(task, handled)
+
+        summary.credentials = write_credentials(ledger, recipients[0], senders[0].kbo)
+        summary.person = recipients[0].id_value
+        views.run_until_idle()
+
         sealer = Sealer(ledger)
         task = progress.add_task("Sealing", total=sealer.lag())
         while handled := sealer.run_once():
@@ -198,3 +212,60 @@ def run_demo(ledger: Ledger, count: int, seed: int | None = None) -> DemoSummary
 
 def message_reader(message) -> str:  # type: ignore[no-untyped-def]
     return f"owner:{message.mailbox_id}"
+
+
+DEMO_PARTNER = "mybox-partner-demo"
+
+
+def write_credentials(ledger: Ledger, person: Recipient, sender_kbo: str) -> Path:
+    """demo-credentials.json: what a newcomer needs to call the API with curl at once.
+
+    The private keys exist only in this file (mode 0600) and in no database.
+    """
+    import json
+    import os
+
+    from ebox.api.oauth import token_endpoint
+    from ebox.api.oidc import mint_person_token
+    from ebox.api.settings import Settings
+    from ebox.projections.clients import ALLOWED_SCOPES, generate_key, register_client
+
+    settings = Settings.from_env()
+    sender_key, partner_key = generate_key("EdDSA"), generate_key("EdDSA")
+    sender_client = register_client(
+        ledger, "sender", sender_kbo, ALLOWED_SCOPES["sender"], sender_key.public_jwk
+    )
+    partner_client = register_client(
+        ledger, "partner", DEMO_PARTNER, ALLOWED_SCOPES["partner"], partner_key.public_jwk
+    )
+    try:
+        ledger.app.grant_partner_consent(person.ebox_type, person.id_value, DEMO_PARTNER)
+    except Conflict:
+        pass
+    credentials = {
+        "api": settings.public_url,
+        "token_url": token_endpoint(settings),
+        "sender_organization": {
+            "kbo_number": sender_kbo,
+            "client_id": sender_client,
+            "private_key_pem": sender_key.private_pem.decode(),
+        },
+        "partner_app": {
+            "partner_id": DEMO_PARTNER,
+            "client_id": partner_client,
+            "private_key_pem": partner_key.private_pem.decode(),
+        },
+        "person": {
+            "national_register_number": person.id_value,
+            "access_token": mint_person_token(ledger.home, person.id_value, None, 24 * 3600),
+            "partner_access_token": mint_person_token(
+                ledger.home, person.id_value, DEMO_PARTNER, 24 * 3600
+            ),
+        },
+    }
+    path = ledger.home / "demo-credentials.json"
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(credentials, handle, indent=2)
+    return path

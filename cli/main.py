@@ -66,6 +66,11 @@ def demo(
     ]:
         table.add_row(label, str(value))
     Console().print(table)
+    if summary.credentials is not None:
+        err.print(
+            f"API credentials for curl (sender, partner app, person {summary.person}): "
+            f"{summary.credentials}  (start the API with `ebox serve`)"
+        )
     print("Latest checkpoint, as signed:\n")
     sys.stdout.write(note)
 
@@ -155,25 +160,48 @@ def ledger_consistency(first: int, second: int, db: DbOption = None) -> None:
 
 @app.command()
 def workers(db: DbOption = None, once: bool = False, interval: float = 0.2) -> None:
-    """Run the delivery worker and the sealer (until idle with --once)."""
-    import time
-
-    from ebox.projections.delivery import DeliveryWorker
-    from ebox.projections.sealer import Sealer
+    """Run delivery, the read models and the sealer (until idle with --once)."""
+    from ebox.projections.workers import Workers
 
     ledger = _open(db)
-    delivery, sealer = DeliveryWorker(ledger), Sealer(ledger)
+    work = Workers(ledger)
     try:
-        while True:
-            busy = delivery.run_once() + sealer.run_once()
-            if not busy:
-                sealer.checkpoint_now()
-                if once:
-                    return
-                time.sleep(interval)
+        if once:
+            work.run_until_idle()
+        else:
+            work.run_forever(interval)
     except KeyboardInterrupt:
         pass
     finally:
+        ledger.close()
+
+
+@app.command()
+def serve(
+    db: DbOption = None,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    run_workers: Annotated[
+        bool, typer.Option("--workers/--no-workers", help="Run delivery, views and sealer here too.")
+    ] = True,
+) -> None:
+    """The eBox REST API (and, on the embedded default, the workers) in one process."""
+    import uvicorn
+
+    from ebox.api.app import create_app
+    from ebox.projections.workers import Workers
+
+    ledger = _open(db)
+    api = create_app(ledger)
+    work = Workers(ledger) if run_workers else None
+    if work is not None:
+        api.state.lag_reporters.update(work.lag_reporters())
+        work.start()
+    try:
+        uvicorn.run(api, host=host, port=port, log_level="info", access_log=False)
+    finally:
+        if work is not None:
+            work.stop()
         ledger.close()
 
 

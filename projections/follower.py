@@ -38,15 +38,25 @@ class Follower:
         return max(0, latest - self.position())
 
     def run_once(self) -> int:
-        """Handle one batch; return how many notifications it handled."""
+        """Handle one batch; return how many notifications it handled.
+
+        The position moves to the last notification *examined*, not the last one
+        handled, so a follower of some topics shows no lag when the rest of the
+        log is about other things. Writers hold the events table's lock until they
+        commit, so every id up to the committed maximum is final: skipping to it
+        loses nothing.
+        """
         try:
             with self.ledger.db.write() as session:
                 position = self._position(session, lock=True)
-                notifications = self.select(session, position)
-                if not notifications:
+                upper = int(self.app.recorder.max_notification_id() or 0)
+                if upper <= position:
                     return 0
-                self.handle(session, notifications)
-                self._move(session, position, notifications[-1].id)
+                notifications = self.select(session, position, upper)
+                if notifications:
+                    self.handle(session, notifications)
+                full = len(notifications) == self.batch_size
+                self._move(session, position, notifications[-1].id if full else upper)
                 return len(notifications)
         except BaseException:
             self.forget()
@@ -54,14 +64,17 @@ class Follower:
 
     def run_until_idle(self) -> int:
         total = 0
-        while handled := self.run_once():
+        while (handled := self.run_once()) or self.position() < self._latest():
             total += handled
         return total
 
-    def select(self, session: Session, position: int) -> Sequence[Notification]:
-        """The next batch after `position`, in notification order."""
+    def _latest(self) -> int:
+        return int(self.app.recorder.max_notification_id() or 0)
+
+    def select(self, session: Session, position: int, upper: int) -> Sequence[Notification]:
+        """The next batch after `position` up to `upper`, in notification order."""
         return self.app.recorder.select_notifications(
-            start=position + 1, limit=self.batch_size, topics=self.topics
+            start=position + 1, limit=self.batch_size, stop=upper, topics=self.topics
         )
 
     def handle(self, session: Session, notifications: Sequence[Notification]) -> None:
