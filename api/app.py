@@ -9,6 +9,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from ebox.api.errors import install_error_handlers
+from ebox.api.limits import BodySizeLimit
 from ebox.api.settings import Settings
 from ebox.projections.runtime import Ledger
 
@@ -27,6 +28,9 @@ def create_app(ledger: Ledger, settings: Settings | None = None) -> FastAPI:
     app.state.ledger = ledger
     app.state.settings = settings
     install_error_handlers(app, settings.environment)
+    app.add_middleware(
+        BodySizeLimit, max_upload_bytes=settings.max_upload_bytes, environment=settings.environment
+    )
     for register in _routers():
         register(app)
     return app
