@@ -74,7 +74,7 @@ def _publish(
     kbo: str,
     client_id: str,
     idempotency_key: str | None,
-) -> tuple[int, dict[str, Any], bool]:
+) -> tuple[int, dict[str, Any], bool, int | None]:
     """Publish in one transaction with the idempotency row: both or neither."""
     request_sha256 = _request_digest(message_to_publish, parts)
     with ledger.db.write() as session:
@@ -87,7 +87,7 @@ def _publish(
                         "IDEMPOTENCY_KEY_REUSED",
                         "this Idempotency-Key was used for a different request",
                     )
-                return earlier.status, earlier.body, True
+                return earlier.status, earlier.body, True, None
         publication = publication_of(
             message_to_publish,
             parts,
@@ -98,9 +98,10 @@ def _publish(
         message_id = ledger.app.publish(publication)
         sent = next(iter(ledger.app.events.get(ledger.app.message(message_id).id)))
         body = {"messageId": message_id, "expirationDate": contract_datetime(sent.expires_at)}
+        position = ledger.app.last_position()
         if idempotency_key:
             idempotency.remember(session, client_id, idempotency_key, request_sha256, 201, body)
-    return 201, body, False
+    return 201, body, False, position
 
 
 def register(app: FastAPI) -> None:
@@ -140,10 +141,12 @@ def _register_domain(app: FastAPI, domain: str) -> None:
         parts = await _parts(uploads, UPLOAD_PARTS, settings.max_upload_bytes)
         client_id = principal.client_id or principal.subject
         # Database work is blocking: keep it off the event loop.
-        status, body, replayed = await run_in_threadpool(
+        status, body, replayed, position = await run_in_threadpool(
             _publish, ledger, messageToPublish, parts, kbo, client_id, idempotency_key
         )
-        headers = {"Idempotent-Replayed": "true"} if replayed else None
+        headers = {"Idempotent-Replayed": "true"} if replayed else {}
+        if position is not None:
+            headers["X-Ebox-Position"] = str(position)
         return JSONResponse(body, status, headers=headers)
 
     @app.post(

@@ -8,6 +8,7 @@ publication leaves no event, no blob and no wrapped key behind.
 from __future__ import annotations
 
 import threading
+from contextvars import ContextVar
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -56,6 +57,7 @@ from ebox.domain.sender import SenderOrganization
 from ebox.domain.validity import expiry
 
 DEFAULT_BATCH_SIZE = 500
+_last_position: ContextVar[int | None] = ContextVar("ebox_last_position", default=None)
 MAILBOX_CACHE_SIZE = 100_000
 
 
@@ -88,6 +90,23 @@ class EboxLedger(Application):  # type: ignore[type-arg]
         self._mailboxes: dict[UUID, Mailbox] = {}
         self._mailboxes_lock = threading.Lock()
         self.require_signature = require_signature
+
+    def save(self, *objs: Any, **kwargs: Any) -> Any:
+        """Save, and remember the notification id reached, for read-your-writes."""
+        recordings = super().save(*objs, **kwargs)
+        ids = [r.notification.id for r in recordings if r.notification.id is not None]
+        if ids:
+            _last_position.set(max(ids))
+        return recordings
+
+    @staticmethod
+    def last_position() -> int | None:
+        """The notification id of this context's latest write (None before any).
+
+        A client that sends it back (X-Ebox-Min-Position) is answered only once the
+        read models have caught up with its own write.
+        """
+        return _last_position.get()
 
     def construct_repository(self) -> Repository:  # type: ignore[type-arg]
         return ChainedRepository(event_store=self.events)

@@ -97,6 +97,7 @@ def test_a_publication_is_accepted_recorded_and_delivered(http: TestClient, ledg
     assert response.status_code == 201, response.text
     body = response.json()
     validate_response("postMessage", 201, body)
+    assert int(response.headers["X-Ebox-Position"]) == ledger.app.recorder.max_notification_id()
     message = ledger.app.message(body["messageId"])
     (sent,) = ledger.app.events.get(message.id)
     assert sent.origin == "attested" and sent.registered
