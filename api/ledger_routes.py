@@ -1,0 +1,100 @@
+"""Transparency-log endpoints for auditors and outside verifiers.
+
+Checkpoints, the vkey and proofs reveal only sizes and hashes, so they are
+public, as in any transparency log: anyone may check that the log they were
+shown is consistent with everybody else's. The entries themselves name
+senders, recipients and subjects, so only the audit scope may read them.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import FastAPI, Query
+from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
+
+from ebox.api.deps import AUDIT, CurrentPrincipal, LedgerDep, require_scope
+from ebox.api.errors import ApiError
+from ebox.domain.proofs.errors import ProofError
+from ebox.projections.transparency import LeafOutOfRange, NoCheckpoint, TransparencyLog
+
+NOTE = "text/plain; charset=utf-8"
+MAX_ENTRIES = 100_000
+
+
+def register(app: FastAPI) -> None:
+    @app.get("/ledger/checkpoint", tags=["Ledger"], response_class=PlainTextResponse)
+    def checkpoint(ledger: LedgerDep) -> PlainTextResponse:
+        """The latest checkpoint, byte for byte as signed (C2SP tlog-checkpoint)."""
+        try:
+            return PlainTextResponse(TransparencyLog(ledger).checkpoint()[1], media_type=NOTE)
+        except NoCheckpoint as error:
+            raise ApiError(404, "NO_CHECKPOINT", str(error)) from None
+
+    @app.get("/ledger/checkpoints", tags=["Ledger"])
+    def checkpoints(
+        ledger: LedgerDep,
+        after: Annotated[int, Query(ge=0)] = 0,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> JSONResponse:
+        """Every checkpoint kept, oldest first: {"size", "note"}; page with `after`."""
+        rows = TransparencyLog(ledger).checkpoints(after, limit)
+        return JSONResponse([{"size": size, "note": note} for size, note in rows])
+
+    @app.get("/ledger/vkey", tags=["Ledger"], response_class=PlainTextResponse)
+    def vkey(ledger: LedgerDep) -> PlainTextResponse:
+        """The ledger's public key as a C2SP vkey."""
+        return PlainTextResponse(TransparencyLog(ledger).vkey() + "\n", media_type=NOTE)
+
+    @app.get("/ledger/proof", tags=["Ledger"], response_class=PlainTextResponse)
+    def proof(
+        ledger: LedgerDep,
+        index: Annotated[int, Query(ge=0)],
+        size: Annotated[int | None, Query(ge=1)] = None,
+    ) -> PlainTextResponse:
+        """C2SP tlog-proof of leaf `index` against the latest (or the `size`) checkpoint."""
+        try:
+            text = TransparencyLog(ledger).inclusion(index, size).encode()
+        except NoCheckpoint as error:
+            raise ApiError(404, "NO_CHECKPOINT", str(error)) from None
+        except LeafOutOfRange as error:
+            raise ApiError(400, "INVALID_REQUEST", str(error)) from None
+        return PlainTextResponse(text, media_type=NOTE)
+
+    @app.get("/ledger/consistency", tags=["Ledger"], response_class=PlainTextResponse)
+    def consistency(
+        ledger: LedgerDep,
+        first: Annotated[int, Query(ge=1)],
+        second: Annotated[int, Query(ge=1)],
+    ) -> PlainTextResponse:
+        """RFC 9162 consistency proof between two checkpointed sizes, base64 per line."""
+        log = TransparencyLog(ledger)
+        try:
+            log.checkpoint(first)
+            log.checkpoint(second)
+            hashes = log.consistency(first, second)
+        except NoCheckpoint as error:
+            raise ApiError(404, "NO_CHECKPOINT", str(error)) from None
+        except (ProofError, ValueError) as error:
+            raise ApiError(400, "INVALID_REQUEST", str(error)) from None
+        return PlainTextResponse("".join(base64.b64encode(h).decode() + "\n" for h in hashes), media_type=NOTE)
+
+    @app.get("/ledger/entries", tags=["Ledger"])
+    def entries(
+        principal: CurrentPrincipal,
+        ledger: LedgerDep,
+        start: Annotated[int, Query(ge=0)] = 0,
+        end: Annotated[int | None, Query(ge=0)] = None,
+    ) -> StreamingResponse:
+        """The export (`ebox ledger export`), streamed as JSON lines, audit scope only."""
+        require_scope(principal, AUDIT)
+        stop = start + MAX_ENTRIES if end is None else min(end, start + MAX_ENTRIES)
+
+        def lines() -> Iterator[bytes]:
+            for row in TransparencyLog(ledger).entries(start, stop):
+                yield (json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+
+        return StreamingResponse(lines(), media_type="application/x-ndjson")
