@@ -327,7 +327,9 @@ def projections_rebuild(name: str, db: DbOption = None) -> None:
     err.print(f"{name} rebuilt from {replayed} notifications")
 
 
+from ebox.cli.evidence_commands import register as _register_evidence  # noqa: E402
 
+_register_evidence(app)
 
 if __name__ == "__main__":
     app()

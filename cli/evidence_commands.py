@@ -1,0 +1,391 @@
+"""`ebox evidence`, `ebox verify`, `ebox audit`, and the exports an offline audit needs.
+
+- `ebox evidence MESSAGE_ID -o FILE [--pdf FILE] [--disclose]` builds one
+  message's evidence bundle from the database and checks it before writing it.
+- `ebox verify FILE --vkey VKEY [--pdf FILE]` checks a bundle offline: exit 0
+  and a plain report of what is proven, or exit 1 and the exact reason.
+- `ebox audit` re-verifies a whole ledger, from its database (`--db`) or from
+  an export (`--export FILE --checkpoints FILE [--envelopes FILE]`): exit 0,
+  or exit 1 naming the first bad event.
+- `ebox ledger checkpoints` and `ebox ledger envelopes` write the two files an
+  export audit needs beside `ebox ledger export` (on a live ledger, write the
+  checkpoints first, then the export, so that the export reaches the latest
+  checkpoint).
+
+Exit codes: 0 verified, 1 verification failed, 2 could not run (bad input,
+unknown message, nothing sealed yet).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+if TYPE_CHECKING:
+    from ebox.projections.runtime import Ledger
+
+err = Console(stderr=True)
+
+VERIFIED, FAILED, UNABLE = 0, 1, 2
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db", help="SQLAlchemy URL (default: $EBOX_DATABASE_URL, else SQLite in $EBOX_HOME)."
+    ),
+]
+VkeyOption = Annotated[
+    str | None,
+    typer.Option(
+        "--vkey",
+        help="The ledger's public key (C2SP vkey), or a file holding it. Obtain it from the "
+        "operator's published source: a verdict is only as good as this key.",
+    ),
+]
+
+
+def register(app: typer.Typer) -> None:
+    """Add the evidence commands to the `ebox` application (and two to its `ledger` group)."""
+    app.command("evidence")(evidence)
+    app.command("verify")(verify)
+    app.command("audit")(audit)
+    for group in app.registered_groups:
+        if group.name == "ledger" and group.typer_instance is not None:
+            group.typer_instance.command("checkpoints")(ledger_checkpoints)
+            group.typer_instance.command("envelopes")(ledger_envelopes)
+
+
+def _open(db: str | None) -> Ledger:
+    from ebox.projections.runtime import SchemaNotReady, open_ledger
+
+    try:
+        return open_ledger(db)
+    except SchemaNotReady as error:
+        err.print(f"[red]{error}[/red]")
+        raise typer.Exit(UNABLE) from None
+
+
+def _vkey(value: str) -> str:
+    """A vkey given inline, or the path of a file that holds one."""
+    path = Path(value)
+    if path.is_file():
+        return path.read_text(encoding="utf-8").strip()
+    return value.strip()
+
+
+# --- evidence ------------------------------------------------------------------------------
+
+
+def evidence(
+    message_id: Annotated[str, typer.Argument(help="The message's id.")],
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="Where to write the bundle (JSON).")
+    ],
+    db: DbOption = None,
+    pdf: Annotated[
+        Path | None, typer.Option("--pdf", help="Also write the PDF certificate.")
+    ] = None,
+    disclose: Annotated[
+        bool,
+        typer.Option(
+            "--disclose",
+            help="Include the data key and the ciphertexts, so that a court can check the content. "
+            "Whoever holds the file can then read the letter.",
+        ),
+    ] = False,
+) -> None:
+    """Write the evidence of notification of MESSAGE_ID (ebox-evidence/v1), checked first."""
+    from ebox.domain.errors import ChainIntegrityError, EboxError
+    from ebox.projections.evidence import EvidenceUnavailable, build_evidence
+    from ebox.projections.transparency import NoCheckpoint, TransparencyLog
+    from ebox.verifier.bundle import verify_bundle
+    from ebox.verifier.errors import VerificationError
+    from ebox.verifier.report import render_failure
+
+    ledger = _open(db)
+    try:
+        bundle = build_evidence(ledger, message_id, disclose=disclose)
+        vkey = TransparencyLog(ledger).vkey()
+    except ChainIntegrityError as error:  # the stored events were altered: no evidence, and say why
+        err.print(
+            f"[red]the message's stored events do not verify: {error}; run `ebox audit`[/red]"
+        )
+        raise typer.Exit(FAILED) from None
+    except (EboxError, EvidenceUnavailable, NoCheckpoint) as error:
+        err.print(f"[red]{error}[/red]")
+        raise typer.Exit(UNABLE) from None
+    finally:
+        ledger.close()
+    text = bundle.to_json()
+    try:
+        report = verify_bundle(text, vkey)
+    except VerificationError as error:  # the database itself does not verify: say so, write nothing
+        err.print(render_failure(error, "THE LEDGER'S OWN EVIDENCE DOES NOT VERIFY"), end="")
+        raise typer.Exit(FAILED) from None
+    output.write_text(text, encoding="utf-8")
+    err.print(f"evidence of message {message_id} written to {output} (verified with {vkey})")
+    if pdf is not None:
+        _certificate(report, pdf, output, text.encode("utf-8"))
+
+
+def _certificate(report: Any, pdf: Path, bundle_path: Path, raw: bytes) -> None:
+    from ebox.verifier.certificate import render_certificate
+
+    render_certificate(
+        report, pdf, bundle_name=bundle_path.name, bundle_sha256=hashlib.sha256(raw).hexdigest()
+    )
+    err.print(f"certificate written to {pdf}")
+
+
+# --- verify --------------------------------------------------------------------------------------
+
+
+def verify(
+    file: Annotated[Path, typer.Argument(help="The evidence bundle (ebox-evidence/v1 JSON).")],
+    vkey: VkeyOption = None,
+    pdf: Annotated[
+        Path | None, typer.Option("--pdf", help="Write the PDF certificate if it verifies.")
+    ] = None,
+) -> None:
+    """Verify an evidence bundle offline, trusting only the ledger key given with --vkey."""
+    from ebox.verifier.bundle import verify_bundle
+    from ebox.verifier.errors import VerificationError
+    from ebox.verifier.report import render_bundle_report, render_failure
+
+    if vkey is None:
+        err.print(
+            "[red]--vkey is required: the ledger's public key is what the verdict rests on[/red]"
+        )
+        raise typer.Exit(UNABLE)
+    try:
+        raw = file.read_bytes()
+    except OSError as error:
+        err.print(f"[red]cannot read {file}: {error}[/red]")
+        raise typer.Exit(UNABLE) from None
+    try:
+        report = verify_bundle(raw, _vkey(vkey))
+    except VerificationError as error:
+        sys.stdout.write(render_failure(error))
+        raise typer.Exit(FAILED) from None
+    sys.stdout.write(render_bundle_report(report))
+    if pdf is not None:
+        _certificate(report, pdf, file, raw)
+
+
+# --- audit ---------------------------------------------------------------------------------
+
+
+def audit(
+    db: DbOption = None,
+    export: Annotated[
+        Path | None,
+        typer.Option(
+            "--export", help="Audit this `ebox ledger export` file instead of a database."
+        ),
+    ] = None,
+    checkpoints: Annotated[
+        Path | None,
+        typer.Option(
+            "--checkpoints",
+            help="With --export: the `ebox ledger checkpoints` file (or signed notes).",
+        ),
+    ] = None,
+    envelopes: Annotated[
+        Path | None,
+        typer.Option(
+            "--envelopes",
+            help="With --export: the `ebox ledger envelopes` file, to verify signatures.",
+        ),
+    ] = None,
+    vkey: VkeyOption = None,
+    signatures: Annotated[
+        bool,
+        typer.Option("--signatures/--no-signatures", help="Verify sender signatures (Ed25519)."),
+    ] = True,
+) -> None:
+    """Re-verify every event, chain, checkpoint and signature; name the first bad event."""
+    from ebox.verifier.errors import VerificationError
+    from ebox.verifier.report import render_audit_result, render_failure
+
+    try:
+        if export is not None:
+            result = _audit_export(export, checkpoints, envelopes, vkey, signatures)
+        else:
+            result = _audit_database(db, vkey, signatures)
+    except VerificationError as error:  # the trusted key itself is unusable
+        sys.stdout.write(render_failure(error, "LEDGER AUDIT COULD NOT RUN"))
+        raise typer.Exit(UNABLE) from None
+    sys.stdout.write(render_audit_result(result))
+    raise typer.Exit(VERIFIED if result.ok else FAILED)
+
+
+def _audit_export(
+    export: Path,
+    checkpoints: Path | None,
+    envelopes: Path | None,
+    vkey: str | None,
+    signatures: bool,
+) -> Any:
+    from ebox.verifier.audit import LedgerAuditor
+    from ebox.verifier.bundle import trusted_verifier
+    from ebox.verifier.export import EnvelopeFile, read_checkpoints, read_export
+
+    if checkpoints is None or vkey is None:
+        err.print("[red]an export audit needs --checkpoints FILE and --vkey VKEY[/red]")
+        raise typer.Exit(UNABLE)
+    auditor = LedgerAuditor(
+        trusted_verifier(_vkey(vkey)),
+        read_checkpoints(checkpoints),
+        envelopes=EnvelopeFile(envelopes) if envelopes else None,
+        verify_signatures=signatures,
+        source=f"export {export}",
+    )
+    with _progress(_count_lines(export), "Auditing the export") as advance:
+        return auditor.run(read_export(export), advance)
+
+
+def _audit_database(db: str | None, vkey: str | None, signatures: bool) -> Any:
+    from ebox.projections.audit_source import DatabaseAuditSource
+    from ebox.projections.transparency import TransparencyLog
+    from ebox.verifier.audit import LedgerAuditor
+    from ebox.verifier.bundle import trusted_verifier
+
+    ledger = _open(db)
+    try:
+        if vkey is None:
+            trusted = TransparencyLog(ledger).vkey()
+            err.print(
+                "[yellow]no --vkey: trusting the ledger key of the data directory; an auditor "
+                "should pass the published key[/yellow]"
+            )
+        else:
+            trusted = _vkey(vkey)
+        source = DatabaseAuditSource(ledger)
+        auditor = LedgerAuditor(
+            trusted_verifier(trusted),
+            source.checkpoints(),
+            envelopes=source.envelope,
+            verify_signatures=signatures,
+            witness=source,
+            source=f"database {_redact(ledger.url)}",
+        )
+        with _progress(source.count(), "Auditing the database") as advance:
+            return auditor.run(source.entries(), advance)
+    finally:
+        ledger.close()
+
+
+@contextmanager
+def _progress(total: int, label: str) -> Iterator[Any]:
+    """A rich progress bar on stderr; yields the callback the auditor calls with its count."""
+    with Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    ) as progress:
+        task = progress.add_task(label, total=total or None, rate="")
+
+        def advance(count: int) -> None:
+            elapsed = progress.tasks[0].elapsed or 0.0
+            rate = f"{count / elapsed:,.0f} events/s" if elapsed > 0 else ""
+            progress.update(task, completed=count, rate=rate)
+
+        yield advance
+
+
+def _count_lines(path: Path) -> int:
+    count = 0
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 20):
+            count += block.count(b"\n")
+    return count
+
+
+def _redact(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+# --- exports for an offline audit -------------------------------------------------------
+
+
+@contextmanager
+def _output(path: Path | None) -> Iterator[IO[str]]:
+    if path is None:
+        yield sys.stdout
+        return
+    with path.open("w", encoding="utf-8") as handle:
+        yield handle
+
+
+def ledger_checkpoints(
+    db: DbOption = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output")] = None,
+    notes: Annotated[
+        bool, typer.Option("--notes", help="Write the signed notes only, one after the other.")
+    ] = False,
+) -> None:
+    """Every signed checkpoint in increasing size: one JSON line {size, note} each (or --notes)."""
+    from ebox.projections.audit_source import DatabaseAuditSource
+
+    ledger = _open(db)
+    try:
+        with _output(output) as out:
+            for size, note in DatabaseAuditSource(ledger).checkpoints():
+                out.write(
+                    note
+                    if notes
+                    else json.dumps({"size": size, "note": note}, ensure_ascii=False) + "\n"
+                )
+    finally:
+        ledger.close()
+
+
+def ledger_envelopes(
+    db: DbOption = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output")] = None,
+) -> None:
+    """The envelopes senders signed, in log order: JSON lines {sha256, envelope (base64url)}."""
+    from ebox.domain.proofs.canonical import b64url
+    from ebox.projections.transparency import TransparencyLog
+
+    ledger = _open(db)
+    seen: dict[str, None] = {}
+    try:
+        with _output(output) as out:
+            for row in TransparencyLog(ledger).entries():
+                canonical = row["canonical"]
+                if canonical["type"] != "Sent" or canonical["aggregate_type"] != "Message":
+                    continue
+                digest = canonical["data"]["envelope_sha256"]
+                if digest in seen:
+                    continue
+                seen[digest] = None
+                if len(seen) > 4096:  # a broadcast's envelope repeats within a run of letters
+                    seen.pop(next(iter(seen)))
+                raw = ledger.app.stores.blobs.get(digest)
+                out.write(json.dumps({"sha256": digest, "envelope": b64url(raw)}) + "\n")
+    finally:
+        ledger.close()

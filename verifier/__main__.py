@@ -1,0 +1,101 @@
+"""`python -m ebox.verifier`: the offline verifier on its own, without the `ebox` command.
+
+An auditor or a court can run this with nothing but the proof modules, PyNaCl
+and rfc8785 installed (reportlab only for ``--pdf``): no database driver, no
+web framework, no event store. Same verdicts and exit codes as `ebox verify`
+and `ebox audit --export`: 0 verified, 1 failed (with the exact reason), 2
+could not run.
+
+    python -m ebox.verifier bundle evidence.json --vkey VKEY [--pdf certificate.pdf]
+    python -m ebox.verifier audit export.jsonl --checkpoints checkpoints.jsonl --vkey VKEY \\
+        [--envelopes envelopes.jsonl]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from ebox.verifier.errors import VerificationError
+
+VERIFIED, FAILED, UNABLE = 0, 1, 2
+
+
+def _vkey(value: str) -> str:
+    """A vkey, or the path of a file holding one."""
+    path = Path(value)
+    return path.read_text(encoding="utf-8").strip() if path.is_file() else value.strip()
+
+
+def _bundle(args: argparse.Namespace) -> int:
+    from ebox.verifier.bundle import verify_bundle
+    from ebox.verifier.report import render_bundle_report, render_failure
+
+    raw = args.file.read_bytes()
+    try:
+        report = verify_bundle(raw, _vkey(args.vkey))
+    except VerificationError as error:
+        sys.stdout.write(render_failure(error))
+        return FAILED
+    sys.stdout.write(render_bundle_report(report))
+    if args.pdf:
+        from ebox.verifier.certificate import render_certificate
+
+        render_certificate(
+            report,
+            args.pdf,
+            bundle_name=args.file.name,
+            bundle_sha256=hashlib.sha256(raw).hexdigest(),
+        )
+    return VERIFIED
+
+
+def _audit(args: argparse.Namespace) -> int:
+    from ebox.verifier.audit import LedgerAuditor
+    from ebox.verifier.bundle import trusted_verifier
+    from ebox.verifier.export import EnvelopeFile, read_checkpoints, read_export
+    from ebox.verifier.report import render_audit_result, render_failure
+
+    try:
+        verifier = trusted_verifier(_vkey(args.vkey))
+    except VerificationError as error:
+        sys.stdout.write(render_failure(error, "LEDGER AUDIT COULD NOT RUN"))
+        return UNABLE
+    auditor = LedgerAuditor(
+        verifier,
+        read_checkpoints(args.checkpoints),
+        envelopes=EnvelopeFile(args.envelopes) if args.envelopes else None,
+        source=f"export {args.export}",
+    )
+    result = auditor.run(read_export(args.export))
+    sys.stdout.write(render_audit_result(result))
+    return VERIFIED if result.ok else FAILED
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m ebox.verifier", description="The eBox ledger's offline verifier."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    bundle = commands.add_parser("bundle", help="verify an ebox-evidence/v1 bundle")
+    bundle.add_argument("file", type=Path)
+    bundle.add_argument("--vkey", required=True, help="the ledger's C2SP vkey, or its file")
+    bundle.add_argument("--pdf", type=Path, help="write the PDF certificate if it verifies")
+    audit = commands.add_parser("audit", help="audit an `ebox ledger export` file")
+    audit.add_argument("export", type=Path)
+    audit.add_argument("--checkpoints", type=Path, required=True)
+    audit.add_argument("--envelopes", type=Path)
+    audit.add_argument("--vkey", required=True)
+    args = parser.parse_args(argv)
+    try:
+        return _bundle(args) if args.command == "bundle" else _audit(args)
+    except OSError as error:
+        print(f"cannot read the input: {error}", file=sys.stderr)
+        return UNABLE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,205 @@
+"""Origin: the Sent event, the envelope the sender signed, and the signature.
+
+Three things must hold for a letter's origin to be proven:
+
+1. the envelope's bytes hash to the `envelope_sha256` recorded in the Sent
+   event (so it is the envelope that the ledger accepted);
+2. the envelope says what the Sent event says: same sender, application,
+   message type, subjects, documents (name, media type, SHA-256 of the
+   plaintext), registered flag, submission time, details, and it names the
+   recipient (a broadcast envelope names every recipient);
+3. for a signed letter, the Ed25519 signature verifies over those bytes with a
+   key of the sender that was valid at the time of sending (see keys.py).
+
+An *attested* letter has no signature: its origin rests on the client the
+ledger authenticated, and the verifier says so rather than proving more.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from nacl.exceptions import BadSignatureError
+from nacl.signing import VerifyKey
+
+from ebox.domain.proofs.canonical import CanonicalFormError, parse_rfc3339, unb64url
+from ebox.verifier.errors import (
+    EnvelopeMismatch,
+    EventRef,
+    MalformedEvidence,
+    OriginNotProven,
+    SignatureInvalid,
+)
+from ebox.verifier.jcs import NotCanonicalJSON, loads
+from ebox.verifier.keys import KeyHistory, KeyRecord
+
+ENVELOPE_FORMAT = "ebox-envelope/v1"
+SIGNED, ATTESTED = "signed", "attested"
+
+# Sent event member -> envelope member that must be equal to it.
+_SAME = (
+    ("sender", "sender"),
+    ("application", "application"),
+    ("message_type", "message_type"),
+    ("subjects", "subjects"),
+    ("registered", "registered"),
+    ("submitted_at", "submitted_at"),
+)
+
+
+@dataclass(frozen=True)
+class Origin:
+    """What the origin checks established for one letter."""
+
+    kind: str  # "signed" or "attested"
+    sender: str
+    application: str
+    client_id: str | None
+    key: KeyRecord | None
+    envelope_sha256: str
+    submitted_at: str
+
+
+def parse_envelope(raw: bytes, ref: EventRef) -> Mapping[str, Any]:
+    try:
+        envelope = loads(raw)
+    except (ValueError, NotCanonicalJSON) as error:
+        raise EnvelopeMismatch(f"the stored envelope is not JSON ({error})", event=ref) from error
+    if not isinstance(envelope, dict):
+        raise EnvelopeMismatch("the stored envelope is not a JSON object", event=ref)
+    return envelope
+
+
+def check_binding(sent: Mapping[str, Any], envelope: Mapping[str, Any], ref: EventRef) -> None:
+    """Refuse an envelope that says something else than the Sent event (expected = Sent)."""
+    if envelope.get("format") != ENVELOPE_FORMAT:
+        raise EnvelopeMismatch(
+            "envelope format", event=ref, expected=ENVELOPE_FORMAT, actual=envelope.get("format")
+        )
+    for sent_key, envelope_key in _SAME:
+        if sent.get(sent_key) != envelope.get(envelope_key):
+            raise EnvelopeMismatch(
+                f"the signed envelope's {envelope_key} differs from the Sent event's",
+                event=ref,
+                expected=sent.get(sent_key),
+                actual=envelope.get(envelope_key),
+            )
+    recipients = envelope.get("recipients")
+    if not isinstance(recipients, list) or sent.get("recipient") not in recipients:
+        raise EnvelopeMismatch(
+            "the signed envelope does not name the recipient",
+            event=ref,
+            expected=sent.get("recipient"),
+            actual=recipients,
+        )
+    signed_documents = [
+        (d.get("name"), d.get("media_type"), d.get("sha256"))
+        for d in _dicts(envelope.get("documents"))
+    ]
+    sent_documents = [
+        (d.get("name"), d.get("media_type"), d.get("sha256")) for d in _dicts(sent.get("documents"))
+    ]
+    if signed_documents != sent_documents:
+        raise EnvelopeMismatch(
+            "the signed envelope lists other documents (name, media type, SHA-256)",
+            event=ref,
+            expected=sent_documents,
+            actual=signed_documents,
+        )
+    if "details" in sent and (envelope.get("extra") or {}) != (sent.get("details") or {}):
+        raise EnvelopeMismatch(
+            "the signed envelope's details differ from the Sent event's",
+            event=ref,
+            expected=sent.get("details"),
+            actual=envelope.get("extra"),
+        )
+
+
+def _dicts(value: Any) -> list[Mapping[str, Any]]:
+    return [d for d in value if isinstance(d, Mapping)] if isinstance(value, list) else []
+
+
+def check_envelope_digest(raw: bytes, sent: Mapping[str, Any], ref: EventRef) -> None:
+    actual = hashlib.sha256(raw).hexdigest()
+    if actual != sent.get("envelope_sha256"):
+        raise EnvelopeMismatch(
+            "the envelope does not hash to the envelope_sha256 of the Sent event",
+            event=ref,
+            expected=sent.get("envelope_sha256"),
+            actual=actual,
+        )
+
+
+def check_signature(raw: bytes, signature: str, public_key: bytes, ref: EventRef) -> None:
+    try:
+        VerifyKey(public_key).verify(raw, unb64url(signature))
+    except (BadSignatureError, ValueError, TypeError) as error:
+        raise SignatureInvalid(
+            "the sender's signature does not verify over the envelope with the sender's key",
+            event=ref,
+        ) from error
+
+
+def check_origin(
+    sent: Mapping[str, Any],
+    raw_envelope: bytes,
+    keys: KeyHistory,
+    ref: EventRef,
+    *,
+    verify_signature: bool = True,
+) -> Origin:
+    """All origin checks for one Sent event's data, given the envelope's exact bytes."""
+    check_envelope_digest(raw_envelope, sent, ref)
+    check_binding(sent, parse_envelope(raw_envelope, ref), ref)
+    return check_key_and_signature(sent, raw_envelope, keys, ref, verify_signature)
+
+
+def check_key_and_signature(
+    sent: Mapping[str, Any],
+    raw_envelope: bytes | None,
+    keys: KeyHistory,
+    ref: EventRef,
+    verify_signature: bool = True,
+) -> Origin:
+    """The key part of the origin checks; the signature too when the envelope is at hand."""
+    kind = sent.get("origin")
+    key = None
+    if kind == SIGNED:
+        signature, key_id = sent.get("signature"), sent.get("signing_key_id")
+        if not isinstance(signature, str) or not isinstance(key_id, str):
+            raise OriginNotProven("a signed letter without signature or key id", event=ref)
+        try:
+            moment = parse_rfc3339(str(sent.get("submitted_at")))
+        except (ValueError, CanonicalFormError) as error:
+            raise MalformedEvidence(f"submitted_at is not a time ({error})", event=ref) from error
+        key = keys.valid_key(str(sent.get("sender")), key_id, moment, ref)
+        if (
+            key.added_leaf is not None
+            and ref.leaf_index is not None
+            and key.added_leaf > ref.leaf_index
+        ):
+            raise OriginNotProven(
+                f"signing key {key_id[:16]} was registered in the ledger after the letter was sent",
+                event=ref,
+                expected=f"key added before leaf {ref.leaf_index}",
+                actual=f"added at leaf {key.added_leaf}",
+            )
+        if verify_signature and raw_envelope is not None:
+            check_signature(raw_envelope, signature, key.public_key, ref)
+    elif kind == ATTESTED:
+        if sent.get("signature") is not None:
+            raise OriginNotProven("an attested letter carries a signature", event=ref)
+    else:
+        raise OriginNotProven(f"unknown origin {kind!r}", event=ref, expected="signed or attested")
+    return Origin(
+        kind=str(kind),
+        sender=str(sent.get("sender")),
+        application=str(sent.get("application")),
+        client_id=sent.get("client_id") if isinstance(sent.get("client_id"), str) else None,
+        key=key,
+        envelope_sha256=str(sent.get("envelope_sha256")),
+        submitted_at=str(sent.get("submitted_at")),
+    )
