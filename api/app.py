@@ -41,7 +41,7 @@ def _routers() -> list:  # type: ignore[type-arg]
     import importlib
 
     found = []
-    for name in ("oauth", "health", "ebox_routes", "publication", "reference", "feed", "ledger_routes"):
+    for name in ("oauth", "health", "ebox_routes", "publication", "reference", "feed", "ledger_routes", "evidence_routes"):
         try:
             module = importlib.import_module(f"ebox.api.{name}")
         except ModuleNotFoundError as error:

@@ -49,6 +49,7 @@ class Message(ChainedAggregate):
 
         def apply(self, message: Message) -> None:
             message.mailbox_id = self.mailbox_id
+            message.recipient = self.recipient
             message.sender = self.sender
             message.documents = [dict(d) for d in self.documents]
             message.registered = self.registered
@@ -117,6 +118,7 @@ class Message(ChainedAggregate):
 
     if TYPE_CHECKING:  # state set by the events' apply(); not dataclass fields
         mailbox_id: str
+        recipient: str
         sender: str
         documents: list[dict[str, Any]]
         registered: bool

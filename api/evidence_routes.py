@@ -1,0 +1,84 @@
+"""GET /evidence/{messageId}: the evidence of notification, for its parties and auditors.
+
+The sender of the letter, its recipient (or a mandate holder of that eBox) and
+the audit scope may fetch it. A disclosure (data key and ciphertexts) lets
+whoever holds the file read the letter, so only the two parties, who can read
+it anyway, may ask for one. `Accept: application/pdf` gives the certificate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import FastAPI, Header, Query
+from fastapi.responses import Response
+
+from ebox.api.deps import AUDIT, CurrentPrincipal, EboxIdHeader, LedgerDep, mailbox_access
+from ebox.api.errors import ApiError
+from ebox.domain.errors import ChainIntegrityError, UnknownMessage
+from ebox.projections.evidence import EvidenceUnavailable, build_evidence
+from ebox.projections.transparency import NoCheckpoint, TransparencyLog
+
+
+def _party(principal: CurrentPrincipal, ledger: LedgerDep, message_id: str, ebox_id: str | None) -> bool:
+    """True for the sender or the recipient side; auditors pass without being a party."""
+    message = ledger.app.message(message_id)
+    if principal.kind == "sender":
+        if principal.subject != message.sender:
+            raise UnknownMessage(f"no message {message_id}")
+        return True
+    if principal.kind == "person":
+        ebox_type = message.recipient.split(":", 1)[0]
+        access = mailbox_access(principal, ebox_type, ledger, ebox_id)
+        if str(access.mailbox.id) != message.mailbox_id:
+            raise UnknownMessage(f"no message {message_id}")
+        return True
+    if AUDIT in principal.scopes:
+        return False
+    raise ApiError(403, "FORBIDDEN", "evidence is for the letter's parties and auditors")
+
+
+def register(app: FastAPI) -> None:
+    @app.get(
+        "/evidence/{messageId}",
+        tags=["Evidence"],
+        summary="The ebox-evidence/v1 bundle (JSON) or its PDF certificate.",
+        responses={200: {"content": {"application/json": {}, "application/pdf": {}}}},
+    )
+    def evidence(
+        messageId: str,  # noqa: N803 - the contract's own parameter name
+        principal: CurrentPrincipal,
+        ledger: LedgerDep,
+        ebox_id: EboxIdHeader = None,
+        accept: Annotated[str | None, Header()] = None,
+        disclose: Annotated[bool, Query()] = False,
+    ) -> Response:
+        party = _party(principal, ledger, messageId, ebox_id)
+        if disclose and not party:
+            raise ApiError(403, "FORBIDDEN", "only the letter's parties may ask for a disclosure")
+        try:
+            bundle = build_evidence(ledger, messageId, disclose=disclose)
+        except (EvidenceUnavailable, NoCheckpoint) as error:
+            raise ApiError(409, "NOT_YET_SEALED", str(error)) from None
+        text = bundle.to_json()
+        if accept and "application/pdf" in accept:
+            return Response(_pdf(text, TransparencyLog(ledger).vkey()), media_type="application/pdf")
+        return Response(text, media_type="application/json")
+
+    _ = ChainIntegrityError  # mapped to 500 by the error handlers: never served as evidence
+
+
+def _pdf(text: str, vkey: str) -> bytes:
+    from ebox.verifier.bundle import verify_bundle
+    from ebox.verifier.certificate import render_certificate
+
+    report = verify_bundle(text, vkey)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "certificate.pdf"
+        render_certificate(
+            report, path, bundle_sha256=hashlib.sha256(text.encode("utf-8")).hexdigest()
+        )
+        return path.read_bytes()
