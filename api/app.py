@@ -8,6 +8,16 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from ebox.api import (
+    ebox_routes,
+    evidence_routes,
+    feed,
+    health,
+    ledger_routes,
+    oauth,
+    publication,
+    reference,
+)
 from ebox.api.errors import install_error_handlers
 from ebox.api.limits import BodySizeLimit
 from ebox.api.settings import Settings
@@ -31,22 +41,15 @@ def create_app(ledger: Ledger, settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         BodySizeLimit, max_upload_bytes=settings.max_upload_bytes, environment=settings.environment
     )
-    for register in _routers():
-        register(app)
+    for module in (
+        oauth,
+        health,
+        ebox_routes,
+        publication,
+        reference,
+        feed,
+        ledger_routes,
+        evidence_routes,
+    ):
+        module.register(app)
     return app
-
-
-def _routers() -> list:  # type: ignore[type-arg]
-    """Each router module exposes `register(app)`; absent ones are simply not mounted yet."""
-    import importlib
-
-    found = []
-    for name in ("oauth", "health", "ebox_routes", "publication", "reference", "feed", "ledger_routes", "evidence_routes"):
-        try:
-            module = importlib.import_module(f"ebox.api.{name}")
-        except ModuleNotFoundError as error:
-            if error.name != f"ebox.api.{name}":
-                raise
-            continue
-        found.append(module.register)
-    return found

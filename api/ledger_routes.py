@@ -23,6 +23,7 @@ from ebox.projections.transparency import LeafOutOfRange, NoCheckpoint, Transpar
 
 NOTE = "text/plain; charset=utf-8"
 MAX_ENTRIES = 100_000
+MAX_POSITION = 2**53  # JSON-safe, and within every database integer type
 
 
 def register(app: FastAPI) -> None:
@@ -37,7 +38,7 @@ def register(app: FastAPI) -> None:
     @app.get("/ledger/checkpoints", tags=["Ledger"])
     def checkpoints(
         ledger: LedgerDep,
-        after: Annotated[int, Query(ge=0)] = 0,
+        after: Annotated[int, Query(ge=0, le=MAX_POSITION)] = 0,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> JSONResponse:
         """Every checkpoint kept, oldest first: {"size", "note"}; page with `after`."""
@@ -52,8 +53,8 @@ def register(app: FastAPI) -> None:
     @app.get("/ledger/proof", tags=["Ledger"], response_class=PlainTextResponse)
     def proof(
         ledger: LedgerDep,
-        index: Annotated[int, Query(ge=0)],
-        size: Annotated[int | None, Query(ge=1)] = None,
+        index: Annotated[int, Query(ge=0, le=MAX_POSITION)],
+        size: Annotated[int | None, Query(ge=1, le=MAX_POSITION)] = None,
     ) -> PlainTextResponse:
         """C2SP tlog-proof of leaf `index` against the latest (or the `size`) checkpoint."""
         try:
@@ -67,8 +68,8 @@ def register(app: FastAPI) -> None:
     @app.get("/ledger/consistency", tags=["Ledger"], response_class=PlainTextResponse)
     def consistency(
         ledger: LedgerDep,
-        first: Annotated[int, Query(ge=1)],
-        second: Annotated[int, Query(ge=1)],
+        first: Annotated[int, Query(ge=1, le=MAX_POSITION)],
+        second: Annotated[int, Query(ge=1, le=MAX_POSITION)],
     ) -> PlainTextResponse:
         """RFC 9162 consistency proof between two checkpointed sizes, base64 per line."""
         log = TransparencyLog(ledger)
@@ -86,8 +87,8 @@ def register(app: FastAPI) -> None:
     def entries(
         principal: CurrentPrincipal,
         ledger: LedgerDep,
-        start: Annotated[int, Query(ge=0)] = 0,
-        end: Annotated[int | None, Query(ge=0)] = None,
+        start: Annotated[int, Query(ge=0, le=MAX_POSITION)] = 0,
+        end: Annotated[int | None, Query(ge=0, le=MAX_POSITION)] = None,
     ) -> StreamingResponse:
         """The export (`ebox ledger export`), streamed as JSON lines, audit scope only."""
         require_scope(principal, AUDIT)

@@ -27,7 +27,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from ebox.api import oauth
+from ebox.api import ebox_routes, feed, oauth, reference
 from ebox.api.deps import (
     AUDIT,
     CurrentPrincipal,
@@ -157,7 +157,8 @@ def world(
         ledger = open_ledger(url, home=home)
         try:
             _populate(ledger)
-            app = bare_app(ledger, home, app_settings(), routers=(oauth.register, _routes))
+            real = (ebox_routes.register, reference.register, feed.register)
+            app = bare_app(ledger, home, app_settings(), routers=(oauth.register, _routes, *real))
             with TestClient(app) as http:
                 world = World(ledger, http, home)
                 for role in ROLES:  # every token now, under the clean environment
@@ -388,6 +389,58 @@ CASES = [
     ],
 ]
 
+
+# The real routes (ebox_routes, reference, feed) follow the same rules.
+REAL_EBOX, REAL_ENT = "/ebox/citizen/v2/ebox", "/ebox/enterprise/v2/ebox"
+MESSAGES = f"{REAL_EBOX}/messages"
+NO_SUCH_MESSAGE = f"{MESSAGES}/00000000-0000-0000-0000-000000000000"
+REFERENCE = "/ebox/enterprise/v2/referenceData/senderOrganizations"
+FEED_C = "/ebox/citizen/document/events?lastSequenceNbr=0&pageSize=10"
+FEED_E = "/ebox/enterprise/document/events?lastSequenceNbr=0&pageSize=10"
+EMPTY_FEED = {"pageInfo": {"lastSequenceNbr": 0, "hasNext": False}}
+
+CASES += [
+    # getEBoxById and getMessagesByEBoxId read the eBox mailbox_access allows...
+    Case("alice@portal", G, REAL_EBOX, 200, {"numberOfMessages": 0}),
+    Case("alice@portal", G, MESSAGES, 200, {"items": [], "totalItems": 0}),
+    Case("alice@doccle", G, MESSAGES, 200, {"totalItems": 0}),
+    Case("bob@portal", G, REAL_ENT, 200, {"numberOfMessages": 0}, ebox_id=ENTERPRISE),
+    Case("bob@zoomit", G, f"{REAL_ENT}/messages", 200, {"totalItems": 0}, ebox_id=ENTERPRISE),
+    Case("bob@portal", G, MESSAGES, 200, {"totalItems": 0}, ebox_id=CAROL),
+    # ... and no other.
+    Case("alice@zoomit", G, REAL_EBOX, 403, NO_CONSENT),
+    Case("carol@doccle", G, MESSAGES, 403, NO_CONSENT, why="consent revoked"),
+    Case("alice@portal", G, MESSAGES, 403, NO_MANDATE, ebox_id=BOB),
+    Case("alice@portal", G, REAL_ENT, 403, NO_MANDATE, ebox_id=ENTERPRISE),
+    Case("alice@portal", G, REAL_ENT, 400, {"code": "INVALID_REQUEST"}, why="which enterprise?"),
+    Case("dave@portal", G, REAL_EBOX, 404, {"code": "NO_DIGITAL_USER"}),
+    Case("alice, no scope", G, MESSAGES, 403, NO_SCOPE),
+    Case("sender A", G, MESSAGES, 403, FORBIDDEN),
+    Case("auditor", G, REAL_EBOX, 403, FORBIDDEN, ebox_id=ALICE),
+    Case("partner doccle (client)", G, MESSAGES, 403, FORBIDDEN, ebox_id=ALICE),
+    Case("alice@portal", G, NO_SUCH_MESSAGE, 404, {"code": "NOT_FOUND"}),
+    Case("alice@portal", P, f"{NO_SUCH_MESSAGE}/archive", 404, {"code": "NOT_FOUND"}),
+    Case("sender A", P, f"{NO_SUCH_MESSAGE}/archive", 403, FORBIDDEN),
+    # Reference data: any authenticated principal.
+    *[
+        Case(role, G, REFERENCE, 200)
+        for role in ("sender A", "auditor", "partner doccle (client)", "alice@portal")
+    ],
+    Case("alice, no scope", G, REFERENCE, 200, why="no scope is needed for the catalogue"),
+    # The event feed: auditors, and partner clients (for the mailboxes consenting to them).
+    Case("auditor", G, FEED_C, 200, EMPTY_FEED),
+    Case("auditor", G, FEED_E, 200, EMPTY_FEED),
+    Case("partner doccle (client)", G, FEED_C, 200, EMPTY_FEED),
+    Case("alice@portal", G, FEED_C, 403, FORBIDDEN, why="persons read their eBox, not the feed"),
+    Case("bob@zoomit", G, FEED_E, 403, FORBIDDEN, why="a partner reads it with its own token"),
+    Case("sender A", G, FEED_E, 403, FORBIDDEN),
+    # No valid token: 401 on every real route too.
+    *[
+        Case(role, G, path, 401, UNAUTHORIZED)
+        for role in ("no token", "garbage", "alice, expired", "sender A, forged", "foreign issuer")
+        for path in (REAL_EBOX, MESSAGES, REFERENCE, FEED_C)
+    ],
+]
 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.id)
 def test_access_matrix(world: World, case: Case) -> None:

@@ -1,0 +1,222 @@
+"""The reference data of eBox REST 2.1: sender organisations, their applications, message types.
+
+Routes, under ``/ebox/citizen/v2`` and ``/ebox/enterprise/v2`` alike (one
+catalogue serves both):
+
+- GET /referenceData/messageTypes: getAllMessagesTypes
+- GET /referenceData/messageTypes/{messageTypeId}: getMessageTypeById
+- GET /referenceData/senderApplications: findAllSenderApplications
+- GET /referenceData/senderApplications/{senderApplicationId}: getSenderApplicationById
+- GET /referenceData/senderApplications/{id}/images/{imageId}/content:
+  getImageForSenderApplication
+- GET /referenceData/senderOrganizations: findAllSenderOrganizations
+- GET /referenceData/senderOrganizations/{senderOrganizationId}: getSenderOrganizationById
+- GET /referenceData/senderOrganizations/{id}/images/{imageId}/content:
+  getImageForSenderOrganization
+
+The listings take the contract's ``page`` (from 1) and ``pageSize`` (1 to 100,
+default 25) and nothing else: the contract defines no other filter on them.
+They are sorted by identifier.
+
+Who may read: any authenticated principal, whatever its kind or scopes. The
+catalogue is what every letter's metadata points at (a citizen's portal names
+the sender of a letter, a partner app shows its logo, a sender checks the
+message types it may use), it holds no personal data, and a 401 still keeps
+anonymous crawlers out, as the contract's 401 answers require.
+
+Images: the ledger keeps no logos yet (the domain records no image), so the
+image operations answer 404 ``IMAGE_NOT_FOUND`` (after a 404 for an unknown
+organisation or application) and no ``*Logos`` array is ever shown.
+
+Names are what the sender registered (a TranslatedString, possibly with
+``en``); an organisation's short name is its registered name (no long name is
+kept); validity periods are shown in the contract's lower-case units.
+"""
+
+from enum import Enum
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi.responses import JSONResponse
+
+from ebox.api.contract import EBOX_DOMAINS, MAX_PAGE_SIZE
+from ebox.api.deps import CurrentPrincipal, LedgerDep
+from ebox.api.ebox_routes import (
+    MinPositionHeader,
+    consistency_timeout,
+    error_responses,
+    wait_for_view,
+)
+from ebox.api.errors import ApiError
+from ebox.projections.inbox import (
+    InboxView,
+    MessageTypeInfo,
+    SenderApplicationInfo,
+    SenderOrganizationInfo,
+)
+from ebox.projections.runner import Page
+
+Page_ = Annotated[int, Query(ge=1, description="The index of the page, from 1")]
+PageSize = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Items per page, 1 to 100")]
+
+
+def catalogue(
+    request: Request,
+    principal: CurrentPrincipal,
+    ledger: LedgerDep,
+    min_position: MinPositionHeader = None,
+) -> InboxView:
+    """The reference data, for any authenticated caller (see the module docstring)."""
+    del principal  # authenticated is enough
+    wait_for_view(ledger, "inbox", min_position, consistency_timeout(request))
+    return InboxView.of(ledger)
+
+
+Catalogue = Annotated[InboxView, Depends(catalogue)]
+
+
+def message_type_json(info: MessageTypeInfo) -> dict[str, Any]:
+    return {
+        "messageTypeId": info.message_type_id,
+        "messageTypeName": dict(info.names),
+        "validityPeriod": {
+            "validityPeriodNumber": info.validity_amount,
+            "validityPeriodUnit": info.validity_unit.lower(),
+        },
+        "senderOrganizationIds": list(info.sender_organization_ids),
+        "senderApplicationIds": list(info.sender_application_ids),
+    }
+
+
+def sender_application_json(info: SenderApplicationInfo) -> dict[str, Any]:
+    return {
+        "applicationId": info.application_id,
+        "applicationName": dict(info.names),
+        "senderOrganizationIds": list(info.sender_organization_ids),
+        "messageTypeIds": list(info.message_type_ids),
+    }
+
+
+def sender_organization_json(info: SenderOrganizationInfo) -> dict[str, Any]:
+    return {
+        "organizationId": info.organization_id,
+        "organizationShortName": dict(info.names),
+        "senderApplicationIds": list(info.application_ids),
+        "messageTypeIds": list(info.message_type_ids),
+    }
+
+
+def _page(page: Page[Any], render: Any) -> JSONResponse:
+    return JSONResponse(
+        {"items": [render(item) for item in page.items], "totalItems": page.total_items}
+    )
+
+
+def no_image() -> ApiError:
+    return ApiError(404, "IMAGE_NOT_FOUND", "no image: this registry keeps no logos yet")
+
+
+def register(app: FastAPI) -> None:
+    for domain in EBOX_DOMAINS:
+        _register_domain(app, domain)
+
+
+def _register_domain(app: FastAPI, domain: str) -> None:
+    base = f"/ebox/{domain}/v2/referenceData"
+    tags: list[str | Enum] = [f"Reference data ({domain})"]
+    errors = error_responses(400, 401, 404, 503)
+
+    def described(definition: str) -> dict[int | str, dict[str, Any]]:
+        return {200: {"description": f"The contract's {definition}"}, **errors}
+
+    @app.get(
+        f"{base}/messageTypes",
+        tags=tags,
+        operation_id=f"getAllMessagesTypes_{domain}",
+        summary="The message types, one page.",
+        responses=described("MessageTypes"),
+    )
+    def message_types(view: Catalogue, page: Page_ = 1, pageSize: PageSize = 25) -> JSONResponse:
+        return _page(view.message_types(page, pageSize), message_type_json)
+
+    @app.get(
+        f"{base}/messageTypes/{{messageTypeId}}",
+        tags=tags,
+        operation_id=f"getMessageTypeById_{domain}",
+        summary="One message type.",
+        responses=described("MessageType"),
+    )
+    def message_type(view: Catalogue, messageTypeId: str) -> JSONResponse:
+        return JSONResponse(message_type_json(view.message_type(messageTypeId)))
+
+    @app.get(
+        f"{base}/senderApplications",
+        tags=tags,
+        operation_id=f"findAllSenderApplications_{domain}",
+        summary="The sender applications, one page.",
+        responses=described("SenderApplications"),
+    )
+    def sender_applications(
+        view: Catalogue, page: Page_ = 1, pageSize: PageSize = 25
+    ) -> JSONResponse:
+        return _page(view.sender_applications(page, pageSize), sender_application_json)
+
+    @app.get(
+        f"{base}/senderApplications/{{senderApplicationId}}",
+        tags=tags,
+        operation_id=f"getSenderApplicationById_{domain}",
+        summary="One sender application.",
+        responses=described("SenderApplication"),
+    )
+    def sender_application(view: Catalogue, senderApplicationId: str) -> JSONResponse:
+        return JSONResponse(sender_application_json(view.sender_application(senderApplicationId)))
+
+    @app.get(
+        f"{base}/senderApplications/{{senderApplicationId}}/images/{{imageId}}/content",
+        tags=tags,
+        operation_id=f"getImageForSenderApplication_{domain}",
+        summary="An application's logo: none are kept yet, so always 404.",
+        responses=errors,
+    )
+    def sender_application_image(
+        view: Catalogue, senderApplicationId: str, imageId: str
+    ) -> JSONResponse:
+        view.sender_application(senderApplicationId)  # an unknown application is 404 first
+        raise no_image()
+
+    @app.get(
+        f"{base}/senderOrganizations",
+        tags=tags,
+        operation_id=f"findAllSenderOrganizations_{domain}",
+        summary="The sender organisations, one page.",
+        responses=described("SenderOrganizations"),
+    )
+    def sender_organizations(
+        view: Catalogue, page: Page_ = 1, pageSize: PageSize = 25
+    ) -> JSONResponse:
+        return _page(view.sender_organizations(page, pageSize), sender_organization_json)
+
+    @app.get(
+        f"{base}/senderOrganizations/{{senderOrganizationId}}",
+        tags=tags,
+        operation_id=f"getSenderOrganizationById_{domain}",
+        summary="One sender organisation (by KBO number).",
+        responses=described("SenderOrganization"),
+    )
+    def sender_organization(view: Catalogue, senderOrganizationId: str) -> JSONResponse:
+        return JSONResponse(
+            sender_organization_json(view.sender_organization(senderOrganizationId))
+        )
+
+    @app.get(
+        f"{base}/senderOrganizations/{{senderOrganizationId}}/images/{{imageId}}/content",
+        tags=tags,
+        operation_id=f"getImageForSenderOrganization_{domain}",
+        summary="An organisation's logo: none are kept yet, so always 404.",
+        responses=errors,
+    )
+    def sender_organization_image(
+        view: Catalogue, senderOrganizationId: str, imageId: str
+    ) -> JSONResponse:
+        view.sender_organization(senderOrganizationId)  # an unknown organisation is 404 first
+        raise no_image()
