@@ -19,7 +19,9 @@ log = logging.getLogger("ebox.api")
 class ApiError(Exception):
     """An HTTP-level refusal (authentication, malformed input) in StatusMessage form."""
 
-    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
@@ -56,7 +58,9 @@ def install_error_handlers(app: FastAPI, environment: str) -> None:
     @app.exception_handler(ApiError)
     async def api_error(_: Request, error: ApiError) -> JSONResponse:
         return JSONResponse(
-            status_message(error.code, error.message, environment), error.status, headers=error.headers
+            status_message(error.code, error.message, environment),
+            error.status,
+            headers=error.headers,
         )
 
     @app.exception_handler(domain.EboxError)
@@ -65,7 +69,11 @@ def install_error_handlers(app: FastAPI, environment: str) -> None:
         if status >= 500:
             log.error("integrity failure: %s", error)
             return JSONResponse(
-                status_message(error.code, "the ledger refused to serve data that failed verification", environment),
+                status_message(
+                    error.code,
+                    "the ledger refused to serve data that failed verification",
+                    environment,
+                ),
                 status,
             )
         return JSONResponse(status_message(error.code, error.message, environment), status)
@@ -73,15 +81,26 @@ def install_error_handlers(app: FastAPI, environment: str) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in error.errors()[:5]
+            f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}"
+            for e in error.errors()[:5]
         )
-        return JSONResponse(status_message("INVALID_REQUEST", problems or "invalid request", environment), 400)
+        return JSONResponse(
+            status_message("INVALID_REQUEST", problems or "invalid request", environment), 400
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
-        codes = {401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE"}
+        codes = {
+            401: "UNAUTHORIZED",
+            403: "FORBIDDEN",
+            404: "NOT_FOUND",
+            405: "METHOD_NOT_ALLOWED",
+            413: "PAYLOAD_TOO_LARGE",
+        }
         return JSONResponse(
-            status_message(codes.get(error.status_code, "HTTP_ERROR"), str(error.detail), environment),
+            status_message(
+                codes.get(error.status_code, "HTTP_ERROR"), str(error.detail), environment
+            ),
             error.status_code,
             headers=getattr(error, "headers", None),
         )

@@ -23,7 +23,9 @@ from ebox.projections.evidence import EvidenceUnavailable, build_evidence
 from ebox.projections.transparency import NoCheckpoint, TransparencyLog
 
 
-def _party(principal: CurrentPrincipal, ledger: LedgerDep, message_id: str, ebox_id: str | None) -> bool:
+def _party(
+    principal: CurrentPrincipal, ledger: LedgerDep, message_id: str, ebox_id: str | None
+) -> bool:
     """True for the sender or the recipient side; auditors pass without being a party."""
     message = ledger.app.message(message_id)
     if principal.kind == "sender":
@@ -49,7 +51,7 @@ def register(app: FastAPI) -> None:
         responses={200: {"content": {"application/json": {}, "application/pdf": {}}}},
     )
     def evidence(
-        messageId: str,  # noqa: N803 - the contract's own parameter name
+        messageId: str,
         principal: CurrentPrincipal,
         ledger: LedgerDep,
         ebox_id: EboxIdHeader = None,
@@ -65,7 +67,9 @@ def register(app: FastAPI) -> None:
             raise ApiError(409, "NOT_YET_SEALED", str(error)) from None
         text = bundle.to_json()
         if accept and "application/pdf" in accept:
-            return Response(_pdf(text, TransparencyLog(ledger).vkey()), media_type="application/pdf")
+            return Response(
+                _pdf(text, TransparencyLog(ledger).vkey()), media_type="application/pdf"
+            )
         return Response(text, media_type="application/json")
 
     _ = ChainIntegrityError  # mapped to 500 by the error handlers: never served as evidence

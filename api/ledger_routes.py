@@ -81,7 +81,9 @@ def register(app: FastAPI) -> None:
             raise ApiError(404, "NO_CHECKPOINT", str(error)) from None
         except (ProofError, ValueError) as error:
             raise ApiError(400, "INVALID_REQUEST", str(error)) from None
-        return PlainTextResponse("".join(base64.b64encode(h).decode() + "\n" for h in hashes), media_type=NOTE)
+        return PlainTextResponse(
+            "".join(base64.b64encode(h).decode() + "\n" for h in hashes), media_type=NOTE
+        )
 
     @app.get("/ledger/entries", tags=["Ledger"])
     def entries(

@@ -26,13 +26,20 @@ class BodySizeLimit:
             length = dict(scope.get("headers") or []).get(b"content-length")
             if length is not None and length.isdigit() and int(length) > self.limit:
                 body = json.dumps(
-                    status_message("PAYLOAD_TOO_LARGE", f"request body exceeds {self.limit} bytes", self.environment)
+                    status_message(
+                        "PAYLOAD_TOO_LARGE",
+                        f"request body exceeds {self.limit} bytes",
+                        self.environment,
+                    )
                 ).encode()
                 await send(
                     {
                         "type": "http.response.start",
                         "status": 413,
-                        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+                        "headers": [
+                            (b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode()),
+                        ],
                     }
                 )
                 await send({"type": "http.response.body", "body": body})

@@ -42,7 +42,9 @@ def parse_message_to_publish(text: str) -> dict[str, Any]:
     try:
         body = json.loads(text)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise invalid(f"messageToPublish is not valid JSON: {error.msg if hasattr(error, 'msg') else error}") from None
+        raise invalid(
+            f"messageToPublish is not valid JSON: {error.msg if hasattr(error, 'msg') else error}"
+        ) from None
     if not isinstance(body, dict):
         raise invalid("messageToPublish must be a JSON object")
     for field in ("recipient", "subject", "bodyMainContent", "replyAuthorized"):
@@ -57,7 +59,9 @@ def recipient_of(value: Any) -> Recipient:
     ebox_type, id_value = value.get("eboxType"), value.get("eboxIdValue")
     if ebox_type not in ("citizen", "enterprise") or not isinstance(id_value, str):
         raise invalid("recipient.eboxType must be citizen or enterprise, with an eboxIdValue")
-    valid = is_national_register_number(id_value) if ebox_type == "citizen" else is_kbo_number(id_value)
+    valid = (
+        is_national_register_number(id_value) if ebox_type == "citizen" else is_kbo_number(id_value)
+    )
     if not valid:
         raise invalid(f"recipient.eboxIdValue {id_value!r} is not a valid {ebox_type} identifier")
     return Recipient(ebox_type, id_value)
@@ -111,7 +115,9 @@ def documents_of(body: dict[str, Any], parts: dict[str, UploadedPart]) -> list[D
             raise invalid(f"{field}.httpPartName {part_name!r} is used twice")
         part = parts.get(part_name)
         if part is None:
-            raise invalid(f"{field}.httpPartName {part_name!r} names no uploaded part", "MISSING_PART")
+            raise invalid(
+                f"{field}.httpPartName {part_name!r} names no uploaded part", "MISSING_PART"
+            )
         referenced.add(part_name)
         if part.media_type not in ATTACHMENT_MEDIA_TYPES:
             raise invalid(
@@ -120,7 +126,10 @@ def documents_of(body: dict[str, Any], parts: dict[str, UploadedPart]) -> list[D
             )
         expected = _digest_of(item.get("digest"), f"{field}.digest")
         if expected is not None and hashlib.sha256(part.content).digest() != expected:
-            raise invalid(f"{field}: the SHA-256 of {part.filename!r} does not match its digest", "DIGEST_MISMATCH")
+            raise invalid(
+                f"{field}: the SHA-256 of {part.filename!r} does not match its digest",
+                "DIGEST_MISMATCH",
+            )
         documents.append(
             Document(
                 name=part.filename,
@@ -144,17 +153,31 @@ def documents_of(body: dict[str, Any], parts: dict[str, UploadedPart]) -> list[D
         raise invalid("bodyMainContent is true but there is no bodyContent")
     if body_content:
         documents.append(
-            Document(BODY_DOCUMENT, "application/json", rfc8785.dumps(body_content), body_main, kind="body")
+            Document(
+                BODY_DOCUMENT,
+                "application/json",
+                rfc8785.dumps(body_content),
+                body_main,
+                kind="body",
+            )
         )
     payment = body.get("paymentData")
     if payment is not None:
         if not isinstance(payment, dict):
             raise invalid("paymentData must be an object")
-        missing = {"paymentDataId", "amount", "currency", "iban", "vatAmount", "dueDate"} - set(payment)
+        missing = {"paymentDataId", "amount", "currency", "iban", "vatAmount", "dueDate"} - set(
+            payment
+        )
         if missing:
             raise invalid(f"paymentData lacks {sorted(missing)}")
         documents.append(
-            Document(PAYMENT_DOCUMENT, "application/json", rfc8785.dumps(payment), False, kind="payment_data")
+            Document(
+                PAYMENT_DOCUMENT,
+                "application/json",
+                rfc8785.dumps(payment),
+                False,
+                kind="payment_data",
+            )
         )
     if not any(d.main_content for d in documents):
         raise invalid("a message needs at least one main content (an attachment or the body)")
@@ -170,7 +193,9 @@ def details_of(body: dict[str, Any]) -> dict[str, Any]:
         details["original_message_id"] = str(body["originalMessageId"])
     attention = body.get("forTheAttentionOf")
     if attention is not None:
-        if not isinstance(attention, dict) or not all(isinstance(v, str) for v in attention.values()):
+        if not isinstance(attention, dict) or not all(
+            isinstance(v, str) for v in attention.values()
+        ):
             raise invalid("forTheAttentionOf must be an object of strings")
         details["for_the_attention_of"] = attention
     business = body.get("businessDataList")
@@ -179,14 +204,25 @@ def details_of(body: dict[str, Any]) -> dict[str, Any]:
             raise invalid("businessDataList must be a list")
         cleaned = []
         for position, item in enumerate(business):
-            if not isinstance(item, dict) or "key" not in item or not isinstance(item.get("values"), list):
+            if (
+                not isinstance(item, dict)
+                or "key" not in item
+                or not isinstance(item.get("values"), list)
+            ):
                 raise invalid(f"businessDataList[{position}] needs key and values")
             cleaned.append(
                 {
                     "key": str(item["key"]),
-                    "name": translated(item.get("name"), f"businessDataList[{position}].name") or None,
-                    "description": translated(item.get("description"), f"businessDataList[{position}].description") or None,
-                    "values": [translated(v, f"businessDataList[{position}].values", True) for v in item["values"]],
+                    "name": translated(item.get("name"), f"businessDataList[{position}].name")
+                    or None,
+                    "description": translated(
+                        item.get("description"), f"businessDataList[{position}].description"
+                    )
+                    or None,
+                    "values": [
+                        translated(v, f"businessDataList[{position}].values", True)
+                        for v in item["values"]
+                    ],
                 }
             )
         details["business_data"] = cleaned
@@ -217,7 +253,9 @@ def publication_of(
     submitted_at = datetime.now(UTC)
     key_id = signed = None
     if signature is not None:
-        if not isinstance(signature, dict) or not {"keyId", "signature", "submissionTime"} <= set(signature):
+        if not isinstance(signature, dict) or not {"keyId", "signature", "submissionTime"} <= set(
+            signature
+        ):
             raise invalid("senderSignature needs keyId, signature and submissionTime")
         key_id, signed = str(signature["keyId"]), str(signature["signature"])
         try:

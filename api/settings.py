@@ -27,7 +27,8 @@ class Settings:
             public_url=env.get("EBOX_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
             token_ttl_seconds=int(env.get("EBOX_TOKEN_TTL", "3600")),
             max_upload_bytes=int(env.get("EBOX_MAX_UPLOAD_BYTES", str(MAX_UPLOAD_BYTES_DEFAULT))),
-            require_signature=env.get("EBOX_REQUIRE_SIGNATURE", "false").lower() in ("1", "true", "yes"),
+            require_signature=env.get("EBOX_REQUIRE_SIGNATURE", "false").lower()
+            in ("1", "true", "yes"),
             oidc_issuer=env.get("EBOX_OIDC_ISSUER") or None,
             oidc_jwks_file=env.get("EBOX_OIDC_JWKS_FILE") or None,
         )

@@ -7,6 +7,7 @@ signatures, real encryption, the delivery worker and the sealer.
 from __future__ import annotations
 
 import random
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,15 +15,21 @@ from pathlib import Path
 from nacl.signing import SigningKey
 from rich.progress import Progress
 
-from ebox.cli.demo_data import MESSAGE_TYPES, SENDERS, SUBJECTS, kbo, letter_pdf, national_register_number
+from ebox.cli.demo_data import (
+    MESSAGE_TYPES,
+    SENDERS,
+    SUBJECTS,
+    kbo,
+    letter_pdf,
+    national_register_number,
+)
 from ebox.domain.errors import Conflict
 from ebox.domain.proofs.canonical import rfc3339
-from ebox.domain.proofs.envelope import SubmissionEnvelope, DocumentDigest, sign_envelope
 from ebox.domain.proofs.encryption import sha256_hex
+from ebox.domain.proofs.envelope import DocumentDigest, SubmissionEnvelope, sign_envelope
 from ebox.domain.publication import Document, Publication, Recipient
 from ebox.projections.delivery import DeliveryWorker
 from ebox.projections.runtime import Ledger
-
 
 BATCH = 500
 
@@ -113,10 +120,8 @@ def setup_mailboxes(ledger: Ledger, rng: random.Random, people: int) -> list[Rec
     for base, _names in SENDERS[2:]:
         recipients.append(Recipient("enterprise", kbo(base)))
     for recipient in recipients:
-        try:
+        with suppress(Conflict):  # a second demo run reuses the first run's mailboxes
             ledger.app.open_mailbox(recipient.ebox_type, recipient.id_value)
-        except Conflict:
-            pass
     return recipients
 
 
@@ -126,22 +131,38 @@ def letters(senders: list[DemoSender], recipients: list[Recipient], count: int, 
         sender = senders[number % len(senders)]
         recipient = recipients[rng.randrange(len(recipients))]
         type_id, _names, _unit, _amount, registered = MESSAGE_TYPES[number % len(MESSAGE_TYPES)]
-        subjects = {lang: text.format(year=year) for lang, text in SUBJECTS[number % len(SUBJECTS)].items()}
+        subjects = {
+            lang: text.format(year=year) for lang, text in SUBJECTS[number % len(SUBJECTS)].items()
+        }
         pdf = letter_pdf(
             subjects["nl"],
-            [f"Aan {recipient.address}", f"Van {sender.names['nl']} ({sender.kbo})", f"Referentie {number:06d}"],
+            [
+                f"Aan {recipient.address}",
+                f"Van {sender.names['nl']} ({sender.kbo})",
+                f"Referentie {number:06d}",
+            ],
         )
         documents = [
             Document("brief.pdf", "application/pdf", pdf, main_content=True, language="nl"),
             Document(
                 "details.xml",
-                "application/xml",
-                f"<letter><ref>{number:06d}</ref><amount>{rng.randint(10, 5000)}</amount></letter>".encode(),
+                "text/xml",
+                _annex(number, rng.randint(10, 5000)),
             ),
         ]
         yield signed_publication(
-            sender, recipient, type_id, subjects, documents, registered, f"demo-{rng.getrandbits(64):016x}"
+            sender,
+            recipient,
+            type_id,
+            subjects,
+            documents,
+            registered,
+            f"demo-{rng.getrandbits(64):016x}",
         )
+
+
+def _annex(number: int, amount: int) -> bytes:
+    return f"<letter><ref>{number:06d}</ref><amount>{amount}</amount></letter>".encode()
 
 
 def run_demo(ledger: Ledger, count: int, seed: int | None = None) -> DemoSummary:
@@ -177,20 +198,21 @@ def run_demo(ledger: Ledger, count: int, seed: int | None = None) -> DemoSummary
         task = progress.add_task("Reading", total=len(reading))
         for message_id in reading:
             message = app.message(message_id)
-            app.open_document(message_id, "brief.pdf", reader=message_reader(message), channel="portal")
+            app.open_document(
+                message_id, "brief.pdf", reader=message_reader(message), channel="portal"
+            )
             progress.advance(task)
         summary.read = len(reading)
 
-        archiving = message_ids[:: 5]
+        archiving = message_ids[::5]
         task = progress.add_task("Archiving", total=len(archiving))
         for message_id in archiving:
             app.archive(message_id, by="owner")
             progress.advance(task)
         summary.archived = len(archiving)
 
-        from ebox.projections.sealer import Sealer
-
         from ebox.projections.runner import ViewRunner
+        from ebox.projections.sealer import Sealer
 
         views = ViewRunner(ledger)
         task = progress.add_task("Read models", total=sum(views.lags().values()))
@@ -238,10 +260,8 @@ def write_credentials(ledger: Ledger, person: Recipient, sender_kbo: str) -> Pat
     partner_client = register_client(
         ledger, "partner", DEMO_PARTNER, ALLOWED_SCOPES["partner"], partner_key.public_jwk
     )
-    try:
+    with suppress(Conflict):
         ledger.app.grant_partner_consent(person.ebox_type, person.id_value, DEMO_PARTNER)
-    except Conflict:
-        pass
     credentials = {
         "api": settings.public_url,
         "token_url": token_endpoint(settings),

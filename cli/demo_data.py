@@ -7,21 +7,53 @@ import random
 # (8-digit base, names): the check digits are computed, so every number passes modulo 97.
 SENDERS = [
     ("03083571", {"nl": "FOD Financiën", "fr": "SPF Finances", "de": "FÖD Finanzen"}),
-    ("02067316", {"nl": "Rijksdienst voor Sociale Zekerheid", "fr": "Office national de sécurité sociale", "de": "Landesamt für soziale Sicherheit"}),
+    (
+        "02067316",
+        {
+            "nl": "Rijksdienst voor Sociale Zekerheid",
+            "fr": "Office national de sécurité sociale",
+            "de": "Landesamt für soziale Sicherheit",
+        },
+    ),
     ("02072513", {"nl": "Stad Gent", "fr": "Ville de Gand", "de": "Stadt Gent"}),
-    ("02016531", {"nl": "Rijksdienst voor Pensioenen", "fr": "Service fédéral des Pensions", "de": "Föderaler Pensionsdienst"}),
+    (
+        "02016531",
+        {
+            "nl": "Rijksdienst voor Pensioenen",
+            "fr": "Service fédéral des Pensions",
+            "de": "Föderaler Pensionsdienst",
+        },
+    ),
 ]
 
 MESSAGE_TYPES = [
-    ("TAX_ASSESSMENT", {"nl": "Aanslagbiljet", "fr": "Avertissement-extrait de rôle", "de": "Steuerbescheid"}, "YEAR", 2, True),
+    (
+        "TAX_ASSESSMENT",
+        {"nl": "Aanslagbiljet", "fr": "Avertissement-extrait de rôle", "de": "Steuerbescheid"},
+        "YEAR",
+        2,
+        True,
+    ),
     ("REMINDER", {"nl": "Herinnering", "fr": "Rappel", "de": "Erinnerung"}, "MONTH", 6, False),
     ("INFO", {"nl": "Informatie", "fr": "Information", "de": "Information"}, "DAY", 90, False),
 ]
 
 SUBJECTS = [
-    {"nl": "Uw aanslagbiljet personenbelasting {year}", "fr": "Votre avertissement-extrait de rôle {year}", "de": "Ihr Steuerbescheid {year}"},
-    {"nl": "Herinnering: bijdrage {year}", "fr": "Rappel : cotisation {year}", "de": "Erinnerung: Beitrag {year}"},
-    {"nl": "Uw pensioenoverzicht {year}", "fr": "Votre aperçu de pension {year}", "de": "Ihre Rentenübersicht {year}"},
+    {
+        "nl": "Uw aanslagbiljet personenbelasting {year}",
+        "fr": "Votre avertissement-extrait de rôle {year}",
+        "de": "Ihr Steuerbescheid {year}",
+    },
+    {
+        "nl": "Herinnering: bijdrage {year}",
+        "fr": "Rappel : cotisation {year}",
+        "de": "Erinnerung: Beitrag {year}",
+    },
+    {
+        "nl": "Uw pensioenoverzicht {year}",
+        "fr": "Votre aperçu de pension {year}",
+        "de": "Ihre Rentenübersicht {year}",
+    },
 ]
 
 
@@ -31,7 +63,7 @@ def kbo(base8: str) -> str:
 
 
 def national_register_number(rng: random.Random) -> str:
-    """A syntactically valid NRN (born 1950–1999): yymmdd + sequence + check."""
+    """A syntactically valid NRN (born 1950-1999): yymmdd + sequence + check."""
     yy, mm, dd = rng.randint(50, 99), rng.randint(1, 12), rng.randint(1, 28)
     seq = rng.randint(1, 997)
     body = f"{yy:02d}{mm:02d}{dd:02d}{seq:03d}"
@@ -61,7 +93,9 @@ def letter_pdf(title: str, lines: list[str]) -> bytes:
     out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
     for offset in offsets:
         out += f"{offset:010d} 00000 n \n".encode()
-    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    out += (
+        f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    )
     return bytes(out)
 
 

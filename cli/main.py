@@ -12,7 +12,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-app = typer.Typer(help="The eBox ledger: verifiable official digital mailbox.", no_args_is_help=True)
+app = typer.Typer(
+    help="The eBox ledger: verifiable official digital mailbox.", no_args_is_help=True
+)
 db_app = typer.Typer(help="Database schema (Alembic).", no_args_is_help=True)
 ledger_app = typer.Typer(help="The Merkle log: checkpoints, proofs, export.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -22,7 +24,9 @@ err = Console(stderr=True)
 
 DbOption = Annotated[
     str | None,
-    typer.Option("--db", help="SQLAlchemy URL (default: $EBOX_DATABASE_URL, else SQLite in $EBOX_HOME)."),
+    typer.Option(
+        "--db", help="SQLAlchemy URL (default: $EBOX_DATABASE_URL, else SQLite in $EBOX_HOME)."
+    ),
 ]
 
 
@@ -39,7 +43,9 @@ def _open(db: str | None):  # type: ignore[no-untyped-def]
 @app.command()
 def demo(
     db: DbOption = None,
-    letters: Annotated[int, typer.Option("--letters", min=1, help="How many letters to publish.")] = 1000,
+    letters: Annotated[
+        int, typer.Option("--letters", min=1, help="How many letters to publish.")
+    ] = 1000,
     seed: Annotated[int | None, typer.Option(help="Random seed for reproducible data.")] = None,
 ) -> None:
     """Publish, deliver, read and archive letters, seal them, print the signed checkpoint."""
@@ -109,7 +115,9 @@ def ledger_vkey() -> None:
 
 
 @ledger_app.command("export")
-def ledger_export(db: DbOption = None, output: Annotated[Path | None, typer.Option("-o")] = None) -> None:
+def ledger_export(
+    db: DbOption = None, output: Annotated[Path | None, typer.Option("-o")] = None
+) -> None:
     """Every sealed event as one JSON line, in leaf order: leaf_index, event_hash, canonical."""
     from ebox.projections.transparency import TransparencyLog
 
@@ -182,7 +190,8 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
     run_workers: Annotated[
-        bool, typer.Option("--workers/--no-workers", help="Run delivery, views and sealer here too.")
+        bool,
+        typer.Option("--workers/--no-workers", help="Run delivery, views and sealer here too."),
     ] = True,
 ) -> None:
     """The eBox REST API (and, on the embedded default, the workers) in one process."""

@@ -8,8 +8,8 @@ publication leaves no event, no blob and no wrapped key behind.
 from __future__ import annotations
 
 import threading
-from contextvars import ContextVar
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
@@ -164,7 +164,9 @@ class EboxLedger(Application):  # type: ignore[type-arg]
         sender.revoke_signing_key(key_id, rfc3339(datetime.now(UTC)), reason)
         self.save(sender)
 
-    def register_application(self, kbo_number: str, application_id: str, names: dict[str, str]) -> None:
+    def register_application(
+        self, kbo_number: str, application_id: str, names: dict[str, str]
+    ) -> None:
         sender = self.sender(kbo_number)
         sender.register_application(application_id, names)
         self.save(sender)
@@ -312,8 +314,10 @@ class EboxLedger(Application):  # type: ignore[type-arg]
         recipients = {r.address: r for r in recipients_of_batch}
         ids = {mailbox_id(r.ebox_type, r.id_value): a for a, r in recipients.items()}
         versions = self.stores.events.latest_versions(ids)
-        stale = [i for i in ids if i in versions and self._verified_mailbox_version(i) != versions[i]]
-        for aggregate_id, stored in self.stores.events.select_events_many(stale).items():
+        stale = [
+            i for i in ids if i in versions and self._verified_mailbox_version(i) != versions[i]
+        ]
+        for stored in self.stores.events.select_events_many(stale).values():
             mailbox = project_verified(None, map(self.mapper.to_domain_event, stored))
             self._remember_mailbox(mailbox)
         for aggregate_id, address in ids.items():
@@ -354,23 +358,33 @@ class EboxLedger(Application):  # type: ignore[type-arg]
         original = self.message(message_id)
         if original.sender != sender_kbo:
             raise UnknownMessage(f"no message {message_id} of sender {sender_kbo}")
-        sent = next(iter(self.events.get(original.id)))
+        sent: Any = next(iter(self.events.get(original.id)))
         data_key = self._data_key(original)
         outcomes: list[Outcome] = []
         for chunk in _chunks(recipients, batch_size):
             mailboxes: dict[str, Mailbox | EboxError] = {}
             self._preload_mailboxes(chunk, mailboxes)
-            messages, wrapped = [], []
+            messages: list[Message] = []
+            wrapped: list[tuple[str, str, bytes]] = []
             for recipient in chunk:
                 mailbox = mailboxes[recipient.address]
                 if isinstance(mailbox, EboxError):
-                    outcomes.append(Outcome(recipient, error_code=mailbox.code, error=mailbox.message))
+                    outcomes.append(
+                        Outcome(recipient, error_code=mailbox.code, error=mailbox.message)
+                    )
                     continue
                 fields = {
                     k: v
                     for k, v in vars(sent).items()
-                    if k not in ("originator_id", "originator_version", "timestamp",
-                                 "originator_topic", "prev_hash", "event_hash")
+                    if k
+                    not in (
+                        "originator_id",
+                        "originator_version",
+                        "timestamp",
+                        "originator_topic",
+                        "prev_hash",
+                        "event_hash",
+                    )
                 }
                 fields.update(
                     mailbox_id=str(mailbox.id),
@@ -402,7 +416,9 @@ class EboxLedger(Application):  # type: ignore[type-arg]
         message.deliver()
         self.save(message)
 
-    def open_document(self, message_id: str | UUID, document: str, reader: str, channel: str) -> bytes:
+    def open_document(
+        self, message_id: str | UUID, document: str, reader: str, channel: str
+    ) -> bytes:
         """Decrypt one document for an authorised reader, recording the opening first."""
         message = self.message(message_id)
         doc = message.document(document)
@@ -482,7 +498,9 @@ class _Prepared:
         self.publication_id = publication.publication_id or str(uuid4())
 
     @classmethod
-    def of(cls, publication: Publication, sender: SenderOrganization, require_signature: bool) -> _Prepared:
+    def of(
+        cls, publication: Publication, sender: SenderOrganization, require_signature: bool
+    ) -> _Prepared:
         sender.require_application(publication.application)
         message_type = sender.message_type(publication.message_type)
         if not publication.documents:

@@ -73,7 +73,7 @@ class ChainedAggregate(Aggregate):
     chain_head = ZERO_HASH
 
     @classmethod
-    def _create(cls: type[A], event_class: Any, *, id: UUID | None = None, **kwargs: Any) -> A:  # noqa: A002
+    def _create(cls: type[A], event_class: Any, *, id: UUID | None = None, **kwargs: Any) -> A:
         originator_id = id if id is not None else cls.create_id(**kwargs)
         timestamp = event_class.create_timestamp()
         digest = event_hash(

@@ -110,7 +110,9 @@ class SenderOrganization(ChainedAggregate):
         key = self._key(key_id)
         if key["revoked_at"] is not None:
             raise SigningKeyRevoked(f"signing key {key_id[:16]} was already revoked")
-        self.trigger_event(self.SigningKeyRevoked, key_id=key_id, revoked_at=revoked_at, reason=reason)
+        self.trigger_event(
+            self.SigningKeyRevoked, key_id=key_id, revoked_at=revoked_at, reason=reason
+        )
 
     def register_application(self, application_id: str, names: dict[str, str]) -> None:
         if application_id in self.applications:

@@ -22,7 +22,12 @@ def _text_value(value: Any) -> str:
         return "\\\\x" + bytes(value).hex()
     text = str(value)
     if any(ch in text for ch in "\\\t\n\r"):
-        text = text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+        text = (
+            text.replace("\\", "\\\\")
+            .replace("\t", "\\t")
+            .replace("\n", "\\n")
+            .replace("\r", "\\r")
+        )
     return text
 
 
@@ -56,7 +61,9 @@ def insert_rows(
     cursor = session.connection().connection.cursor()  # type: ignore[attr-defined]
     try:
         if not skip_existing:
-            cursor.copy_expert(f"COPY {table.name} ({column_list}) FROM STDIN", _copy_buffer(rows, columns))
+            cursor.copy_expert(
+                f"COPY {table.name} ({column_list}) FROM STDIN", _copy_buffer(rows, columns)
+            )
             return
         stage = f"stage_{table.name}"
         cursor.execute(

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 
 from nacl.utils import random
 
-
 if TYPE_CHECKING:
     from ebox.domain.proofs.note import NoteSigner
 

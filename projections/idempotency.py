@@ -39,15 +39,20 @@ class StoredAnswer:
 
 def find(session: Session, client_id: str, key: str) -> StoredAnswer | None:
     row = session.execute(
-        select(idempotency_keys.c.request_sha256, idempotency_keys.c.status, idempotency_keys.c.response)
-        .where(idempotency_keys.c.client_id == client_id, idempotency_keys.c.key == key)
+        select(
+            idempotency_keys.c.request_sha256,
+            idempotency_keys.c.status,
+            idempotency_keys.c.response,
+        ).where(idempotency_keys.c.client_id == client_id, idempotency_keys.c.key == key)
     ).first()
     if row is None:
         return None
     return StoredAnswer(row[0], int(row[1]), json.loads(row[2]))
 
 
-def remember(session: Session, client_id: str, key: str, request_sha256: str, status: int, body: Any) -> None:
+def remember(
+    session: Session, client_id: str, key: str, request_sha256: str, status: int, body: Any
+) -> None:
     session.execute(
         idempotency_keys.insert(),
         {

@@ -49,10 +49,17 @@ def open_ledger(
         if not is_current(url):
             upgrade(url)
     elif not is_current(url):
-        raise SchemaNotReady(f"the database is not at the latest migration: run `ebox db upgrade --db {_redact(url)}`")
+        raise SchemaNotReady(
+            "the database is not at the latest migration: "
+            f"run `ebox db upgrade --db {_redact(url)}`"
+        )
     secrets = load_secrets(home)
     app = EboxLedger(
-        {"SQLALCHEMY_URL": url, "PERSISTENCE_MODULE": "eventsourcing_sqlalchemy", "CREATE_TABLE": "n"},
+        {
+            "SQLALCHEMY_URL": url,
+            "PERSISTENCE_MODULE": "eventsourcing_sqlalchemy",
+            "CREATE_TABLE": "n",
+        },
         stores=lambda a: SqlLedgerStores(a.factory.datastore, secrets, a.recorder),  # type: ignore[attr-defined]
         require_signature=require_signature,
     )

@@ -43,7 +43,11 @@ def stored_event_hash(state: bytes) -> str:
     start = state.find(_HASH_KEY)
     if start >= 0:
         value = state[start + len(_HASH_KEY) : start + len(_HASH_KEY) + 64]
-        if len(value) == 64 and state[start + len(_HASH_KEY) + 64 : start + len(_HASH_KEY) + 65] == b'"' and set(value) <= _HEX:
+        if (
+            len(value) == 64
+            and state[start + len(_HASH_KEY) + 64 : start + len(_HASH_KEY) + 65] == b'"'
+            and set(value) <= _HEX
+        ):
             return value.decode()
     return str(json.loads(state)["event_hash"])
 

@@ -14,7 +14,6 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
-
 from nacl.secret import SecretBox
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -157,7 +156,6 @@ class SqlBulkEventReader:
                 )
         return found
 
-
     def latest_versions(self, ids: Iterable[UUID]) -> dict[UUID, int]:
         """Each aggregate's current version, from the unique index alone."""
         wanted = list(dict.fromkeys(ids))
@@ -170,7 +168,9 @@ class SqlBulkEventReader:
             .group_by(t.c.originator_id)
         )
         with self.db.read() as session:
-            return {originator_id: int(version) for originator_id, version in session.execute(query)}
+            return {
+                originator_id: int(version) for originator_id, version in session.execute(query)
+            }
 
 
 class SqlLedgerStores:

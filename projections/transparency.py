@@ -41,7 +41,9 @@ class TransparencyLog:
         with self.ledger.db.read() as session:
             row = session.execute(query).first()
         if row is None:
-            raise NoCheckpoint("no checkpoint yet" if size is None else f"no checkpoint of size {size}")
+            raise NoCheckpoint(
+                "no checkpoint yet" if size is None else f"no checkpoint of size {size}"
+            )
         return int(row[0]), str(row[1])
 
     def checkpoints(self, after: int = 0, limit: int = 1000) -> list[tuple[int, str]]:
@@ -75,7 +77,9 @@ class TransparencyLog:
             found = session.execute(query).scalar()
         return None if found is None else int(found)
 
-    def entries(self, start: int = 0, end: int | None = None, chunk: int = 2000) -> Iterator[dict[str, Any]]:
+    def entries(
+        self, start: int = 0, end: int | None = None, chunk: int = 2000
+    ) -> Iterator[dict[str, Any]]:
         """Export rows `{"leaf_index", "event_hash", "canonical"}` in leaf order, streamed."""
         app = self.ledger.app
         events = app.recorder.events_record_cls.__table__  # type: ignore[attr-defined]
@@ -110,11 +114,15 @@ class TransparencyLog:
             position = stop
 
 
-def canonical_of(app: Any, originator_id: Any, version: int, topic: str, state: bytes) -> dict[str, Any]:
+def canonical_of(
+    app: Any, originator_id: Any, version: int, topic: str, state: bytes
+) -> dict[str, Any]:
     """Decode a stored event and give its canonical object (ARCHITECTURE section 4)."""
     from eventsourcing.persistence import StoredEvent
 
     event = app.mapper.to_domain_event(
-        StoredEvent(originator_id=originator_id, originator_version=version, topic=topic, state=state)
+        StoredEvent(
+            originator_id=originator_id, originator_version=version, topic=topic, state=state
+        )
     )
     return dict(event.canonical(aggregate_type_of(event)))

@@ -31,17 +31,24 @@ class World:
     ) -> Publication:
         documents = [
             Document("letter.pdf", "application/pdf", b"%PDF-1.4\n" + content, main_content=True),
-            Document("annex.xml", "application/xml", b"<annex/>"),
+            Document("annex.xml", "text/xml", b"<annex/>"),
         ]
         return signed_publication(
-            self.sender, recipient, "TAX", {"nl": "Aanslag", "fr": "Avertissement"}, documents,
-            registered, idempotency_key,
+            self.sender,
+            recipient,
+            "TAX",
+            {"nl": "Aanslag", "fr": "Avertissement"},
+            documents,
+            registered,
+            idempotency_key,
         )
 
 
 def make_world(ledger: Ledger) -> World:
     app = ledger.app
-    app.register_sender(SENDER_KBO, {"nl": "FOD Financiën", "fr": "SPF Finances", "de": "FÖD Finanzen"})
+    app.register_sender(
+        SENDER_KBO, {"nl": "FOD Financiën", "fr": "SPF Finances", "de": "FÖD Finanzen"}
+    )
     app.register_application(SENDER_KBO, "mybox-publisher", {"en": "gateway"})
     app.register_message_type(SENDER_KBO, "TAX", {"nl": "Aanslag"}, "YEAR", 2, True)
     key = SigningKey.generate()

@@ -45,19 +45,25 @@ def validate(name: str, instance: Any, document: str = "ebox-rest-2.1.yaml") -> 
     _validator(name, document).validate(instance)
 
 
-def response_schema(operation_id: str, status: int, document: str = "ebox-rest-2.1.yaml") -> dict[str, Any] | None:
+def response_schema(
+    operation_id: str, status: int, document: str = "ebox-rest-2.1.yaml"
+) -> dict[str, Any] | None:
     for item in load(document)["paths"].values():
         for operation in item.values():
             if isinstance(operation, dict) and operation.get("operationId") == operation_id:
-                response = operation["responses"].get(status) or operation["responses"].get(str(status))
+                response = operation["responses"].get(status) or operation["responses"].get(
+                    str(status)
+                )
                 if response is None:
                     raise AssertionError(f"{operation_id} has no {status} response in the contract")
                 return response.get("schema")
     raise KeyError(operation_id)
 
 
-def validate_response(operation_id: str, status: int, body: Any, document: str = "ebox-rest-2.1.yaml") -> None:
-    """Validate a response body against what the contract says `operation_id` answers with `status`."""
+def validate_response(
+    operation_id: str, status: int, body: Any, document: str = "ebox-rest-2.1.yaml"
+) -> None:
+    """Validate a body against what the contract says `operation_id` answers with `status`."""
     schema = response_schema(operation_id, status, document)
     if schema is None:
         return

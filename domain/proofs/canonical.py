@@ -114,7 +114,9 @@ def canonical_json(value: Any) -> bytes:
             ).encode("utf-8")
         return rfc8785.dumps(value)
     except UnicodeEncodeError as error:
-        raise CanonicalFormError("a string holds a lone surrogate, which JSON text cannot") from error
+        raise CanonicalFormError(
+            "a string holds a lone surrogate, which JSON text cannot"
+        ) from error
     except rfc8785.CanonicalizationError as error:
         raise CanonicalFormError(str(error)) from error
 
@@ -124,7 +126,7 @@ def canonical_event(
     aggregate_id: str,
     aggregate_type: str,
     version: int,
-    type: str,  # noqa: A002 - the format's own member name
+    type: str,
     timestamp: datetime | str,
     prev_hash: str,
     data: Mapping[str, Any],

@@ -23,6 +23,9 @@ import base64
 import binascii
 import hashlib
 
+from nacl.exceptions import BadSignatureError
+from nacl.signing import SigningKey, VerifyKey
+
 from ebox.domain.proofs.errors import (
     KeyFormatError,
     KeyIdMismatchError,
@@ -30,8 +33,6 @@ from ebox.domain.proofs.errors import (
     SignatureError,
     UnverifiedNoteError,
 )
-from nacl.exceptions import BadSignatureError
-from nacl.signing import SigningKey, VerifyKey
 
 ALG_ED25519 = 0x01
 """C2SP signature type byte for plain Ed25519 note signatures."""

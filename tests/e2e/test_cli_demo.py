@@ -43,8 +43,12 @@ def demo_home(tmp_path: Path, request: pytest.FixtureRequest) -> tuple[Path, lis
     return home, url_args
 
 
-@pytest.mark.parametrize("demo_home", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True)
-def test_demo_checkpoint_root_is_the_rfc6962_root_of_the_export(demo_home: tuple[Path, list[str]]) -> None:
+@pytest.mark.parametrize(
+    "demo_home", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
+)
+def test_demo_checkpoint_root_is_the_rfc6962_root_of_the_export(
+    demo_home: tuple[Path, list[str]],
+) -> None:
     home, db = demo_home
     note = ebox(home, "ledger", "checkpoint", *db)
     verifier = NoteVerifier(ebox(home, "ledger", "vkey").strip())
@@ -64,7 +68,10 @@ def test_demo_checkpoint_root_is_the_rfc6962_root_of_the_export(demo_home: tuple
     assert proof.startswith("c2sp.org/tlog-proof@v1\n")
     verify_tlog_proof(proof, leaf_hash(bytes.fromhex(rows[5]["event_hash"])), verifier)
 
-    hashes = [base64.b64decode(h) for h in ebox(home, "ledger", "consistency", "100", str(len(rows)), *db).split()]
+    hashes = [
+        base64.b64decode(h)
+        for h in ebox(home, "ledger", "consistency", "100", str(len(rows)), *db).split()
+    ]
     first_root = root_of([leaf_hash(bytes.fromhex(r["event_hash"])) for r in rows[:100]])
     verify_consistency(100, len(rows), hashes, first_root, checkpoint.root)
 
@@ -76,5 +83,10 @@ def test_the_demo_prints_the_checkpoint_exactly_as_signed(tmp_path: Path) -> Non
     assert printed == ebox(home, "ledger", "checkpoint")
     # A second run on the same data directory extends the same ledger.
     ebox(home, "demo", "--letters", "5")
-    second = open_checkpoint(ebox(home, "ledger", "checkpoint"), NoteVerifier(ebox(home, "ledger", "vkey").strip()))
-    assert second.size > open_checkpoint(printed, NoteVerifier(ebox(home, "ledger", "vkey").strip())).size
+    second = open_checkpoint(
+        ebox(home, "ledger", "checkpoint"), NoteVerifier(ebox(home, "ledger", "vkey").strip())
+    )
+    assert (
+        second.size
+        > open_checkpoint(printed, NoteVerifier(ebox(home, "ledger", "vkey").strip())).size
+    )

@@ -38,10 +38,14 @@ def test_evidence_is_served_to_parties_and_auditors_only(ledger: Ledger, ledger_
             report = verify_bundle(response.text, vkey)
             assert report is not None
 
-        other_sender = http.get(f"/evidence/{message_id}", headers=bearer(sender_token(http, ledger, OTHER_KBO)))
+        other_sender = http.get(
+            f"/evidence/{message_id}", headers=bearer(sender_token(http, ledger, OTHER_KBO))
+        )
         assert other_sender.status_code == 404
         validate("StatusMessage", other_sender.json())
-        stranger = http.get(f"/evidence/{message_id}", headers=bearer(person_token_for(http, "85073003328")))
+        stranger = http.get(
+            f"/evidence/{message_id}", headers=bearer(person_token_for(http, "85073003328"))
+        )
         assert stranger.status_code in (403, 404)
         assert http.get(f"/evidence/{message_id}?disclose=true", headers=auditor).status_code == 403
         disclosed = http.get(f"/evidence/{message_id}?disclose=true", headers=person)
@@ -52,7 +56,9 @@ def test_evidence_is_served_to_parties_and_auditors_only(ledger: Ledger, ledger_
         path = ledger_home / "certificate.pdf"
         path.write_bytes(pdf.content)
         try:
-            text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+            text = subprocess.run(
+                ["pdftotext", str(path), "-"], capture_output=True, text=True, check=True
+            ).stdout
         except FileNotFoundError:
             pytest.skip("pdftotext is not installed")
         assert message_id in text

@@ -18,7 +18,9 @@ from tests.builders import CITIZEN, make_world
 from tests.contract import validate
 
 
-def test_checkpoints_proofs_and_entries_verify_from_http_alone(ledger: Ledger, ledger_home: Path) -> None:
+def test_checkpoints_proofs_and_entries_verify_from_http_alone(
+    ledger: Ledger, ledger_home: Path
+) -> None:
     world = make_world(ledger)
     ledger.app.publish_many([world.letter(idempotency_key=f"l{i}") for i in range(5)])
     DeliveryWorker(ledger).run_until_idle()
@@ -33,9 +35,16 @@ def test_checkpoints_proofs_and_entries_verify_from_http_alone(ledger: Ledger, l
         anonymous = http.get("/ledger/entries")
         assert anonymous.status_code == 401
         validate("StatusMessage", anonymous.json())
-        person = http.get("/ledger/entries", headers=bearer(person_token_for(http, CITIZEN.id_value)))
+        person = http.get(
+            "/ledger/entries", headers=bearer(person_token_for(http, CITIZEN.id_value))
+        )
         assert person.status_code == 403
-        rows = [json.loads(line) for line in http.get("/ledger/entries", headers=bearer(auditor_token(http, ledger))).text.splitlines()]
+        rows = [
+            json.loads(line)
+            for line in http.get(
+                "/ledger/entries", headers=bearer(auditor_token(http, ledger))
+            ).text.splitlines()
+        ]
         assert len(rows) == latest.size
         leaves = [leaf_hash(bytes.fromhex(r["event_hash"])) for r in rows]
         assert root_of(leaves) == latest.root
@@ -47,8 +56,16 @@ def test_checkpoints_proofs_and_entries_verify_from_http_alone(ledger: Ledger, l
         sizes = [c["size"] for c in http.get("/ledger/checkpoints").json()]
         assert sizes[-1] == latest.size and len(sizes) >= 2
         first = open_checkpoint(http.get("/ledger/checkpoints").json()[0]["note"], verifier)
-        text = http.get("/ledger/consistency", params={"first": first.size, "second": latest.size}).text
-        verify_consistency(first.size, latest.size, [base64.b64decode(h) for h in text.split()], first.root, latest.root)
+        text = http.get(
+            "/ledger/consistency", params={"first": first.size, "second": latest.size}
+        ).text
+        verify_consistency(
+            first.size,
+            latest.size,
+            [base64.b64decode(h) for h in text.split()],
+            first.root,
+            latest.root,
+        )
 
         beyond = http.get("/ledger/proof", params={"index": latest.size})
         assert beyond.status_code == 400

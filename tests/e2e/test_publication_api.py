@@ -45,8 +45,11 @@ def message_to_publish(**changes: Any) -> dict[str, Any]:
         "senderOrganizationId": SENDER_KBO,
         "senderApplicationId": "mybox-publisher",
         "attachments": [
-            {"httpPartName": "upfile1", "mainContent": True,
-             "digest": {"digestMethod": "sha_256", "digestValue": b64url_sha256(PDF)}},
+            {
+                "httpPartName": "upfile1",
+                "mainContent": True,
+                "digest": {"digestMethod": "sha_256", "digestValue": b64url_sha256(PDF)},
+            },
         ],
         "bodyMainContent": False,
         "replyAuthorized": False,
@@ -76,9 +79,21 @@ def token(http: TestClient, ledger: Ledger, world: World) -> str:
     return sender_token(http, ledger, SENDER_KBO)
 
 
-def publish(http: TestClient, token: str, body: dict[str, Any] | str, parts: dict[str, Any] | None = None, **headers: str) -> Any:
+def publish(
+    http: TestClient,
+    token: str,
+    body: dict[str, Any] | str,
+    parts: dict[str, Any] | None = None,
+    idempotency_key: str | None = None,
+) -> Any:
+    headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
     data = {"messageToPublish": body if isinstance(body, str) else json.dumps(body)}
-    return http.post(f"{BASE}/publishMessage", data=data, files=parts if parts is not None else files(), headers={**bearer(token), **headers})
+    return http.post(
+        f"{BASE}/publishMessage",
+        data=data,
+        files=parts if parts is not None else files(),
+        headers={**bearer(token), **headers},
+    )
 
 
 def footprint(ledger: Ledger) -> tuple[int, int, int, int]:
@@ -92,7 +107,9 @@ def footprint(ledger: Ledger) -> tuple[int, int, int, int]:
     return int(events or 0), int(blob_count or 0), int(keys or 0), int(rows or 0)
 
 
-def test_a_publication_is_accepted_recorded_and_delivered(http: TestClient, ledger: Ledger, token: str) -> None:
+def test_a_publication_is_accepted_recorded_and_delivered(
+    http: TestClient, ledger: Ledger, token: str
+) -> None:
     response = publish(http, token, message_to_publish(bodyContent={"nl": "Beste burger"}))
     assert response.status_code == 201, response.text
     body = response.json()
@@ -103,42 +120,60 @@ def test_a_publication_is_accepted_recorded_and_delivered(http: TestClient, ledg
     assert sent.origin == "attested" and sent.registered
     assert [d["kind"] for d in sent.documents] == ["attachment", "body"]
     assert DeliveryWorker(ledger).run_until_idle() == 1
-    assert PDF == ledger.app.open_document(body["messageId"], "aanslag.pdf", CITIZEN.address, "portal")
+    assert (
+        ledger.app.open_document(body["messageId"], "aanslag.pdf", CITIZEN.address, "portal") == PDF
+    )
 
 
-def test_a_signed_publication_records_its_signed_origin(http: TestClient, ledger: Ledger, world: World, token: str) -> None:
+def test_a_signed_publication_records_its_signed_origin(
+    http: TestClient, ledger: Ledger, world: World, token: str
+) -> None:
     submitted = rfc3339(datetime.now(UTC))
     body = message_to_publish()
     envelope = SubmissionEnvelope(
-        sender=SENDER_KBO, application="mybox-publisher", recipients=[CITIZEN.address],
-        message_type="TAX", subjects=body["subject"],
+        sender=SENDER_KBO,
+        application="mybox-publisher",
+        recipients=[CITIZEN.address],
+        message_type="TAX",
+        subjects=body["subject"],
         documents=[DocumentDigest("aanslag.pdf", "application/pdf", sha256_hex(PDF))],
-        registered=True, submitted_at=submitted, idempotency_key="sig-1",
+        registered=True,
+        submitted_at=submitted,
+        idempotency_key="sig-1",
         extra={"reply_authorized": False, "body_main_content": False},
     )
     body["senderSignature"] = {
-        "keyId": world.sender.key_id, "signature": sign_envelope(envelope, world.sender.key), "submissionTime": submitted,
+        "keyId": world.sender.key_id,
+        "signature": sign_envelope(envelope, world.sender.key),
+        "submissionTime": submitted,
     }
-    response = publish(http, token, body, **{"Idempotency-Key": "sig-1"})
+    response = publish(http, token, body, idempotency_key="sig-1")
     assert response.status_code == 201, response.text
     (sent,) = ledger.app.events.get(ledger.app.message(response.json()["messageId"]).id)
     assert sent.origin == "signed" and sent.envelope_sha256 == envelope.digest()
 
     body["subject"] = {"nl": "changed after signing"}
-    refused = publish(http, token, body, **{"Idempotency-Key": "sig-2"})
+    refused = publish(http, token, body, idempotency_key="sig-2")
     assert refused.status_code == 400
     validate("StatusMessage", refused.json())
     assert refused.json()["code"] == "INVALID_SIGNATURE"
 
 
-def test_an_idempotent_retry_answers_the_first_result_and_makes_no_second_letter(http: TestClient, ledger: Ledger, token: str) -> None:
-    first = publish(http, token, message_to_publish(), **{"Idempotency-Key": "retry-1"})
+def test_an_idempotent_retry_answers_the_first_result_and_makes_no_second_letter(
+    http: TestClient, ledger: Ledger, token: str
+) -> None:
+    first = publish(http, token, message_to_publish(), idempotency_key="retry-1")
     before = footprint(ledger)
-    again = publish(http, token, message_to_publish(), **{"Idempotency-Key": "retry-1"})
+    again = publish(http, token, message_to_publish(), idempotency_key="retry-1")
     assert again.status_code == 201 and again.json() == first.json()
     assert again.headers.get("Idempotent-Replayed") == "true"
     assert footprint(ledger) == before
-    other = publish(http, token, message_to_publish(subject={"nl": "iets anders"}), **{"Idempotency-Key": "retry-1"})
+    other = publish(
+        http,
+        token,
+        message_to_publish(subject={"nl": "iets anders"}),
+        idempotency_key="retry-1",
+    )
     assert other.status_code == 422
     validate("StatusMessage", other.json())
 
@@ -188,7 +223,9 @@ def test_bad_input_is_refused_with_a_status_message_and_leaves_nothing(
     assert footprint(ledger) == before
 
 
-def test_forged_and_expired_tokens_are_refused(http: TestClient, ledger: Ledger, world: World) -> None:
+def test_forged_and_expired_tokens_are_refused(
+    http: TestClient, ledger: Ledger, world: World
+) -> None:
     good = access_token(http, "sender", SENDER_KBO)
     forged = good[:-4] + ("AAAA" if not good.endswith("AAAA") else "BBBB")
     stale = access_token(http, "sender", SENDER_KBO, now=expired())
@@ -197,15 +234,25 @@ def test_forged_and_expired_tokens_are_refused(http: TestClient, ledger: Ledger,
         assert response.status_code == 401
         validate("StatusMessage", response.json())
         assert response.headers["WWW-Authenticate"].startswith("Bearer")
-    assert publish(http, access_token(http, "sender", SENDER_KBO, scopes=[]), message_to_publish()).status_code == 403
+    assert (
+        publish(
+            http, access_token(http, "sender", SENDER_KBO, scopes=[]), message_to_publish()
+        ).status_code
+        == 403
+    )
 
 
-def test_link_broadcasts_and_status_shows_only_the_senders_own_letters(http: TestClient, ledger: Ledger, token: str) -> None:
+def test_link_broadcasts_and_status_shows_only_the_senders_own_letters(
+    http: TestClient, ledger: Ledger, token: str
+) -> None:
     message_id = publish(http, token, message_to_publish()).json()["messageId"]
     unknown = {"eboxType": "citizen", "eboxIdValue": "85073003328"}
     linked = http.post(
         f"{BASE}/linkEboxMessage",
-        json={"messageId": message_id, "recipients": [{"eboxType": "enterprise", "eboxIdValue": ENTERPRISE.id_value}, unknown]},
+        json={
+            "messageId": message_id,
+            "recipients": [{"eboxType": "enterprise", "eboxIdValue": ENTERPRISE.id_value}, unknown],
+        },
         headers=bearer(token),
     )
     assert linked.status_code == 201, linked.text
@@ -216,7 +263,12 @@ def test_link_broadcasts_and_status_shows_only_the_senders_own_letters(http: Tes
     ViewRunner(ledger).run_until_idle()
     ledger.app.open_document(message_id, "aanslag.pdf", CITIZEN.address, "portal")
     ViewRunner(ledger).run_until_idle()
-    request = [{"messageId": message_id, "eboxId": {"eboxType": "citizen", "eboxIdValue": CITIZEN.id_value}}]
+    request = [
+        {
+            "messageId": message_id,
+            "eboxId": {"eboxType": "citizen", "eboxIdValue": CITIZEN.id_value},
+        }
+    ]
     status = http.post(f"{BASE}/searchMessageStatus", json=request, headers=bearer(token))
     assert status.status_code == 201, status.text
     validate_response("getStatus", 201, status.json())
@@ -229,7 +281,9 @@ def test_link_broadcasts_and_status_shows_only_the_senders_own_letters(http: Tes
     validate("StatusMessage", refused.json())
 
 
-def test_a_body_far_over_the_limit_is_refused_before_it_is_read(http: TestClient, token: str) -> None:
+def test_a_body_far_over_the_limit_is_refused_before_it_is_read(
+    http: TestClient, token: str
+) -> None:
     huge = b"%PDF" + b"0" * (64 * 1024 * 6 + 2 * 1024 * 1024)
     response = publish(http, token, message_to_publish(), files(huge))
     assert response.status_code == 413

@@ -442,6 +442,7 @@ CASES += [
     ],
 ]
 
+
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.id)
 def test_access_matrix(world: World, case: Case) -> None:
     token = world.token(case.role)

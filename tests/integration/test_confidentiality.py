@@ -23,7 +23,11 @@ def every_stored_byte(ledger: Ledger) -> bytes:
         for table in inspect(connection).get_table_names():
             for row in connection.execute(text(f'SELECT * FROM "{table}"')):
                 for value in row:
-                    dump += bytes(value) if isinstance(value, bytes | memoryview) else str(value).encode()
+                    dump += (
+                        bytes(value)
+                        if isinstance(value, bytes | memoryview)
+                        else str(value).encode()
+                    )
     return bytes(dump)
 
 
@@ -31,13 +35,20 @@ def test_the_database_holds_no_plaintext_and_no_private_key(ledger: Ledger) -> N
     world = make_world(ledger)
     message_id = ledger.app.publish(world.letter())
     DeliveryWorker(ledger).run_until_idle()
-    assert SECRET_SENTENCE in ledger.app.open_document(message_id, "letter.pdf", CITIZEN.address, "portal")
+    assert SECRET_SENTENCE in ledger.app.open_document(
+        message_id, "letter.pdf", CITIZEN.address, "portal"
+    )
     mailbox = ledger.app.mailbox(CITIZEN.ebox_type, CITIZEN.id_value)
     (fingerprint,) = mailbox.encryption_keys
     private_key = ledger.app.stores.vault.load(fingerprint)
 
     stored = every_stored_byte(ledger)
-    assert ledger.app.stores.blobs.get(ledger.app.message(message_id).documents[0]["ciphertext_sha256"]) in stored
+    assert (
+        ledger.app.stores.blobs.get(
+            ledger.app.message(message_id).documents[0]["ciphertext_sha256"]
+        )
+        in stored
+    )
     assert SECRET_SENTENCE not in stored
     assert SECRET_SENTENCE[:24] not in stored
     assert private_key not in stored

@@ -39,7 +39,7 @@ KILL_AFTER_BATCHES = 5
 
 def recipients() -> list[Recipient]:
     """PEOPLE distinct, valid national register numbers."""
-    found = []
+    found: list[Recipient] = []
     body = 850730000
     while len(found) < PEOPLE:
         body += 1
@@ -50,7 +50,10 @@ def recipients() -> list[Recipient]:
 def world_sender(home: Path) -> DemoSender:
     data = json.loads((home / "crash-sender.json").read_text())
     return DemoSender(
-        SENDER_KBO, {"nl": "FOD Financiën"}, nacl.signing.SigningKey(bytes.fromhex(data["seed"])), data["key_id"]
+        SENDER_KBO,
+        {"nl": "FOD Financiën"},
+        nacl.signing.SigningKey(bytes.fromhex(data["seed"])),
+        data["key_id"],
     )
 
 
@@ -67,12 +70,33 @@ def test_sigkill_mid_broadcast_loses_no_acknowledged_letter(
     env = {**os.environ, "EBOX_HOME": str(ledger_home), "PYTHONPATH": str(REPO)}
 
     workers = subprocess.Popen(
-        [sys.executable, "-m", "ebox.cli.main", "workers", "--db", database_url, "--interval", "0.01"],
-        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [
+            sys.executable,
+            "-m",
+            "ebox.cli.main",
+            "workers",
+            "--db",
+            database_url,
+            "--interval",
+            "0.01",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     broadcaster = subprocess.Popen(
-        [sys.executable, str(Path(__file__).with_name("crash_child.py")), database_url, str(ledger_home)],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            str(Path(__file__).with_name("crash_child.py")),
+            database_url,
+            str(ledger_home),
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     acknowledged: list[str] = []
     assert broadcaster.stdout is not None
@@ -100,7 +124,11 @@ def test_sigkill_mid_broadcast_loses_no_acknowledged_letter(
     for message_id in acknowledged:
         message = ledger.app.message(message_id)
         assert message.delivered
-    sent = [e for e in TransparencyLog(ledger).entries() if e["canonical"]["aggregate_type"] == "Message"]
+    sent = [
+        e
+        for e in TransparencyLog(ledger).entries()
+        if e["canonical"]["aggregate_type"] == "Message"
+    ]
     kinds = Counter((e["canonical"]["aggregate_id"], e["canonical"]["type"]) for e in sent)
     assert all(count == 1 for count in kinds.values()), "an event was sealed twice"
     sent_ids = {a for a, kind in kinds if kind == "Sent"}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 from sqlalchemy import text
 
@@ -35,10 +37,14 @@ def test_every_event_is_one_leaf_in_log_order(ledger: Ledger, sealed: Transparen
     assert [e["leaf_index"] for e in entries] == list(range(len(entries)))
     with ledger.db.read() as session:
         assert len(entries) == session.execute(text("SELECT count(*) FROM ebox_events")).scalar()
-    assert len({(e["canonical"]["aggregate_id"], e["canonical"]["version"]) for e in entries}) == len(entries)
+    assert len(
+        {(e["canonical"]["aggregate_id"], e["canonical"]["version"]) for e in entries}
+    ) == len(entries)
 
 
-def test_checkpoints_every_n_leaves_sign_the_rfc6962_root(ledger: Ledger, sealed: TransparencyLog) -> None:
+def test_checkpoints_every_n_leaves_sign_the_rfc6962_root(
+    ledger: Ledger, sealed: TransparencyLog
+) -> None:
     leaves = [leaf_hash(bytes.fromhex(e["event_hash"])) for e in sealed.entries()]
     verifier = NoteVerifier(sealed.vkey())
     sizes = []
@@ -57,10 +63,15 @@ def test_every_leaf_has_an_inclusion_proof_that_verifies(sealed: TransparencyLog
     for entry in entries:
         proof = sealed.inclusion(entry["leaf_index"])
         text = proof.encode()
-        checkpoint = verify_tlog_proof(TlogProof.parse(text), leaf_hash(bytes.fromhex(entry["event_hash"])), verifier)
+        checkpoint = verify_tlog_proof(
+            TlogProof.parse(text), leaf_hash(bytes.fromhex(entry["event_hash"])), verifier
+        )
         assert checkpoint.size == len(entries)
     older = sealed.inclusion(3, size=7)
-    assert verify_tlog_proof(older, leaf_hash(bytes.fromhex(entries[3]["event_hash"])), verifier).size == 7
+    assert (
+        verify_tlog_proof(older, leaf_hash(bytes.fromhex(entries[3]["event_hash"])), verifier).size
+        == 7
+    )
 
 
 def test_consistency_between_successive_checkpoints(sealed: TransparencyLog) -> None:
@@ -70,13 +81,19 @@ def test_consistency_between_successive_checkpoints(sealed: TransparencyLog) -> 
     for size, note in checkpoints:
         roots[size] = open_checkpoint(note, verifier).root
     sizes = sorted(roots)
-    for first, second in zip(sizes, sizes[1:], strict=False):
-        verify_consistency(first, second, sealed.consistency(first, second), roots[first], roots[second])
+    for first, second in pairwise(sizes):
+        verify_consistency(
+            first, second, sealed.consistency(first, second), roots[first], roots[second]
+        )
 
 
-def test_a_second_sealer_continues_where_the_first_stopped(ledger: Ledger, sealed: TransparencyLog) -> None:
+def test_a_second_sealer_continues_where_the_first_stopped(
+    ledger: Ledger, sealed: TransparencyLog
+) -> None:
     size_before, _ = sealed.checkpoint()
-    message_id = next(e["canonical"]["aggregate_id"] for e in sealed.entries() if e["canonical"]["type"] == "Sent")
+    message_id = next(
+        e["canonical"]["aggregate_id"] for e in sealed.entries() if e["canonical"]["type"] == "Sent"
+    )
     ledger.app.archive(message_id, by="owner")
     fresh = Sealer(ledger, checkpoint_every=1000, checkpoint_seconds=3600)
     assert fresh.run_until_idle() == 1

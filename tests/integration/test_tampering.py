@@ -27,7 +27,9 @@ def stored_state(ledger: Ledger, message_id: str, version: int) -> tuple[int, by
 
 def overwrite(ledger: Ledger, row_id: int, state: bytes) -> None:
     with ledger.db.write() as session:
-        session.execute(text("UPDATE ebox_events SET state = :s WHERE id = :i"), {"s": state, "i": row_id})
+        session.execute(
+            text("UPDATE ebox_events SET state = :s WHERE id = :i"), {"s": state, "i": row_id}
+        )
 
 
 @pytest.fixture
@@ -39,7 +41,9 @@ def delivered_letter(ledger: Ledger) -> str:
     return message_id
 
 
-def test_one_changed_byte_in_stored_state_stops_the_load(ledger: Ledger, delivered_letter: str) -> None:
+def test_one_changed_byte_in_stored_state_stops_the_load(
+    ledger: Ledger, delivered_letter: str
+) -> None:
     row_id, state = stored_state(ledger, delivered_letter, 3)
     assert b"portal" in state
     overwrite(ledger, row_id, state.replace(b"portal", b"portaL"))
@@ -49,7 +53,9 @@ def test_one_changed_byte_in_stored_state_stops_the_load(ledger: Ledger, deliver
     assert refused.value.aggregate_id == delivered_letter
 
 
-def test_a_byte_that_breaks_the_encoding_stops_the_load_too(ledger: Ledger, delivered_letter: str) -> None:
+def test_a_byte_that_breaks_the_encoding_stops_the_load_too(
+    ledger: Ledger, delivered_letter: str
+) -> None:
     row_id, state = stored_state(ledger, delivered_letter, 1)
     overwrite(ledger, row_id, b"\xff" + state[1:])
     with pytest.raises(ChainIntegrityError):

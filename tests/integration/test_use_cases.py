@@ -46,7 +46,14 @@ def test_a_letter_goes_sent_delivered_read_archived(ledger: Ledger) -> None:
     ledger.app.hide(message_id, by="owner")
     ledger.app.show(message_id, by="owner")
     assert event_types(ledger, message_id) == [
-        "Sent", "Delivered", "Read", "ContentAccessed", "Archived", "Unarchived", "Hidden", "Shown",
+        "Sent",
+        "Delivered",
+        "Read",
+        "ContentAccessed",
+        "Archived",
+        "Unarchived",
+        "Hidden",
+        "Shown",
     ]
     message = ledger.app.message(message_id)
     assert message.read and message.visible and not message.archived
@@ -132,7 +139,11 @@ def test_a_broadcast_reaches_every_open_mailbox_and_reports_the_others(ledger: L
     assert [o.ok for o in outcomes] == [True, False, True]
     assert outcomes[1].error_code == "NO_DIGITAL_USER"
     assert DeliveryWorker(ledger).run_until_idle() == 2
-    publication_ids = {ledger.app.events.get(ledger.app.message(o.message_id).id).__next__().publication_id for o in outcomes if o.message_id}
+    publication_ids = {
+        ledger.app.events.get(ledger.app.message(o.message_id).id).__next__().publication_id
+        for o in outcomes
+        if o.message_id
+    }
     assert len(publication_ids) == 1
 
 
@@ -168,7 +179,10 @@ def test_expiry_destroys_the_content_but_not_the_history(ledger: Ledger) -> None
 
 def test_delivery_is_idempotent_across_workers(ledger: Ledger) -> None:
     world = make_world(ledger)
-    ids = [o.message_id for o in ledger.app.publish_many([world.letter(idempotency_key=f"k{i}") for i in range(5)])]
+    ids = [
+        o.message_id
+        for o in ledger.app.publish_many([world.letter(idempotency_key=f"k{i}") for i in range(5)])
+    ]
     ledger.app.deliver(ids[0])  # delivered by hand before the worker runs
     assert DeliveryWorker(ledger).run_until_idle() == 5
     assert DeliveryWorker(ledger).run_until_idle() == 0

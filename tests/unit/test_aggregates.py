@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from ebox.domain.errors import (
     AlreadyArchived,
     AlreadyDelivered,
@@ -24,15 +25,18 @@ from ebox.domain.mailbox import Mailbox
 from ebox.domain.proofs.canonical import rfc3339
 from ebox.domain.sender import SenderOrganization
 from ebox.domain.validity import expiry
-
 from tests.unit.test_chain import a_message
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
 
 def a_sender() -> SenderOrganization:
-    sender = SenderOrganization.register("0308357159", {"nl": "FOD Financiën", "fr": "SPF Finances"})
-    sender.add_signing_key("k1", "cHVibGlj", rfc3339(NOW - timedelta(days=1)), rfc3339(NOW + timedelta(days=1)))
+    sender = SenderOrganization.register(
+        "0308357159", {"nl": "FOD Financiën", "fr": "SPF Finances"}
+    )
+    sender.add_signing_key(
+        "k1", "cHVibGlj", rfc3339(NOW - timedelta(days=1)), rfc3339(NOW + timedelta(days=1))
+    )
     return sender
 
 

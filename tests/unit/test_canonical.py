@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 import rfc8785
+from hypothesis import given
+from hypothesis import strategies as st
+
 from ebox.domain.proofs.canonical import (
     ZERO_HASH,
     CanonicalFormError,
@@ -16,19 +20,19 @@ from ebox.domain.proofs.canonical import (
     rfc3339,
     unb64url,
 )
-from hypothesis import given
-from hypothesis import strategies as st
 
 json_scalars = st.none() | st.booleans() | st.integers(-(2**53) + 1, 2**53 - 1) | st.text()
 json_values = st.recursive(
     json_scalars,
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(), children, max_size=4)
+    ),
     max_leaves=20,
 )
 
 
 @given(json_values)
-def test_canonical_json_is_rfc8785(value: object) -> None:
+def test_canonical_json_is_rfc8785(value: Any) -> None:
     try:
         expected = rfc8785.dumps(value)
     except rfc8785.CanonicalizationError:
@@ -72,7 +76,13 @@ def test_event_hash_is_sha256_of_the_jcs_of_seven_members() -> None:
         data={"b": 1, "a": "é"},
     )
     assert list(canonical) == [
-        "aggregate_id", "aggregate_type", "version", "type", "timestamp", "prev_hash", "data",
+        "aggregate_id",
+        "aggregate_type",
+        "version",
+        "type",
+        "timestamp",
+        "prev_hash",
+        "data",
     ]
     # Golden value: a stranger's verifier must reach the same hash from this exact object.
     assert canonical_json(canonical) == (

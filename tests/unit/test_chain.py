@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+from itertools import pairwise
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from ebox.domain.chain import project_verified, verify_event
 from ebox.domain.errors import ChainIntegrityError
 from ebox.domain.message import Message
 from ebox.domain.proofs.canonical import ZERO_HASH, event_hash
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 
 def a_message() -> Message:
@@ -23,9 +25,17 @@ def a_message() -> Message:
         recipient="citizen:58102882214",
         message_type="INFO",
         subjects={"nl": "Hallo"},
-        documents=[{"name": "a.pdf", "media_type": "application/pdf", "sha256": "00" * 32,
-                    "size": 1, "ciphertext_sha256": "11" * 32, "main_content": True,
-                    "language": "nl"}],
+        documents=[
+            {
+                "name": "a.pdf",
+                "media_type": "application/pdf",
+                "sha256": "00" * 32,
+                "size": 1,
+                "ciphertext_sha256": "11" * 32,
+                "main_content": True,
+                "language": "nl",
+            }
+        ],
         registered=False,
         submitted_at="2026-11-27T10:00:00.000000Z",
         expires_at="2027-11-27T10:00:00.000000Z",
@@ -50,7 +60,7 @@ def history() -> list[Any]:
 def test_first_event_links_to_zeros_and_each_next_to_its_predecessor() -> None:
     events = history()
     assert events[0].prev_hash == ZERO_HASH
-    for before, after in zip(events, events[1:], strict=False):
+    for before, after in pairwise(events):
         assert after.prev_hash == before.event_hash
     for event in events:
         assert event.event_hash == event_hash(event.canonical("Message"))
@@ -93,7 +103,11 @@ def test_any_single_changed_field_is_detected(data: st.DataObject) -> None:
     events = history()
     position = data.draw(st.integers(0, len(events) - 1))
     event = events[position]
-    fields = [f.name for f in dataclasses.fields(event) if f.name not in ("originator_id", "originator_version", "originator_topic")]
+    fields = [
+        f.name
+        for f in dataclasses.fields(event)
+        if f.name not in ("originator_id", "originator_version", "originator_topic")
+    ]
     name = data.draw(st.sampled_from(fields))
     value = getattr(event, name)
     changed: Any

@@ -6,6 +6,7 @@ import base64
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+
 from ebox.domain.proofs.checkpoint import (
     Checkpoint,
     open_checkpoint,

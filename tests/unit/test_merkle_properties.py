@@ -11,6 +11,9 @@ import functools
 from collections.abc import Mapping, Sequence
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from ebox.domain.proofs.errors import ProofError, RootMismatchError
 from ebox.domain.proofs.merkle import (
     EMPTY_ROOT,
@@ -26,8 +29,6 @@ from ebox.domain.proofs.merkle import (
     verify_consistency,
     verify_inclusion,
 )
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 N = 2_500
 LEAF_HASHES = tuple(leaf_hash(i.to_bytes(8, "big")) for i in range(N))

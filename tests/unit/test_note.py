@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 
 import pytest
+
 from ebox.domain.proofs.errors import (
     KeyFormatError,
     KeyIdMismatchError,

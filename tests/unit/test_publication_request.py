@@ -18,7 +18,12 @@ PDF = b"%PDF-1.4 a letter"
 
 
 def digest(data: bytes) -> dict[str, str]:
-    return {"digestMethod": "sha_256", "digestValue": base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()}
+    return {
+        "digestMethod": "sha_256",
+        "digestValue": base64.urlsafe_b64encode(hashlib.sha256(data).digest())
+        .rstrip(b"=")
+        .decode(),
+    }
 
 
 def message(**changes: Any) -> str:
@@ -67,11 +72,24 @@ def test_the_media_type_list_is_the_contracts() -> None:
         ("{not json", "INVALID_REQUEST"),
         ("[]", "INVALID_REQUEST"),
         (json.dumps({"subject": {"nl": "x"}}), "INVALID_REQUEST"),
-        (message(recipient={"eboxType": "citizen", "eboxIdValue": "12345678901"}), "INVALID_REQUEST"),
+        (
+            message(recipient={"eboxType": "citizen", "eboxIdValue": "12345678901"}),
+            "INVALID_REQUEST",
+        ),
         (message(subject={}), "INVALID_REQUEST"),
         (message(attachments=[{"httpPartName": "upfile2", "mainContent": True}]), "MISSING_PART"),
-        (message(attachments=[{"httpPartName": "upfile1", "mainContent": True, "digest": digest(b"other")}]), "DIGEST_MISMATCH"),
-        (message(attachments=[{"httpPartName": "upfile1", "mainContent": False}]), "INVALID_REQUEST"),
+        (
+            message(
+                attachments=[
+                    {"httpPartName": "upfile1", "mainContent": True, "digest": digest(b"other")}
+                ]
+            ),
+            "DIGEST_MISMATCH",
+        ),
+        (
+            message(attachments=[{"httpPartName": "upfile1", "mainContent": False}]),
+            "INVALID_REQUEST",
+        ),
         (message(bodyMainContent=True), "INVALID_REQUEST"),
         (message(messageTypeId=None), "INVALID_REQUEST"),
         (message(expirationDate="tomorrow"), "INVALID_REQUEST"),

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
+
 from ebox.domain.proofs.checkpoint import Checkpoint, sign_checkpoint
 from ebox.domain.proofs.errors import (
     OriginMismatchError,
