@@ -9,7 +9,6 @@ senders, recipients and subjects, so only the audit scope may read them.
 from __future__ import annotations
 
 import base64
-import json
 from collections.abc import Iterator
 from typing import Annotated
 
@@ -19,7 +18,12 @@ from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
 from ebox.api.deps import AUDIT, CurrentPrincipal, LedgerDep, require_scope
 from ebox.api.errors import ApiError
 from ebox.domain.proofs.errors import ProofError
-from ebox.projections.transparency import LeafOutOfRange, NoCheckpoint, TransparencyLog
+from ebox.projections.transparency import (
+    LeafOutOfRange,
+    NoCheckpoint,
+    TransparencyLog,
+    export_line,
+)
 
 NOTE = "text/plain; charset=utf-8"
 MAX_ENTRIES = 100_000
@@ -98,6 +102,6 @@ def register(app: FastAPI) -> None:
 
         def lines() -> Iterator[bytes]:
             for row in TransparencyLog(ledger).entries(start, stop):
-                yield (json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+                yield export_line(row).encode()
 
         return StreamingResponse(lines(), media_type="application/x-ndjson")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import json
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -119,13 +118,13 @@ def ledger_export(
     db: DbOption = None, output: Annotated[Path | None, typer.Option("-o")] = None
 ) -> None:
     """Every sealed event as one JSON line, in leaf order: leaf_index, event_hash, canonical."""
-    from ebox.projections.transparency import TransparencyLog
+    from ebox.projections.transparency import TransparencyLog, export_line
 
     ledger = _open(db)
     out = output.open("w") if output else sys.stdout
     try:
         for row in TransparencyLog(ledger).entries():
-            out.write(json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n")
+            out.write(export_line(row))
     finally:
         ledger.close()
         if output:

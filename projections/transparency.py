@@ -126,3 +126,17 @@ def canonical_of(
         )
     )
     return dict(event.canonical(aggregate_type_of(event)))
+
+
+def export_line(row: dict[str, Any]) -> str:
+    """One export line, with `canonical` written in its exact JCS form.
+
+    A verifier may then hash the canonical member's bytes as they stand instead
+    of re-encoding them (ebox.verifier does, about 1.6x faster).
+    """
+    from ebox.domain.proofs.canonical import canonical_json
+
+    return (
+        f'{{"leaf_index":{int(row["leaf_index"])},"event_hash":"{row["event_hash"]}",'
+        f'"canonical":{canonical_json(row["canonical"]).decode("utf-8")}}}\n'
+    )
