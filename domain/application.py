@@ -18,7 +18,7 @@ from eventsourcing.application import AggregateNotFoundError, Application, Repos
 from nacl.public import PrivateKey
 from nacl.signing import VerifyKey
 
-from ebox.domain.chain import project_verified
+from ebox.domain.chain import event_data, project_verified
 from ebox.domain.errors import (
     ContentDestroyed,
     EboxError,
@@ -373,19 +373,7 @@ class EboxLedger(Application):  # type: ignore[type-arg]
                         Outcome(recipient, error_code=mailbox.code, error=mailbox.message)
                     )
                     continue
-                fields = {
-                    k: v
-                    for k, v in vars(sent).items()
-                    if k
-                    not in (
-                        "originator_id",
-                        "originator_version",
-                        "timestamp",
-                        "originator_topic",
-                        "prev_hash",
-                        "event_hash",
-                    )
-                }
+                fields = event_data(sent)
                 fields.update(
                     mailbox_id=str(mailbox.id),
                     recipient=mailbox.address,
