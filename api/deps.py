@@ -269,7 +269,7 @@ def mailbox_access(
     reader = f"citizen:{principal.subject}"
     if ebox_type == "citizen" and requested_ebox_id in (None, principal.subject):
         try:
-            mailbox = ledger.app.mailbox("citizen", principal.subject)
+            mailbox = ledger.app.mailbox_for_reading("citizen", principal.subject)
         except NoDigitalUser:
             raise ApiError(404, "NO_DIGITAL_USER", "you have no eBox") from None
         channel = "portal"
@@ -282,7 +282,7 @@ def mailbox_access(
             f"{reader} holds no mandate for {ebox_type}:{requested_ebox_id}", "NO_MANDATE"
         )
         try:
-            mailbox = ledger.app.mailbox(ebox_type, requested_ebox_id)
+            mailbox = ledger.app.mailbox_for_reading(ebox_type, requested_ebox_id)
         except NoDigitalUser:
             raise refusal from None  # whether an eBox exists is not revealed
         if reader not in mailbox.mandates:

@@ -57,7 +57,7 @@ from functools import cached_property
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import Depends, FastAPI, Header, Path, Query, Request
+from fastapi import BackgroundTasks, Depends, FastAPI, Header, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
@@ -429,9 +429,10 @@ def _register_domain(app: FastAPI, domain: str) -> None:
         summary="The summary of the eBox (records the consultation).",
         responses={200: {"description": "The contract's Ebox"}, **read_errors},
     )
-    def get_ebox(c: Reading) -> JSONResponse:
+    def get_ebox(c: Reading, later: BackgroundTasks) -> JSONResponse:
         summary = c.view.summary(c.ebox)
-        c.view.record_consultation(c.ebox)
+        # After the answer: the consultation row is bookkeeping, not part of the reply.
+        later.add_task(c.view.record_consultation, c.ebox)
         return JSONResponse(ebox_json(summary))
 
     @app.get(
@@ -443,6 +444,7 @@ def _register_domain(app: FastAPI, domain: str) -> None:
     )
     def get_messages(
         c: Reading,
+        later: BackgroundTasks,
         page: Annotated[int, Query(ge=1, le=2**31 - 1)] = 1,
         pageSize: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 25,
         receivedBefore: Annotated[
@@ -487,7 +489,7 @@ def _register_domain(app: FastAPI, domain: str) -> None:
             qlang=qlang,
         )
         found = c.view.messages(c.ebox, filters, page, pageSize)
-        c.view.record_consultation(c.ebox)
+        later.add_task(c.view.record_consultation, c.ebox)
         items = [message_json(c, m) for m in found.items]
         return JSONResponse({"items": items, "totalItems": found.total_items})
 

@@ -108,7 +108,7 @@ def _consenting_to(partner: str, ledger: Ledger) -> Keep:
         address = event.ebox.address
         if address not in consents:
             try:
-                mailbox = ledger.app.mailbox(event.ebox.ebox_type, event.ebox.id_value)
+                mailbox = ledger.app.mailbox_for_reading(event.ebox.ebox_type, event.ebox.id_value)
             except NoDigitalUser:
                 consents[address] = False
             else:

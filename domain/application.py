@@ -125,6 +125,25 @@ class EboxLedger(Application):  # type: ignore[type-arg]
         except AggregateNotFoundError:
             raise NoDigitalUser(f"{ebox_type}:{id_value} has no eBox") from None
 
+    def mailbox_for_reading(self, ebox_type: str, id_value: str) -> Mailbox:
+        """A mailbox for access decisions: verified once, then revalidated by version only.
+
+        The object is shared between requests: callers must not change it (use
+        `mailbox()` for that). A consent or mandate revoked a moment ago is seen,
+        since any new event bumps the version.
+        """
+        aggregate_id = mailbox_id(ebox_type, id_value)
+        version = self.stores.events.latest_versions([aggregate_id]).get(aggregate_id)
+        if version is None:
+            raise NoDigitalUser(f"{ebox_type}:{id_value} has no eBox")
+        cached = self._mailboxes.get(aggregate_id)
+        if cached is not None and cached.version == version:
+            return cached
+        stored = self.stores.events.select_events_many([aggregate_id])[aggregate_id]
+        mailbox: Mailbox = project_verified(None, map(self.mapper.to_domain_event, stored))
+        self._remember_mailbox(mailbox)
+        return mailbox
+
     def message(self, message_id: str | UUID) -> Message:
         try:
             return self.repository.get(_uuid(message_id))  # type: ignore[no-any-return]
