@@ -135,11 +135,12 @@ def auth_of(app: FastAPI) -> Auth:
     return auth
 
 
-def get_ledger(request: Request) -> Ledger:
+async def get_ledger(request: Request) -> Ledger:
+    """Async because it only reads app state: a sync dependency costs a thread-pool hop."""
     return request.app.state.ledger  # type: ignore[no-any-return]
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
