@@ -96,7 +96,7 @@ def _publish(
             idempotency_key=idempotency_key,
         )
         message_id = ledger.app.publish(publication)
-        sent = next(iter(ledger.app.events.get(ledger.app.message(message_id).id)))
+        sent = ledger.app.sent(message_id)
         body = {"messageId": message_id, "expirationDate": contract_datetime(sent.expires_at)}
         position = ledger.app.last_position()
         if idempotency_key:
@@ -165,7 +165,7 @@ def _register_domain(app: FastAPI, domain: str) -> None:
         outcomes = ledger.app.link(
             body.messageId, kbo, recipients, client_id=principal.client_id or kbo
         )
-        expiry = next(iter(ledger.app.events.get(ledger.app.message(body.messageId).id))).expires_at
+        expiry = ledger.app.sent(body.messageId).expires_at
         answer: dict[str, Any] = {
             "messageId": body.messageId,
             "expirationDate": contract_datetime(expiry),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 from contextlib import suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -43,7 +43,6 @@ class DemoSummary:
     read: int = 0
     archived: int = 0
     leaves: int = 0
-    events_by_type: dict[str, int] = field(default_factory=dict)
     credentials: Path | None = None
     person: str = ""
 

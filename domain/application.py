@@ -8,7 +8,7 @@ publication leaves no event, no blob and no wrapped key behind.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
@@ -143,6 +143,13 @@ class EboxLedger(Application):  # type: ignore[type-arg]
         mailbox: Mailbox = project_verified(None, map(self.mapper.to_domain_event, stored))
         self._remember_mailbox(mailbox)
         return mailbox
+
+    def sent(self, message_id: str | UUID) -> Any:
+        """A message's Sent event alone (one indexed read, no replay of the chain)."""
+        try:
+            return next(iter(self.events.get(_uuid(message_id), lte=1)))
+        except (StopIteration, ValueError):
+            raise UnknownMessage(f"no message {message_id}") from None
 
     def message(self, message_id: str | UUID) -> Message:
         try:
@@ -377,7 +384,7 @@ class EboxLedger(Application):  # type: ignore[type-arg]
         original = self.message(message_id)
         if original.sender != sender_kbo:
             raise UnknownMessage(f"no message {message_id} of sender {sender_kbo}")
-        sent: Any = next(iter(self.events.get(original.id)))
+        sent = self.sent(original.id)
         data_key = self._data_key(original)
         outcomes: list[Outcome] = []
         for chunk in _chunks(recipients, batch_size):
@@ -635,14 +642,3 @@ def _uuid(value: str | UUID) -> UUID:
 def _chunks(items: Sequence[Recipient], size: int) -> Iterator[list[Recipient]]:
     for start in range(0, len(items), size):
         yield list(items[start : start + size])
-
-
-def iter_chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
-    chunk: list[Any] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk

@@ -12,22 +12,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ebox.projections.tables import metadata
-
-idempotency_keys = Table(
-    "idempotency_keys",
-    metadata,
-    Column("client_id", String(200), primary_key=True),
-    Column("key", String(200), primary_key=True),
-    Column("request_sha256", String(64), nullable=False),
-    Column("status", Integer, nullable=False),
-    Column("response", Text, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-)
-_ = MetaData  # the table lives in the shared metadata, checked against the migrations
+from ebox.projections.tables import idempotency_keys
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,8 @@ def test_evidence_is_served_to_parties_and_auditors_only(ledger: Ledger, ledger_
             response = http.get(f"/evidence/{message_id}", headers=headers)
             assert response.status_code == 200, response.text
             report = verify_bundle(response.text, vkey)
-            assert report is not None
+            assert (report.message_id, report.recipient) == (message_id, CITIZEN.address)
+            assert report.sender_kbo == SENDER_KBO and report.registered
 
         other_sender = http.get(
             f"/evidence/{message_id}", headers=bearer(sender_token(http, ledger, OTHER_KBO))
