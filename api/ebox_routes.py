@@ -51,7 +51,7 @@ date-time; ``*After`` bounds are inclusive, ``*Before`` exclusive.
 import json
 import logging
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import datetime
 from enum import Enum
 from functools import cached_property
 from typing import Annotated, Any
@@ -66,6 +66,7 @@ from ebox.api.contract import (
     EBOX_DOMAINS,
     MAX_PAGE_SIZE,
     contract_datetime,
+    parse_contract_datetime,
 )
 from ebox.api.deps import (
     CurrentPrincipal,
@@ -77,6 +78,14 @@ from ebox.api.deps import (
 )
 from ebox.api.errors import ApiError
 from ebox.api.settings import Settings
+from ebox.api.validation import (
+    KboNumber,
+    MessageTypeId,
+    ReferenceId,
+    SearchText,
+    SenderApplicationId,
+)
+from ebox.domain.limits import LIMITS
 from ebox.domain.proofs.canonical import b64url
 from ebox.projections.inbox import (
     AttachmentInfo,
@@ -131,6 +140,7 @@ MinPositionHeader = Annotated[
     Header(
         alias=MIN_POSITION_HEADER,
         ge=0,
+        le=LIMITS.position,
         description=(
             "Extension, read your own writes: answer only once the read model has processed "
             f"this ledger position (the {POSITION_HEADER} of an earlier response); 503 if it "
@@ -334,24 +344,21 @@ def ebox_json(summary: EboxSummary) -> dict[str, Any]:
 
 
 def date_bound(name: str, value: str | None) -> datetime | None:
-    """A date (its midnight, UTC) or an RFC 3339 date-time; 400 for anything else."""
+    """A date (its midnight, UTC) or an RFC 3339 date-time (naive: UTC); 400 for anything else.
+
+    A ``+`` of an offset that the query string turned into a space is read as ``+``.
+    """
     if value is None:
         return None
-    try:
-        if len(value) == 10:
-            return datetime.combine(date.fromisoformat(value), datetime.min.time(), UTC)
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00").replace(" ", "+"))
-    except ValueError:
-        raise ApiError(
-            400, "INVALID_REQUEST", f"{name} must be a date (yyyy-MM-dd) or a date-time"
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return parse_contract_datetime(
+        value.replace(" ", "+"), name, date_allowed=True, offset_required=False
+    )
 
 
 class MessageToUpdate(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    messageId: str = Field(min_length=1, max_length=100)
+    messageId: ReferenceId = Field(min_length=1)
     visible: StrictBool
 
 
@@ -365,7 +372,8 @@ class MessagesToUpdate(BaseModel):
 
 
 PATCH_MEDIA_TYPES = ("application/merge-patch+json", "application/json")
-MessageId = Annotated[str, Path(description="The identifier of the message")]
+MessageId = Annotated[ReferenceId, Path(description="The identifier of the message")]
+AttachmentId = Annotated[ReferenceId, Path(description="The identifier of the attachment")]
 
 
 def require_patch_media_type(request: Request, principal: CurrentPrincipal) -> None:
@@ -445,7 +453,7 @@ def _register_domain(app: FastAPI, domain: str) -> None:
     def get_messages(
         c: Reading,
         later: BackgroundTasks,
-        page: Annotated[int, Query(ge=1, le=2**31 - 1)] = 1,
+        page: Annotated[int, Query(ge=1, le=LIMITS.page)] = 1,
         pageSize: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 25,
         receivedBefore: Annotated[
             str | None, Query(description="date or date-time, exclusive")
@@ -462,12 +470,12 @@ def _register_domain(app: FastAPI, domain: str) -> None:
         readStatus: bool | None = None,
         visible: bool | None = None,
         archived: Annotated[bool | None, Query(description="extension")] = None,
-        messageTypeId: str | None = None,
-        senderOrganizationId: str | None = None,
-        senderApplicationId: str | None = None,
+        messageTypeId: MessageTypeId | None = None,
+        senderOrganizationId: KboNumber | None = None,
+        senderApplicationId: SenderApplicationId | None = None,
         registeredMail: bool | None = None,
-        q: Annotated[str | None, Query(max_length=200, description="words, needs qlang")] = None,
-        qlang: Annotated[str | None, Query(description="nl, fr, de or en")] = None,
+        q: Annotated[SearchText | None, Query(description="words, needs qlang")] = None,
+        qlang: Annotated[str | None, Query(max_length=2, description="nl, fr, de or en")] = None,
     ) -> JSONResponse:
         if q is not None and qlang is None:
             raise ApiError(
@@ -572,7 +580,9 @@ def _register_domain(app: FastAPI, domain: str) -> None:
         summary="One attachment's metadata.",
         responses={200: {"description": "The contract's Attachment"}, **read_errors},
     )
-    def get_attachment(c: Reading, messageId: MessageId, attachmentId: str) -> JSONResponse:
+    def get_attachment(
+        c: Reading, messageId: MessageId, attachmentId: AttachmentId
+    ) -> JSONResponse:
         message = c.message(messageId)
         return JSONResponse(attachment_json(c, message, _attachment(message, attachmentId)))
 
@@ -597,7 +607,9 @@ def _register_domain(app: FastAPI, domain: str) -> None:
             **error_responses(410),
         },
     )
-    def get_attachment_content(c: Reading, messageId: MessageId, attachmentId: str) -> Response:
+    def get_attachment_content(
+        c: Reading, messageId: MessageId, attachmentId: AttachmentId
+    ) -> Response:
         message = c.message(messageId)
         attachment = _attachment(message, attachmentId)
         content = c.open(message.message_id, attachment.name)

@@ -63,7 +63,9 @@ from ebox.api.ebox_routes import (
 )
 from ebox.api.errors import ApiError
 from ebox.api.settings import Settings
+from ebox.api.validation import ReferenceId
 from ebox.domain.errors import NoDigitalUser
+from ebox.domain.limits import LIMITS
 from ebox.projections.feed import (
     MAX_FEED_PAGE_SIZE,
     NEW_DOCUMENT,
@@ -213,13 +215,18 @@ def _register_domain(app: FastAPI, domain: str) -> None:
         ledger: LedgerDep,
         settings: SettingsDep,
         lastSequenceNbr: Annotated[
-            int, Query(ge=0, description="The last sequence number of the previous page")
+            int,
+            Query(
+                ge=0,
+                le=LIMITS.position,
+                description="The last sequence number of the previous page",
+            ),
         ],
         pageSize: Annotated[int, Query(ge=1, le=MAX_FEED_PAGE_SIZE)],
-        clientId: Annotated[str | None, Query(max_length=200)] = None,
+        clientId: ReferenceId | None = None,
         startTime: Annotated[str | None, Query(description="RFC 3339 date-time")] = None,
         filter: Annotated[
-            str | None, Query(description="Event types to keep, comma-separated")
+            str | None, Query(max_length=200, description="Event types to keep, comma-separated")
         ] = None,
         min_position: MinPositionHeader = None,
     ) -> JSONResponse:

@@ -21,6 +21,7 @@ from ebox.api.deps import (
 )
 from ebox.api.errors import ApiError
 from ebox.api.publication_request import UploadedPart, publication_of, recipient_of
+from ebox.api.validation import EboxIdValue, ReferenceId
 from ebox.projections import idempotency
 from ebox.projections.runner import EboxId
 from ebox.projections.status import MessageRef, StatusView
@@ -28,16 +29,16 @@ from ebox.projections.status import MessageRef, StatusView
 
 class EboxIdModel(BaseModel):
     eboxType: str = Field(pattern="^(citizen|enterprise)$")
-    eboxIdValue: str
+    eboxIdValue: EboxIdValue
 
 
 class MessageToLink(BaseModel):
-    messageId: str
+    messageId: ReferenceId
     recipients: list[EboxIdModel] = Field(min_length=1, max_length=10_000)
 
 
 class MessageIdEboxId(BaseModel):
-    messageId: str
+    messageId: ReferenceId
     eboxId: EboxIdModel
 
 

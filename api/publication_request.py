@@ -1,7 +1,9 @@
 """From the contract's multipart `publishMessage` request to a domain Publication.
 
 Pure and separately tested: every malformed input becomes an ApiError with the
-contract's StatusMessage code before anything is written.
+contract's StatusMessage code before anything is written. Every field is bounded
+by ebox.domain.limits.LIMITS, the table the read-model columns are derived from,
+so a letter accepted here always fits the views that follow it.
 """
 
 from __future__ import annotations
@@ -9,17 +11,29 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import rfc8785
 
-from ebox.api.contract import ATTACHMENT_MEDIA_TYPES, LANGUAGES, MAX_ATTACHMENTS
+from ebox.api.contract import (
+    ATTACHMENT_MEDIA_TYPES,
+    LANGUAGES,
+    MAX_ATTACHMENTS,
+    parse_contract_datetime,
+)
 from ebox.api.errors import ApiError
+from ebox.api.validation import parse_json
 from ebox.domain.ids import is_kbo_number, is_national_register_number
-from ebox.domain.proofs.canonical import parse_rfc3339
+from ebox.domain.limits import (
+    LIMITS,
+    FieldRejected,
+    checked_amount,
+    checked_identifier,
+    checked_text,
+)
 from ebox.domain.publication import Document, Publication, Recipient
 
 BODY_DOCUMENT = "body.json"
@@ -38,13 +52,29 @@ def invalid(message: str, code: str = "INVALID_REQUEST") -> ApiError:
     return ApiError(400, code, message)
 
 
-def parse_message_to_publish(text: str) -> dict[str, Any]:
+def bounded(check: Callable[..., Any], *args: Any, **options: Any) -> Any:
+    """Apply one of ebox.domain.limits' checks; its refusal as this module's 400."""
     try:
-        body = json.loads(text)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise invalid(
-            f"messageToPublish is not valid JSON: {error.msg if hasattr(error, 'msg') else error}"
-        ) from None
+        return check(*args, **options)
+    except FieldRejected as error:
+        raise invalid(error.message) from None
+
+
+def identifier(value: Any, field: str, max_length: int) -> str:
+    return str(bounded(checked_identifier, value, field, max_length))
+
+
+def text(value: Any, field: str, max_length: int) -> str:
+    return str(bounded(checked_text, value, field, max_length))
+
+
+def moment(value: Any, field: str, date_allowed: bool = False) -> datetime:
+    parsed: datetime = bounded(parse_contract_datetime, value, field, date_allowed=date_allowed)
+    return parsed
+
+
+def parse_message_to_publish(text: str) -> dict[str, Any]:
+    body = bounded(parse_json, text, "messageToPublish")
     if not isinstance(body, dict):
         raise invalid("messageToPublish must be a JSON object")
     for field in ("recipient", "subject", "bodyMainContent", "replyAuthorized"):
@@ -59,6 +89,7 @@ def recipient_of(value: Any) -> Recipient:
     ebox_type, id_value = value.get("eboxType"), value.get("eboxIdValue")
     if ebox_type not in ("citizen", "enterprise") or not isinstance(id_value, str):
         raise invalid("recipient.eboxType must be citizen or enterprise, with an eboxIdValue")
+    identifier(id_value, "recipient.eboxIdValue", LIMITS.ebox_id_value)
     valid = (
         is_national_register_number(id_value) if ebox_type == "citizen" else is_kbo_number(id_value)
     )
@@ -67,7 +98,9 @@ def recipient_of(value: Any) -> Recipient:
     return Recipient(ebox_type, id_value)
 
 
-def translated(value: Any, field: str, required: bool = False) -> dict[str, str]:
+def translated(
+    value: Any, field: str, required: bool = False, max_length: int = LIMITS.title
+) -> dict[str, str]:
     if value is None and not required:
         return {}
     if not isinstance(value, dict) or not value:
@@ -75,7 +108,7 @@ def translated(value: Any, field: str, required: bool = False) -> dict[str, str]
     unknown = set(value) - {*LANGUAGES, "en"}
     if unknown or not all(isinstance(v, str) and v for v in value.values()):
         raise invalid(f"{field} must map nl/fr/de to non-empty strings")
-    return dict(value)
+    return {lang: text(v, f"{field}.{lang}", max_length) for lang, v in value.items()}
 
 
 def _flag(body: dict[str, Any], field: str, default: bool = False) -> bool:
@@ -111,6 +144,8 @@ def documents_of(body: dict[str, Any], parts: dict[str, UploadedPart]) -> list[D
         if not isinstance(item, dict) or "httpPartName" not in item or "mainContent" not in item:
             raise invalid(f"{field} needs httpPartName and mainContent")
         part_name = item["httpPartName"]
+        if not isinstance(part_name, str):
+            raise invalid(f"{field}.httpPartName must be a string")
         if part_name in referenced:
             raise invalid(f"{field}.httpPartName {part_name!r} is used twice")
         part = parts.get(part_name)
@@ -119,6 +154,8 @@ def documents_of(body: dict[str, Any], parts: dict[str, UploadedPart]) -> list[D
                 f"{field}.httpPartName {part_name!r} names no uploaded part", "MISSING_PART"
             )
         referenced.add(part_name)
+        text(part.filename, f"{field}: the file name of {part_name}", LIMITS.file_name)
+        text(part.media_type, f"{field}: the media type of {part_name}", LIMITS.media_type)
         if part.media_type not in ATTACHMENT_MEDIA_TYPES:
             raise invalid(
                 f"{field}: media type {part.media_type!r} is not one the contract allows",
@@ -147,7 +184,7 @@ def documents_of(body: dict[str, Any], parts: dict[str, UploadedPart]) -> list[D
     names = [d.name for d in documents]
     if len(set(names)) != len(names):
         raise invalid("attachment file names must be unique within a message")
-    body_content = translated(body.get("bodyContent"), "bodyContent")
+    body_content = translated(body.get("bodyContent"), "bodyContent", max_length=LIMITS.body_text)
     body_main = _flag(body, "bodyMainContent")
     if body_main and not body_content:
         raise invalid("bodyMainContent is true but there is no bodyContent")
@@ -170,6 +207,7 @@ def documents_of(body: dict[str, Any], parts: dict[str, UploadedPart]) -> list[D
         )
         if missing:
             raise invalid(f"paymentData lacks {sorted(missing)}")
+        payment_data(payment)
         documents.append(
             Document(
                 PAYMENT_DOCUMENT,
@@ -184,35 +222,61 @@ def documents_of(body: dict[str, Any], parts: dict[str, UploadedPart]) -> list[D
     return documents
 
 
+def payment_data(payment: dict[str, Any]) -> None:
+    """Amounts are bounded decimals, texts bounded, the due date a date-time in range."""
+    for field in ("amount", "vatAmount"):
+        bounded(checked_amount, payment[field], f"paymentData.{field}")
+    for field in ("paymentDataId", "currency", "iban", "bic"):
+        if field in payment:
+            text(payment[field], f"paymentData.{field}", LIMITS.payment_text)
+    moment(payment["dueDate"], "paymentData.dueDate", date_allowed=True)
+    if payment.get("reference") is not None and not isinstance(payment["reference"], dict):
+        raise invalid("paymentData.reference must be an object")
+
+
+ATTENTION_FIELDS = ("id", "type", "name")
+
+
 def details_of(body: dict[str, Any]) -> dict[str, Any]:
     details: dict[str, Any] = {
         "reply_authorized": _flag(body, "replyAuthorized"),
         "body_main_content": _flag(body, "bodyMainContent"),
     }
     if body.get("originalMessageId") is not None:
-        details["original_message_id"] = str(body["originalMessageId"])
+        details["original_message_id"] = identifier(
+            body["originalMessageId"], "originalMessageId", LIMITS.original_message_id
+        )
     attention = body.get("forTheAttentionOf")
     if attention is not None:
-        if not isinstance(attention, dict) or not all(
-            isinstance(v, str) for v in attention.values()
-        ):
-            raise invalid("forTheAttentionOf must be an object of strings")
-        details["for_the_attention_of"] = attention
+        if not isinstance(attention, dict) or set(attention) - set(ATTENTION_FIELDS):
+            raise invalid(f"forTheAttentionOf is an object of {', '.join(ATTENTION_FIELDS)}")
+        details["for_the_attention_of"] = {
+            key: text(value, f"forTheAttentionOf.{key}", LIMITS.attention_text)
+            for key, value in attention.items()
+        }
     business = body.get("businessDataList")
     if business is not None:
-        if not isinstance(business, list):
-            raise invalid("businessDataList must be a list")
+        if not isinstance(business, list) or len(business) > LIMITS.business_data_items:
+            raise invalid(
+                f"businessDataList must be a list of at most {LIMITS.business_data_items}"
+            )
         cleaned = []
         for position, item in enumerate(business):
             if (
                 not isinstance(item, dict)
                 or "key" not in item
                 or not isinstance(item.get("values"), list)
+                or len(item["values"]) > LIMITS.business_data_values
             ):
-                raise invalid(f"businessDataList[{position}] needs key and values")
+                raise invalid(
+                    f"businessDataList[{position}] needs key and values "
+                    f"(at most {LIMITS.business_data_values})"
+                )
             cleaned.append(
                 {
-                    "key": str(item["key"]),
+                    "key": text(
+                        item["key"], f"businessDataList[{position}].key", LIMITS.business_data_key
+                    ),
                     "name": translated(item.get("name"), f"businessDataList[{position}].name")
                     or None,
                     "description": translated(
@@ -220,7 +284,12 @@ def details_of(body: dict[str, Any]) -> dict[str, Any]:
                     )
                     or None,
                     "values": [
-                        translated(v, f"businessDataList[{position}].values", True)
+                        translated(
+                            v,
+                            f"businessDataList[{position}].values",
+                            True,
+                            LIMITS.business_data_text,
+                        )
                         for v in item["values"]
                     ],
                 }
@@ -239,16 +308,19 @@ def publication_of(
 ) -> Publication:
     body = parse_message_to_publish(text)
     recipient = recipient_of(body["recipient"])
-    subjects = translated(body["subject"], "subject", required=True)
+    subjects = translated(body["subject"], "subject", required=True, max_length=LIMITS.subject)
     sender = body.get("senderOrganizationId", sender_kbo)
+    identifier(sender, "senderOrganizationId", LIMITS.kbo_number)
     if sender != sender_kbo:
         raise ApiError(403, "FORBIDDEN", "a sender organisation publishes only as itself")
     message_type = body.get("messageTypeId")
     if not isinstance(message_type, str) or not message_type:
         raise invalid("messageTypeId is required: it sets the message's validity period")
+    identifier(message_type, "messageTypeId", LIMITS.message_type_id)
     application = body.get("senderApplicationId")
     if not isinstance(application, str) or not application:
         raise invalid("senderApplicationId is required")
+    identifier(application, "senderApplicationId", LIMITS.sender_application_id)
     signature = body.get("senderSignature")
     submitted_at = datetime.now(UTC)
     key_id = signed = None
@@ -257,17 +329,14 @@ def publication_of(
             signature
         ):
             raise invalid("senderSignature needs keyId, signature and submissionTime")
-        key_id, signed = str(signature["keyId"]), str(signature["signature"])
-        try:
-            submitted_at = parse_rfc3339(str(signature["submissionTime"]))
-        except ValueError:
-            raise invalid("senderSignature.submissionTime is not an RFC 3339 date-time") from None
+        key_id = identifier(signature["keyId"], "senderSignature.keyId", LIMITS.reference_id)
+        signed = identifier(
+            signature["signature"], "senderSignature.signature", LIMITS.reference_id
+        )
+        submitted_at = moment(signature["submissionTime"], "senderSignature.submissionTime")
     expires_at = None
     if body.get("expirationDate") is not None:
-        try:
-            expires_at = parse_rfc3339(str(body["expirationDate"]))
-        except ValueError:
-            raise invalid("expirationDate is not a date-time") from None
+        expires_at = moment(body["expirationDate"], "expirationDate")
     return Publication(
         sender=sender_kbo,
         application=application,

@@ -48,6 +48,8 @@ from ebox.api.ebox_routes import (
     wait_for_view,
 )
 from ebox.api.errors import ApiError
+from ebox.api.validation import KboNumber, MessageTypeId, ReferenceId, SenderApplicationId
+from ebox.domain.limits import LIMITS
 from ebox.projections.inbox import (
     InboxView,
     MessageTypeInfo,
@@ -56,7 +58,7 @@ from ebox.projections.inbox import (
 )
 from ebox.projections.runner import Page
 
-Page_ = Annotated[int, Query(ge=1, description="The index of the page, from 1")]
+Page_ = Annotated[int, Query(ge=1, le=LIMITS.page, description="The index of the page, from 1")]
 PageSize = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Items per page, 1 to 100")]
 
 
@@ -146,7 +148,7 @@ def _register_domain(app: FastAPI, domain: str) -> None:
         summary="One message type.",
         responses=described("MessageType"),
     )
-    def message_type(view: Catalogue, messageTypeId: str) -> JSONResponse:
+    def message_type(view: Catalogue, messageTypeId: MessageTypeId) -> JSONResponse:
         return JSONResponse(message_type_json(view.message_type(messageTypeId)))
 
     @app.get(
@@ -168,7 +170,9 @@ def _register_domain(app: FastAPI, domain: str) -> None:
         summary="One sender application.",
         responses=described("SenderApplication"),
     )
-    def sender_application(view: Catalogue, senderApplicationId: str) -> JSONResponse:
+    def sender_application(
+        view: Catalogue, senderApplicationId: SenderApplicationId
+    ) -> JSONResponse:
         return JSONResponse(sender_application_json(view.sender_application(senderApplicationId)))
 
     @app.get(
@@ -179,7 +183,7 @@ def _register_domain(app: FastAPI, domain: str) -> None:
         responses=errors,
     )
     def sender_application_image(
-        view: Catalogue, senderApplicationId: str, imageId: str
+        view: Catalogue, senderApplicationId: SenderApplicationId, imageId: ReferenceId
     ) -> JSONResponse:
         view.sender_application(senderApplicationId)  # an unknown application is 404 first
         raise no_image()
@@ -203,7 +207,7 @@ def _register_domain(app: FastAPI, domain: str) -> None:
         summary="One sender organisation (by KBO number).",
         responses=described("SenderOrganization"),
     )
-    def sender_organization(view: Catalogue, senderOrganizationId: str) -> JSONResponse:
+    def sender_organization(view: Catalogue, senderOrganizationId: KboNumber) -> JSONResponse:
         return JSONResponse(
             sender_organization_json(view.sender_organization(senderOrganizationId))
         )
@@ -216,7 +220,7 @@ def _register_domain(app: FastAPI, domain: str) -> None:
         responses=errors,
     )
     def sender_organization_image(
-        view: Catalogue, senderOrganizationId: str, imageId: str
+        view: Catalogue, senderOrganizationId: KboNumber, imageId: ReferenceId
     ) -> JSONResponse:
         view.sender_organization(senderOrganizationId)  # an unknown organisation is 404 first
         raise no_image()

@@ -2,7 +2,8 @@
 
 Alembic (migrations/) is the one owner of the DDL; these definitions are how
 the code reads and writes those tables, and a test checks that they match
-what the migrations create.
+what the migrations create. The read models' text columns are as wide as the
+API lets their values be: both come from ebox.domain.limits.LIMITS.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from sqlalchemy import (
     Table,
     Text,
 )
+
+from ebox.domain.limits import LIMITS
 
 metadata = MetaData()
 
@@ -105,14 +108,14 @@ SEARCH_LANGUAGES = {"nl": "dutch", "fr": "french", "de": "german", "en": "englis
 inbox_messages = Table(
     "inbox_messages",
     metadata,
-    Column("message_id", String(36), primary_key=True),
-    Column("mailbox_id", String(36), nullable=False),
-    Column("ebox_type", String(16), nullable=False),
-    Column("ebox_id_value", String(32), nullable=False),
-    Column("publication_id", String(64), nullable=False),
-    Column("sender_kbo", String(32), nullable=False),
-    Column("sender_application_id", String(100), nullable=False),
-    Column("message_type_id", String(100), nullable=False),
+    Column("message_id", String(LIMITS.message_id), primary_key=True),
+    Column("mailbox_id", String(LIMITS.mailbox_id), nullable=False),
+    Column("ebox_type", String(LIMITS.ebox_type), nullable=False),
+    Column("ebox_id_value", String(LIMITS.ebox_id_value), nullable=False),
+    Column("publication_id", String(LIMITS.publication_id), nullable=False),
+    Column("sender_kbo", String(LIMITS.kbo_number), nullable=False),
+    Column("sender_application_id", String(LIMITS.sender_application_id), nullable=False),
+    Column("message_type_id", String(LIMITS.message_type_id), nullable=False),
     Column("subjects", JSON, nullable=False),
     # NULL until Delivered: such rows answer no inbox query.
     Column("receipt_date", DateTime(timezone=True), nullable=True),
@@ -124,7 +127,7 @@ inbox_messages = Table(
     Column("expired", Boolean, nullable=False),
     Column("registered", Boolean, nullable=False),
     Column("reply_authorized", Boolean, nullable=False),
-    Column("original_message_id", String(64), nullable=True),
+    Column("original_message_id", String(LIMITS.original_message_id), nullable=True),
     Column("for_the_attention_of", JSON, nullable=True),
     Column("business_data", JSON, nullable=True),
     Column("attachments", JSON, nullable=False),
@@ -159,7 +162,7 @@ inbox_messages = Table(
 ref_sender_organizations = Table(
     "ref_sender_organizations",
     metadata,
-    Column("kbo_number", String(32), primary_key=True),
+    Column("kbo_number", String(LIMITS.kbo_number), primary_key=True),
     Column("names", JSON, nullable=False),
     Column("registered_at", DateTime(timezone=True), nullable=False),
 )
@@ -167,8 +170,8 @@ ref_sender_organizations = Table(
 ref_sender_applications = Table(
     "ref_sender_applications",
     metadata,
-    Column("application_id", String(100), primary_key=True),
-    Column("sender_kbo", String(32), primary_key=True),
+    Column("application_id", String(LIMITS.sender_application_id), primary_key=True),
+    Column("sender_kbo", String(LIMITS.kbo_number), primary_key=True),
     Column("names", JSON, nullable=False),
     Column("registered_at", DateTime(timezone=True), nullable=False),
 )
@@ -176,10 +179,10 @@ ref_sender_applications = Table(
 ref_message_types = Table(
     "ref_message_types",
     metadata,
-    Column("message_type_id", String(100), primary_key=True),
-    Column("sender_kbo", String(32), primary_key=True),
+    Column("message_type_id", String(LIMITS.message_type_id), primary_key=True),
+    Column("sender_kbo", String(LIMITS.kbo_number), primary_key=True),
     Column("names", JSON, nullable=False),
-    Column("validity_unit", String(8), nullable=False),
+    Column("validity_unit", String(LIMITS.validity_unit), nullable=False),
     Column("validity_amount", Integer, nullable=False),
     Column("registered_mail", Boolean, nullable=False),
     Column("registered_at", DateTime(timezone=True), nullable=False),
@@ -190,18 +193,18 @@ ref_message_types = Table(
 mailbox_consultations = Table(
     "mailbox_consultations",
     metadata,
-    Column("mailbox_id", String(36), primary_key=True),
+    Column("mailbox_id", String(LIMITS.mailbox_id), primary_key=True),
     Column("last_consulted_at", DateTime(timezone=True), nullable=False),
 )
 
 status_messages = Table(
     "status_messages",
     metadata,
-    Column("message_id", String(36), primary_key=True),
-    Column("sender_kbo", String(32), nullable=False),
-    Column("ebox_type", String(16), nullable=False),
-    Column("ebox_id_value", String(32), nullable=False),
-    Column("publication_id", String(64), nullable=False),
+    Column("message_id", String(LIMITS.message_id), primary_key=True),
+    Column("sender_kbo", String(LIMITS.kbo_number), nullable=False),
+    Column("ebox_type", String(LIMITS.ebox_type), nullable=False),
+    Column("ebox_id_value", String(LIMITS.ebox_id_value), nullable=False),
+    Column("publication_id", String(LIMITS.publication_id), nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False),
     Column("delivered", Boolean, nullable=False),
     Column("delivered_at", DateTime(timezone=True), nullable=True),
@@ -216,12 +219,12 @@ status_messages = Table(
 feed_messages = Table(
     "feed_messages",
     metadata,
-    Column("message_id", String(36), primary_key=True),
-    Column("ebox_type", String(16), nullable=False),
-    Column("ebox_id_value", String(32), nullable=False),
-    Column("sender_kbo", String(32), nullable=False),
-    Column("sender_application_id", String(100), nullable=False),
-    Column("message_type_id", String(100), nullable=False),
+    Column("message_id", String(LIMITS.message_id), primary_key=True),
+    Column("ebox_type", String(LIMITS.ebox_type), nullable=False),
+    Column("ebox_id_value", String(LIMITS.ebox_id_value), nullable=False),
+    Column("sender_kbo", String(LIMITS.kbo_number), nullable=False),
+    Column("sender_application_id", String(LIMITS.sender_application_id), nullable=False),
+    Column("message_type_id", String(LIMITS.message_type_id), nullable=False),
     Column("subjects", JSON, nullable=False),
     Column("registered", Boolean, nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False),
@@ -231,19 +234,19 @@ feed_messages = Table(
 feed_events = Table(
     "feed_events",
     metadata,
-    Column("ebox_type", String(16), primary_key=True),
+    Column("ebox_type", String(LIMITS.ebox_type), primary_key=True),
     Column("sequence_nbr", BigId, primary_key=True, autoincrement=False),
-    Column("event_type", String(32), nullable=False),
+    Column("event_type", String(LIMITS.feed_event_type), nullable=False),
     Column("event_time", DateTime(timezone=True), nullable=False),
     Column("notification_id", BigId, nullable=False),
-    Column("message_id", String(36), nullable=False),
-    Column("ebox_id_value", String(32), nullable=False),
+    Column("message_id", String(LIMITS.message_id), nullable=False),
+    Column("ebox_id_value", String(LIMITS.ebox_id_value), nullable=False),
     Column("receipt_date", DateTime(timezone=True), nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False),
     Column("registered", Boolean, nullable=False),
-    Column("message_type_id", String(100), nullable=False),
-    Column("sender_kbo", String(32), nullable=False),
-    Column("sender_application_id", String(100), nullable=False),
+    Column("message_type_id", String(LIMITS.message_type_id), nullable=False),
+    Column("sender_kbo", String(LIMITS.kbo_number), nullable=False),
+    Column("sender_application_id", String(LIMITS.sender_application_id), nullable=False),
     Column("subjects", JSON, nullable=False),
     Index("feed_events_time_idx", "ebox_type", "event_time"),
 )
