@@ -124,6 +124,16 @@ def _checked(value: str, field: str, max_length: int, forbidden: re.Pattern[str]
     return value
 
 
+def checked_names(names: dict[str, str], field: str) -> dict[str, str]:
+    """A name per language (a sender's, an application's, a message type's): texts, bounded."""
+    if not isinstance(names, dict):
+        raise FieldRejected(f"{field} must map languages to names")
+    for language, name in names.items():
+        checked_identifier(language, f"a language of {field}", 8)
+        checked_text(name, f"{field} ({language})", LIMITS.title)
+    return names
+
+
 def checked_integer(value: int, field: str, minimum: int, maximum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise FieldRejected(f"{field} must be an integer")

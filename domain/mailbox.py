@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from ebox.domain.chain import ChainedAggregate
 from ebox.domain.errors import Conflict, MailboxClosed, NoConsent
 from ebox.domain.ids import mailbox_id
+from ebox.domain.limits import LIMITS, checked_identifier
 
 EBOX_TYPES = ("citizen", "enterprise")
 
@@ -80,6 +81,7 @@ class Mailbox(ChainedAggregate):
     def open(cls, ebox_type: str, id_value: str) -> Mailbox:
         if ebox_type not in EBOX_TYPES:
             raise ValueError(f"eBox type must be one of {EBOX_TYPES}, not {ebox_type!r}")
+        checked_identifier(id_value, "the eBox id", LIMITS.ebox_id_value)
         return cls._create(cls.Opened, ebox_type=ebox_type, id_value=id_value)
 
     def add_encryption_key(self, fingerprint: str, public_key: str) -> None:

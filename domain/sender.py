@@ -15,6 +15,7 @@ from ebox.domain.errors import (
     UnknownSigningKey,
 )
 from ebox.domain.ids import sender_id
+from ebox.domain.limits import LIMITS, checked_identifier, checked_names
 from ebox.domain.proofs.canonical import parse_rfc3339
 
 VALIDITY_UNITS = ("DAY", "MONTH", "YEAR")
@@ -91,6 +92,8 @@ class SenderOrganization(ChainedAggregate):
 
     @classmethod
     def register(cls, kbo_number: str, names: dict[str, str]) -> SenderOrganization:
+        checked_identifier(kbo_number, "the KBO number", LIMITS.kbo_number)
+        checked_names(names, "the organisation's names")
         return cls._create(cls.Registered, kbo_number=kbo_number, names=names)
 
     def add_signing_key(
@@ -115,6 +118,8 @@ class SenderOrganization(ChainedAggregate):
         )
 
     def register_application(self, application_id: str, names: dict[str, str]) -> None:
+        checked_identifier(application_id, "the application id", LIMITS.sender_application_id)
+        checked_names(names, "the application's names")
         if application_id in self.applications:
             raise Conflict(f"application {application_id} is already registered")
         self.trigger_event(self.ApplicationRegistered, application_id=application_id, names=names)
@@ -127,6 +132,8 @@ class SenderOrganization(ChainedAggregate):
         validity_amount: int,
         registered_mail: bool = False,
     ) -> None:
+        checked_identifier(message_type_id, "the message type id", LIMITS.message_type_id)
+        checked_names(names, "the message type's names")
         if validity_unit not in VALIDITY_UNITS or validity_amount < 1:
             raise ValueError(f"validity must be a positive number of {'/'.join(VALIDITY_UNITS)}")
         if message_type_id in self.message_types:
