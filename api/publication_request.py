@@ -35,6 +35,7 @@ from ebox.domain.limits import (
     checked_text,
 )
 from ebox.domain.publication import Document, Publication, Recipient
+from ebox.projections.inbox import SEARCH_LANGUAGES, search_words
 
 BODY_DOCUMENT = "body.json"
 PAYMENT_DOCUMENT = "paymentData.json"
@@ -337,12 +338,14 @@ def publication_of(
     expires_at = None
     if body.get("expirationDate") is not None:
         expires_at = moment(body["expirationDate"], "expirationDate")
+    documents, details = documents_of(body, parts), details_of(body)
+    searchable_within_bounds(subjects, documents, details.get("business_data") or [])
     return Publication(
         sender=sender_kbo,
         application=application,
         message_type=message_type,
         subjects=subjects,
-        documents=documents_of(body, parts),
+        documents=documents,
         recipients=[recipient],
         submitted_at=submitted_at,
         client_id=client_id,
@@ -351,5 +354,26 @@ def publication_of(
         signing_key_id=key_id,
         signature=signed,
         expires_at=expires_at,
-        details=details_of(body),
+        details=details,
     )
+
+
+def searchable_within_bounds(
+    subjects: dict[str, str], documents: list[Document], business_data: list[dict[str, Any]]
+) -> None:
+    """Per language, what the inbox search indexes of this letter stays within LIMITS.search_text.
+
+    Each field is bounded on its own, but fifty business data items of fifty values
+    each are not: measured as the search folds them (NFKD can multiply a character).
+    """
+    texts: list[dict[str, str] | None] = [subjects, *(d.title for d in documents)]
+    for item in business_data:
+        texts += [item.get("name"), item.get("description"), *item["values"]]
+    for language in SEARCH_LANGUAGES:
+        words = search_words(" ".join(t[language] for t in texts if t and language in t))
+        size = sum(len(word) + 1 for word in words)
+        if size > LIMITS.search_text:
+            raise invalid(
+                f"the searchable text of this message in {language} (subjects, attachment "
+                f"titles, business data) exceeds {LIMITS.search_text} characters"
+            )

@@ -64,6 +64,10 @@ class FieldLimits:
     payment_text: int = 140
     """paymentDataId, currency, IBAN, BIC: SEPA's remittance field is 140 characters."""
     search_query: int = 200
+    search_text: int = 100_000
+    """The searchable text of one letter in one language, as the search folds it (subjects,
+    attachment titles, business data): PostgreSQL's tsvector holds at most 1 MB, and one
+    letter of 1 MB of distinct words makes one of 1.3 MB."""
 
     # Structure and numbers.
     json_depth: int = 16

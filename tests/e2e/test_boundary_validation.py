@@ -137,6 +137,48 @@ def test_every_field_of_a_publication_is_bounded(
     assert footprint(ledger) == before
 
 
+def distinct_words(count: int, seed: int) -> str:
+    """`count` distinct ten-letter words: the worst case for a search index's size."""
+    words, n = [], seed * 10**9
+    for _ in range(count):
+        n += 1
+        words.append("".join(chr(ord("a") + (n // 26**i) % 26) for i in range(10)))
+    return " ".join(words)
+
+
+def business_data(items: int, values: int, words: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "key": f"k{i}",
+            "values": [{"nl": distinct_words(words, i * values + v)} for v in range(values)],
+        }
+        for i in range(items)
+    ]
+
+
+def test_a_letter_whose_search_text_would_overflow_the_search_index_is_refused(
+    http: TestClient, ledger: Ledger, sender: str
+) -> None:
+    """Every field within its bound, all of them together 1.3 MB of tsvector on PostgreSQL."""
+    before = footprint(ledger)
+    letter = message_to_publish(businessDataList=business_data(50, 50, 33))
+    body = refused(publish(http, sender, letter))
+    assert "searchable text" in body["message"]
+    assert footprint(ledger) == before
+
+
+def test_a_letter_with_as_much_search_text_as_allowed_is_indexed(
+    http: TestClient, ledger: Ledger, sender: str, person: dict[str, str]
+) -> None:
+    letter = message_to_publish(businessDataList=business_data(9, 10, 90))
+    delivered_letter(http, ledger, sender, **letter)
+    word = distinct_words(90, 0).split()[-1]
+    params = {"q": word, "qlang": "nl"}
+    found = http.get(f"{CITIZEN_BASE}/ebox/messages", params=params, headers=person)
+    assert found.status_code == 200, found.text
+    assert found.json()["totalItems"] == 1
+
+
 # --------------------------------------------------------------------------- finding 8
 
 
