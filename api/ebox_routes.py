@@ -45,7 +45,9 @@ next listing.
 Extensions to the contract, all optional for a client: ``archived`` in Message
 and as a listing filter, archive/unarchive, ``X-Ebox-Id``, the two position
 headers. Dates of the listing filters take a date (midnight UTC) or a
-date-time; ``*After`` bounds are inclusive, ``*Before`` exclusive.
+date-time; ``*After`` bounds are inclusive, ``*Before`` exclusive. Every
+parameter is bounded by ebox.domain.limits (dates from 1900 to 9998 in UTC,
+identifiers without control characters): anything else is a 400.
 """
 
 import json

@@ -1,9 +1,10 @@
 """The API's side of ebox.domain.limits: parameter types and a bounded JSON parser.
 
-Every route declares its identifiers with these types instead of bare ``str``
-and ``int``, so one rule refuses (400, StatusMessage) what the databases would
-otherwise refuse with a 500: a NUL in a text (PostgreSQL), an integer beyond 64
-bits (SQLite), an identifier longer than its column.
+Every route declares its identifiers with these types instead of bare ``str``,
+and its integers with ``le=LIMITS.page`` or ``le=LIMITS.position``, so that one
+rule refuses (400, StatusMessage) what the databases would otherwise refuse
+with a 500: a NUL in a text (PostgreSQL), an integer beyond 64 bits (SQLite),
+an identifier longer than its column.
 
 ``parse_json`` is how a JSON text inside a request (``messageToPublish``) is
 read: the standard parser recurses without bound, accepts ``NaN`` and
@@ -22,7 +23,6 @@ from ebox.domain.limits import (
     LIMITS,
     FieldRejected,
     checked_identifier,
-    checked_integer,
     checked_text,
 )
 
@@ -45,10 +45,6 @@ SearchText = Annotated[
     str, AfterValidator(lambda v: checked_text(v, "the search", LIMITS.search_query))
 ]
 """The words of a search (q): a text, as long as a search may be."""
-PageNumber = Annotated[int, AfterValidator(lambda n: checked_integer(n, "page", 1, LIMITS.page))]
-Position = Annotated[
-    int, AfterValidator(lambda n: checked_integer(n, "the position", 0, LIMITS.position))
-]
 
 
 # --------------------------------------------------------------------------- JSON

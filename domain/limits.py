@@ -138,14 +138,6 @@ def checked_names(names: dict[str, str], field: str) -> dict[str, str]:
     return names
 
 
-def checked_integer(value: int, field: str, minimum: int, maximum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise FieldRejected(f"{field} must be an integer")
-    if not minimum <= value <= maximum:
-        raise FieldRejected(f"{field} must lie between {minimum} and {maximum}")
-    return value
-
-
 def checked_moment(moment: datetime, field: str) -> datetime:
     """A date-time within the ledger's range, in UTC; else refused."""
     try:
