@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextvars import ContextVar
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -54,7 +54,8 @@ from ebox.domain.proofs.envelope import (
 )
 from ebox.domain.publication import Outcome, Publication, Recipient
 from ebox.domain.sender import SenderOrganization
-from ebox.domain.validity import expiry
+from ebox.domain.validity import check_submission_time, expiry
+from ebox.domain.validity import submission_skew as submission_skew_of
 
 DEFAULT_BATCH_SIZE = 500
 _last_position: ContextVar[int | None] = ContextVar("ebox_last_position", default=None)
@@ -84,12 +85,17 @@ class EboxLedger(Application):  # type: ignore[type-arg]
         *,
         stores: Callable[[EboxLedger], LedgerStores],
         require_signature: bool = False,
+        submission_skew: timedelta | None = None,
     ) -> None:
+        """`submission_skew` defaults to EBOX_SUBMISSION_SKEW_SECONDS, else 5 minutes."""
         super().__init__(env)
         self.stores = stores(self)
         self._mailboxes: dict[UUID, Mailbox] = {}
         self._mailboxes_lock = threading.Lock()
         self.require_signature = require_signature
+        self.submission_skew = (
+            submission_skew_of(self.env) if submission_skew is None else submission_skew
+        )
 
     def save(self, *objs: Any, **kwargs: Any) -> Any:
         """Save, and remember the notification id reached, for read-your-writes."""
@@ -273,7 +279,7 @@ class EboxLedger(Application):  # type: ignore[type-arg]
                 senders[publication.sender] = self.sender(publication.sender)
             prepared.append(
                 (
-                    _Prepared.of(publication, senders[publication.sender], self.require_signature),
+                    self._prepare(publication, senders[publication.sender]),
                     publication.recipients,
                 )
             )
@@ -292,9 +298,7 @@ class EboxLedger(Application):  # type: ignore[type-arg]
         so a crash loses at most the batch in flight, which was never
         acknowledged.
         """
-        prepared = _Prepared.of(
-            publication, self.sender(publication.sender), self.require_signature
-        )
+        prepared = self._prepare(publication, self.sender(publication.sender))
         outcomes: list[Outcome] = []
         for chunk in _chunks(publication.recipients, batch_size):
             batch = self._send([(prepared, chunk)])
@@ -303,7 +307,35 @@ class EboxLedger(Application):  # type: ignore[type-arg]
                 on_batch(batch)
         return outcomes
 
+    def _prepare(self, publication: Publication, sender: SenderOrganization) -> _Prepared:
+        return _Prepared.of(
+            publication,
+            sender,
+            self.require_signature,
+            received_at=datetime.now(UTC),
+            skew=self.submission_skew,
+        )
+
+    def _refresh_signers(self, prepared: Sequence[_Prepared]) -> None:
+        """Reload a signer whose key history moved since it was loaded (a key revoked meanwhile).
+
+        A broadcast keeps its sender for many batches; judging each batch's
+        signatures against the current key history keeps the ledger's verdict
+        the one a verifier reaches from the log.
+        """
+        signers = {p.sender.id: p.sender for p in prepared if p.origin == "signed"}
+        current = self.stores.events.latest_versions(signers)
+        fresh = {
+            aggregate_id: self.sender(sender.kbo_number)
+            for aggregate_id, sender in signers.items()
+            if current.get(aggregate_id) != sender.version
+        }
+        for publication in prepared:
+            if publication.sender.id in fresh:
+                publication.sender = fresh[publication.sender.id]
+
     def _send(self, prepared: Sequence[tuple[_Prepared, Sequence[Recipient]]]) -> list[Outcome]:
+        self._refresh_signers([p for p, _ in prepared])
         mailboxes: dict[str, Mailbox | EboxError] = {}
         self._preload_mailboxes([r for _, rs in prepared for r in rs], mailboxes)
         outcomes: list[Outcome] = []
@@ -320,6 +352,7 @@ class EboxLedger(Application):  # type: ignore[type-arg]
                     continue
                 blobs.update(publication.blobs)
                 message = publication.send_to(mailbox)
+                publication.require_key_valid_at(message.created_on)
                 wrapped.extend(
                     (str(message.id), fingerprint, wrap_key(publication.data_key, _raw(public)))
                     for fingerprint, public in mailbox.encryption_keys.items()
@@ -513,8 +546,16 @@ class _Prepared:
 
     @classmethod
     def of(
-        cls, publication: Publication, sender: SenderOrganization, require_signature: bool
+        cls,
+        publication: Publication,
+        sender: SenderOrganization,
+        require_signature: bool,
+        *,
+        received_at: datetime,
+        skew: timedelta,
     ) -> _Prepared:
+        """Check and encrypt a publication received at `received_at` (the ledger's clock)."""
+        check_submission_time(publication.submitted_at, received_at, skew)
         sender.require_application(publication.application)
         message_type = sender.message_type(publication.message_type)
         if not publication.documents:
@@ -539,7 +580,7 @@ class _Prepared:
             idempotency_key=publication.idempotency_key,
             extra=publication.details,
         )
-        origin = _check_origin(publication, sender, envelope, require_signature)
+        origin = _check_origin(publication, sender, envelope, require_signature, received_at)
         data_key = new_data_key()
         documents: list[dict[str, Any]] = []
         # The signed envelope is kept, content-addressed, so evidence can show exactly what
@@ -566,8 +607,14 @@ class _Prepared:
                     "signed": doc.signed,
                 }
             )
-        expires_at = _expiry_of(publication, message_type)
+        expires_at = _expiry_of(publication, message_type, received_at)
         return cls(publication, sender, envelope, origin, data_key, documents, blobs, expires_at)
+
+    def require_key_valid_at(self, sent_at: datetime) -> None:
+        """A signed letter's key must be valid at its own Sent event's time."""
+        if self.origin == "signed":
+            assert self.publication.signing_key_id is not None
+            self.sender.signing_key_valid_at(self.publication.signing_key_id, sent_at)
 
     def send_to(self, mailbox: Mailbox) -> Message:
         p = self.publication
@@ -593,17 +640,21 @@ class _Prepared:
         )
 
 
-def _expiry_of(publication: Publication, message_type: dict[str, Any]) -> datetime:
-    """The message type's validity period, or an earlier expiry the sender asked for."""
-    latest = expiry(
-        publication.submitted_at, message_type["validity_unit"], message_type["validity_amount"]
-    )
+def _expiry_of(
+    publication: Publication, message_type: dict[str, Any], received_at: datetime
+) -> datetime:
+    """The message type's validity period from receipt, or an earlier expiry the sender asked for.
+
+    Counted from the ledger's receipt, never from the sender's stated time, so
+    that no stated time can lengthen a letter's life.
+    """
+    latest = expiry(received_at, message_type["validity_unit"], message_type["validity_amount"])
     asked = publication.expires_at
     if asked is None:
         return latest
-    if asked <= publication.submitted_at or asked > latest:
+    if asked <= received_at or asked > latest:
         raise InvalidPublication(
-            f"expirationDate must lie after submission and no later than {rfc3339(latest)}"
+            f"expirationDate must lie after receipt and no later than {rfc3339(latest)}"
         )
     return asked
 
@@ -613,15 +664,20 @@ def _check_origin(
     sender: SenderOrganization,
     envelope: SubmissionEnvelope,
     require_signature: bool,
+    received_at: datetime,
 ) -> str:
-    """`signed` when the signature verifies with a key valid at submission, else `attested`."""
+    """`signed` when the signature verifies with a key valid at receipt, else `attested`.
+
+    The key is judged at the ledger's receipt, not at the sender's stated time:
+    a backdated time must not revive a revoked or expired key.
+    """
     if publication.signature is None:
         if require_signature:
             raise SignatureRequired("this ledger accepts signed publications only")
         return "attested"
     if publication.signing_key_id is None:
         raise InvalidSignature("a signature needs the id of the key that made it")
-    public_key = sender.signing_key_valid_at(publication.signing_key_id, publication.submitted_at)
+    public_key = sender.signing_key_valid_at(publication.signing_key_id, received_at)
     try:
         verify_envelope(envelope, publication.signature, public_key)
     except EnvelopeSignatureError as error:

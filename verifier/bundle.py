@@ -91,7 +91,7 @@ def verify_bundle(bundle: EvidenceBundle | str | bytes, vkey: str) -> BundleRepo
     sent_event = _message_events(bundle)
     sent = sent_event.data
     sent_ref = ref_of(sent_event.canonical, sent_event.leaf_index, "events[0]")
-    origin, keys = _verify_origin(bundle, sent, sent_ref)
+    origin, keys = _verify_origin(bundle, sent_event, sent_ref)
     mailbox_keys = _verify_destination(bundle, sent, sent_ref)
     documents = _verify_confidentiality(bundle, sent, sent_ref, mailbox_keys)
     steps = timeline([(e.canonical, e.leaf_index, e.event_hash) for e in bundle.events])
@@ -239,8 +239,10 @@ def _message_events(bundle: EvidenceBundle) -> ProvenEvent:
 
 
 def _verify_origin(
-    bundle: EvidenceBundle, sent: Mapping[str, Any], ref: EventRef
+    bundle: EvidenceBundle, sent_event: ProvenEvent, ref: EventRef
 ) -> tuple[Origin, KeyHistory]:
+    """The envelope, the signature, and the key judged at the Sent event's time and leaf."""
+    sent = sent_event.data
     submission = bundle.submission
     try:
         raw = jcs(submission.envelope)
@@ -276,7 +278,7 @@ def _verify_origin(
     keys = KeyHistory()
     for event in bundle.sender_events:
         keys.apply(event.canonical, event.leaf_index)
-    return check_key(sent, raw, keys, ref), keys
+    return check_key(sent, raw, keys, ref, sent_at=str(sent_event.canonical["timestamp"])), keys
 
 
 # --- destination ------------------------------------------------------------------------
@@ -484,8 +486,11 @@ def _origin_section(bundle: EvidenceBundle, origin: Origin) -> Section:
             f"(application {origin.application}).",
             f"The key was added to the sender's key history at {key.added_at} "
             f"(leaf {key.added_leaf}) "
-            f"and is {key.describe_validity()}: it was valid at the time of sending "
-            f"({origin.submitted_at}).",
+            f"and is {key.describe_validity()}: it was valid at the time of sending, "
+            f"the ledger's receipt of the letter ({origin.sent_at}, the Sent event at leaf "
+            f"{bundle.events[0].leaf_index}); in the log its addition precedes that leaf and no "
+            "revocation does. "
+            f"The sender stated {origin.submitted_at} as its submission time.",
             "The signature verifies over the RFC 8785 bytes of the submission envelope.",
             envelope,
             chain,
@@ -571,7 +576,8 @@ def _limits(bundle: EvidenceBundle, origin: Origin, checkpoint: Checkpoint) -> t
         "is: an "
         "event recorded later, or withheld, is not excluded; a whole-ledger audit (ebox audit) "
         "proves completeness.",
-        "Event times are the ledger's clock; the submission time is the sender's own, signed.",
+        "Event times are the ledger's clock; the submission time is the sender's own, signed, "
+        "and decides nothing: the key is judged at the ledger's receipt (the Sent event).",
     ]
     if origin.kind == ATTESTED:
         limits.append("Origin is attested by the ledger operator, not signed by the sender.")

@@ -11,6 +11,12 @@ Three things must hold for a letter's origin to be proven:
 3. for a signed letter, the Ed25519 signature verifies over those bytes with a
    key of the sender that was valid at the time of sending (see keys.py).
 
+"The time of sending" is the ledger's receipt: the `timestamp` of the Sent
+event, never the `submitted_at` the sender stated (which the sender could
+backdate to borrow a key's earlier validity). And the log must agree: the
+key's `SigningKeyAdded` stands at a lower leaf than the Sent event, and a
+`SigningKeyRevoked` of that key, if any, at a higher one.
+
 An *attested* letter has no signature: its origin rests on the client the
 ledger authenticated, and the verifier says so rather than proving more.
 """
@@ -32,6 +38,7 @@ from ebox.verifier.errors import (
     MalformedEvidence,
     OriginNotProven,
     SignatureInvalid,
+    SigningKeyNotValid,
 )
 from ebox.verifier.jcs import NotCanonicalJSON, loads
 from ebox.verifier.keys import KeyHistory, KeyRecord
@@ -61,6 +68,9 @@ class Origin:
     key: KeyRecord | None
     envelope_sha256: str
     submitted_at: str
+    """As the sender stated it, signed; it decides nothing."""
+    sent_at: str = ""
+    """The ledger's receipt (the Sent event's timestamp): the key is judged at this time."""
 
 
 def parse_envelope(raw: bytes, ref: EventRef) -> Mapping[str, Any]:
@@ -149,12 +159,13 @@ def check_origin(
     keys: KeyHistory,
     ref: EventRef,
     *,
+    sent_at: str,
     verify_signature: bool = True,
 ) -> Origin:
     """All origin checks for one Sent event's data, given the envelope's exact bytes."""
     check_envelope_digest(raw_envelope, sent, ref)
     check_binding(sent, parse_envelope(raw_envelope, ref), ref)
-    return check_key_and_signature(sent, raw_envelope, keys, ref, verify_signature)
+    return check_key_and_signature(sent, raw_envelope, keys, ref, verify_signature, sent_at=sent_at)
 
 
 def check_key_and_signature(
@@ -163,8 +174,15 @@ def check_key_and_signature(
     keys: KeyHistory,
     ref: EventRef,
     verify_signature: bool = True,
+    *,
+    sent_at: str,
 ) -> Origin:
-    """The key part of the origin checks; the signature too when the envelope is at hand."""
+    """The key part of the origin checks; the signature too when the envelope is at hand.
+
+    `sent_at` is the Sent event's own timestamp (the ledger's receipt) and
+    `ref.leaf_index` its leaf: the key is judged at that time and at that place
+    in the log.
+    """
     kind = sent.get("origin")
     key = None
     if kind == SIGNED:
@@ -172,21 +190,13 @@ def check_key_and_signature(
         if not isinstance(signature, str) or not isinstance(key_id, str):
             raise OriginNotProven("a signed letter without signature or key id", event=ref)
         try:
-            moment = parse_rfc3339(str(sent.get("submitted_at")))
+            moment = parse_rfc3339(sent_at)
         except (ValueError, CanonicalFormError) as error:
-            raise MalformedEvidence(f"submitted_at is not a time ({error})", event=ref) from error
+            raise MalformedEvidence(
+                f"the Sent event's timestamp is not a time ({error})", event=ref
+            ) from error
         key = keys.valid_key(str(sent.get("sender")), key_id, moment, ref)
-        if (
-            key.added_leaf is not None
-            and ref.leaf_index is not None
-            and key.added_leaf > ref.leaf_index
-        ):
-            raise OriginNotProven(
-                f"signing key {key_id[:16]} was registered in the ledger after the letter was sent",
-                event=ref,
-                expected=f"key added before leaf {ref.leaf_index}",
-                actual=f"added at leaf {key.added_leaf}",
-            )
+        _check_key_events_precede(key, ref)
         if verify_signature and raw_envelope is not None:
             check_signature(raw_envelope, signature, key.public_key, ref)
     elif kind == ATTESTED:
@@ -202,4 +212,31 @@ def check_key_and_signature(
         key=key,
         envelope_sha256=str(sent.get("envelope_sha256")),
         submitted_at=str(sent.get("submitted_at")),
+        sent_at=sent_at,
     )
+
+
+def _check_key_events_precede(key: KeyRecord, ref: EventRef) -> None:
+    """The key was added before the Sent leaf, and not revoked before it, in log order.
+
+    Times can be argued about; the order of the leaves cannot: a letter sealed
+    after its key's revocation is not proven, whatever times the events carry.
+    """
+    sent_leaf = ref.leaf_index
+    if sent_leaf is None:
+        return
+    if key.added_leaf is not None and key.added_leaf > sent_leaf:
+        raise OriginNotProven(
+            f"signing key {key.key_id[:16]} was registered in the ledger after the letter was sent",
+            event=ref,
+            expected=f"key added before leaf {sent_leaf}",
+            actual=f"added at leaf {key.added_leaf}",
+        )
+    if key.revoked_leaf is not None and key.revoked_leaf < sent_leaf:
+        raise SigningKeyNotValid(
+            f"signing key {key.key_id[:16]} was revoked in the log (leaf {key.revoked_leaf}) "
+            f"before the letter was sent (leaf {sent_leaf})",
+            event=ref,
+            expected=f"no revocation before leaf {sent_leaf}",
+            actual=f"revoked at leaf {key.revoked_leaf}",
+        )
