@@ -8,13 +8,14 @@ publication leaves no event, no blob and no wrapped key behind.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application, Repository
+from eventsourcing.persistence import RecordConflictError
 from nacl.public import PrivateKey
 from nacl.signing import VerifyKey
 
@@ -35,6 +36,7 @@ from ebox.domain.errors import (
 from ebox.domain.ids import mailbox_id, sender_id
 from ebox.domain.mailbox import Mailbox
 from ebox.domain.message import Message
+from ebox.domain.message import message_id as message_id_of
 from ebox.domain.ports import LedgerStores
 from ebox.domain.proofs.canonical import b64url, rfc3339
 from ebox.domain.proofs.encryption import (
@@ -300,7 +302,7 @@ class EboxLedger(Application):  # type: ignore[type-arg]
         """
         prepared = self._prepare(publication, self.sender(publication.sender))
         outcomes: list[Outcome] = []
-        for chunk in _chunks(publication.recipients, batch_size):
+        for chunk in _chunks(_distinct(publication.recipients), batch_size):
             batch = self._send([(prepared, chunk)])
             outcomes.extend(batch)
             if on_batch is not None:
@@ -335,14 +337,28 @@ class EboxLedger(Application):  # type: ignore[type-arg]
                 publication.sender = fresh[publication.sender.id]
 
     def _send(self, prepared: Sequence[tuple[_Prepared, Sequence[Recipient]]]) -> list[Outcome]:
+        """Write one batch: one letter per publication and mailbox, however often it is listed.
+
+        A recipient listed twice in a publication gets one letter and one
+        outcome; a mailbox that already holds the publication (a caller-given
+        publication id sent again) is answered with the letter it has.
+        """
         self._refresh_signers([p for p, _ in prepared])
         mailboxes: dict[str, Mailbox | EboxError] = {}
         self._preload_mailboxes([r for _, rs in prepared for r in rs], mailboxes)
+        held = self._copies_held(
+            (p.publication_id, m)
+            for p, rs in prepared
+            if p.publication.publication_id is not None
+            for m in (mailboxes[r.address] for r in rs)
+            if isinstance(m, Mailbox)
+        )
         outcomes: list[Outcome] = []
         messages: list[Message] = []
         blobs: dict[str, bytes] = {}
         wrapped: list[tuple[str, str, bytes]] = []
         for publication, recipients in prepared:
+            listed: set[UUID] = set()
             for recipient in recipients:
                 mailbox = mailboxes[recipient.address]
                 if isinstance(mailbox, EboxError):
@@ -350,6 +366,14 @@ class EboxLedger(Application):  # type: ignore[type-arg]
                         Outcome(recipient, error_code=mailbox.code, error=mailbox.message)
                     )
                     continue
+                copy = message_id_of(publication.publication_id, str(mailbox.id))
+                if copy in listed:
+                    continue
+                listed.add(copy)
+                if copy in held:
+                    outcomes.append(Outcome(recipient, message_id=str(copy)))
+                    continue
+                held.add(copy)
                 blobs.update(publication.blobs)
                 message = publication.send_to(mailbox)
                 publication.require_key_valid_at(message.created_on)
@@ -365,6 +389,11 @@ class EboxLedger(Application):  # type: ignore[type-arg]
                 self.stores.wrapped_keys.put_many(wrapped)
                 self.save(*messages)
         return outcomes
+
+    def _copies_held(self, copies: Iterable[tuple[str, Mailbox]]) -> set[UUID]:
+        """Which of these (publication, mailbox) letters already exist, in one query."""
+        ids = {message_id_of(pub, str(mailbox.id)) for pub, mailbox in copies}
+        return set(self.stores.events.latest_versions(ids)) if ids else set()
 
     def _preload_mailboxes(
         self, recipients_of_batch: Sequence[Recipient], cache: dict[str, Mailbox | EboxError]
@@ -413,6 +442,11 @@ class EboxLedger(Application):  # type: ignore[type-arg]
         their origin as `linked` (authenticated client, pointing at the original
         message and its envelope); the documents are not re-uploaded: the original
         data key is unwrapped inside the ledger and sealed to each new mailbox.
+
+        One outcome per distinct recipient: a recipient listed twice gets one
+        letter, and one that already has the publication (the original's, an
+        earlier link's) keeps the letter it has, reported as a success with that
+        letter's id, so a retried link answers what the first one did.
         """
         original = self.message(message_id)
         if original.sender != sender_kbo:
@@ -420,40 +454,67 @@ class EboxLedger(Application):  # type: ignore[type-arg]
         sent = self.sent(original.id)
         data_key = self._data_key(original)
         outcomes: list[Outcome] = []
-        for chunk in _chunks(recipients, batch_size):
-            mailboxes: dict[str, Mailbox | EboxError] = {}
-            self._preload_mailboxes(chunk, mailboxes)
-            messages: list[Message] = []
-            wrapped: list[tuple[str, str, bytes]] = []
-            for recipient in chunk:
-                mailbox = mailboxes[recipient.address]
-                if isinstance(mailbox, EboxError):
-                    outcomes.append(
-                        Outcome(recipient, error_code=mailbox.code, error=mailbox.message)
-                    )
-                    continue
-                fields = event_data(sent)
-                fields.update(
-                    mailbox_id=str(mailbox.id),
-                    recipient=mailbox.address,
-                    origin="linked",
-                    signing_key_id=None,
-                    signature=None,
-                    client_id=client_id,
-                    wrapped_for=sorted(mailbox.encryption_keys),
-                    details={**sent.details, "linked_from": str(original.id)},
-                )
-                message = Message.send(**fields)
-                wrapped.extend(
-                    (str(message.id), fingerprint, wrap_key(data_key, _raw(public)))
-                    for fingerprint, public in mailbox.encryption_keys.items()
-                )
-                messages.append(message)
-                outcomes.append(Outcome(recipient, message_id=str(message.id)))
-            if messages:
-                with self.stores.unit_of_work():
-                    self.stores.wrapped_keys.put_many(wrapped)
-                    self.save(*messages)
+        for chunk in _chunks(_distinct(recipients), batch_size):
+            try:
+                outcomes.extend(self._link_batch(original, sent, data_key, chunk, client_id))
+            except RecordConflictError:
+                # A concurrent link wrote some of these letters first: they are held now.
+                outcomes.extend(self._link_batch(original, sent, data_key, chunk, client_id))
+        return outcomes
+
+    def _link_batch(
+        self,
+        original: Message,
+        sent: Any,
+        data_key: bytes,
+        recipients: Sequence[Recipient],
+        client_id: str,
+    ) -> list[Outcome]:
+        mailboxes: dict[str, Mailbox | EboxError] = {}
+        self._preload_mailboxes(recipients, mailboxes)
+        publication_id = str(sent.publication_id)
+        held = self._copies_held(
+            (publication_id, m) for m in mailboxes.values() if isinstance(m, Mailbox)
+        )
+        outcomes: list[Outcome] = []
+        messages: list[Message] = []
+        wrapped: list[tuple[str, str, bytes]] = []
+        for recipient in recipients:
+            mailbox = mailboxes[recipient.address]
+            if isinstance(mailbox, EboxError):
+                outcomes.append(Outcome(recipient, error_code=mailbox.code, error=mailbox.message))
+                continue
+            if str(mailbox.id) == original.mailbox_id:
+                outcomes.append(Outcome(recipient, message_id=str(original.id)))
+                continue
+            copy = message_id_of(publication_id, str(mailbox.id))
+            if copy in held:
+                outcomes.append(Outcome(recipient, message_id=str(copy)))
+                continue
+            fields = event_data(sent)
+            fields.update(
+                mailbox_id=str(mailbox.id),
+                recipient=mailbox.address,
+                origin="linked",
+                signing_key_id=None,
+                signature=None,
+                client_id=client_id,
+                wrapped_for=sorted(mailbox.encryption_keys),
+                details={**sent.details, "linked_from": str(original.id)},
+            )
+            message = Message.send(**fields)
+            wrapped.extend(
+                (str(message.id), fingerprint, wrap_key(data_key, _raw(public)))
+                for fingerprint, public in mailbox.encryption_keys.items()
+            )
+            messages.append(message)
+            outcomes.append(Outcome(recipient, message_id=str(message.id)))
+        if messages:
+            with self.stores.unit_of_work():
+                # Events first: a letter another request wrote meanwhile is refused by the
+                # event store's uniqueness (RecordConflictError) before anything else.
+                self.save(*messages)
+                self.stores.wrapped_keys.put_many(wrapped)
         return outcomes
 
     # Delivery and reading.
@@ -693,6 +754,11 @@ def _raw(public_b64: str) -> bytes:
 
 def _uuid(value: str | UUID) -> UUID:
     return value if isinstance(value, UUID) else UUID(value)
+
+
+def _distinct(recipients: Sequence[Recipient]) -> list[Recipient]:
+    """Each recipient once, in the order first listed."""
+    return list(dict.fromkeys(recipients))
 
 
 def _chunks(items: Sequence[Recipient], size: int) -> Iterator[list[Recipient]]:
