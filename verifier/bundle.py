@@ -48,7 +48,7 @@ from ebox.verifier.events import ZERO_HASH, check_shape, event_digest, ref_of
 from ebox.verifier.findings import BundleReport, DocumentFinding, Section
 from ebox.verifier.jcs import NotCanonicalJSON, jcs
 from ebox.verifier.keys import SENDER, KeyHistory
-from ebox.verifier.origin import ATTESTED, Origin, check_binding, check_envelope_digest
+from ebox.verifier.origin import ATTESTED, LINKED, Origin, check_binding, check_envelope_digest
 from ebox.verifier.origin import check_key_and_signature as check_key
 from ebox.verifier.timeline import Step, timeline
 
@@ -463,6 +463,21 @@ def _origin_section(bundle: EvidenceBundle, origin: Origin) -> Section:
         "records: sender, application, recipient, message type, subjects, each document's name, "
         "media type and SHA-256, registered flag and submission time."
     )
+    if origin.kind == LINKED:
+        return Section(
+            "Origin",
+            "ATTESTED (linked, not signed for this recipient)",
+            (
+                f"The ledger attests that the authenticated client {origin.client_id} linked "
+                f"letter {origin.linked_from} of sender {origin.sender} (application "
+                f"{origin.application}) to this recipient (linkEboxMessage); this rests on the "
+                "ledger operator's authentication, not on a signature.",
+                "The envelope is that of the original publication: it names the original "
+                "recipients, not this one, and says what the Sent event says in everything else "
+                f"(SHA-256 {origin.envelope_sha256}).",
+                chain,
+            ),
+        )
     if origin.kind == ATTESTED or origin.key is None:
         return Section(
             "Origin",
@@ -579,6 +594,6 @@ def _limits(bundle: EvidenceBundle, origin: Origin, checkpoint: Checkpoint) -> t
         "Event times are the ledger's clock; the submission time is the sender's own, signed, "
         "and decides nothing: the key is judged at the ledger's receipt (the Sent event).",
     ]
-    if origin.kind == ATTESTED:
+    if origin.kind in (ATTESTED, LINKED):
         limits.append("Origin is attested by the ledger operator, not signed by the sender.")
     return tuple(limits)

@@ -18,7 +18,12 @@ key's `SigningKeyAdded` stands at a lower leaf than the Sent event, and a
 `SigningKeyRevoked` of that key, if any, at a higher one.
 
 An *attested* letter has no signature: its origin rests on the client the
-ledger authenticated, and the verifier says so rather than proving more.
+ledger authenticated, and the verifier says so rather than proving more. A
+*linked* letter (linkEboxMessage) is the same publication sent on to a further
+recipient: it carries the original's envelope, which names the original
+recipients only, so it is bound to that envelope in everything but the
+recipient, its details name the original (`linked_from`), and its origin, like
+an attested one, rests on the authenticated client.
 """
 
 from __future__ import annotations
@@ -44,7 +49,8 @@ from ebox.verifier.jcs import NotCanonicalJSON, loads
 from ebox.verifier.keys import KeyHistory, KeyRecord
 
 ENVELOPE_FORMAT = "ebox-envelope/v1"
-SIGNED, ATTESTED = "signed", "attested"
+SIGNED, ATTESTED, LINKED = "signed", "attested", "linked"
+LINKED_FROM = "linked_from"
 
 # Sent event member -> envelope member that must be equal to it.
 _SAME = (
@@ -71,6 +77,8 @@ class Origin:
     """As the sender stated it, signed; it decides nothing."""
     sent_at: str = ""
     """The ledger's receipt (the Sent event's timestamp): the key is judged at this time."""
+    linked_from: str | None = None
+    """For a linked letter, the message whose publication it continues."""
 
 
 def parse_envelope(raw: bytes, ref: EventRef) -> Mapping[str, Any]:
@@ -98,7 +106,8 @@ def check_binding(sent: Mapping[str, Any], envelope: Mapping[str, Any], ref: Eve
                 actual=envelope.get(envelope_key),
             )
     recipients = envelope.get("recipients")
-    if not isinstance(recipients, list) or sent.get("recipient") not in recipients:
+    linked = sent.get("origin") == LINKED
+    if not isinstance(recipients, list) or (not linked and sent.get("recipient") not in recipients):
         raise EnvelopeMismatch(
             "the signed envelope does not name the recipient",
             event=ref,
@@ -119,7 +128,10 @@ def check_binding(sent: Mapping[str, Any], envelope: Mapping[str, Any], ref: Eve
             expected=sent_documents,
             actual=signed_documents,
         )
-    if "details" in sent and (envelope.get("extra") or {}) != (sent.get("details") or {}):
+    details = dict(sent.get("details") or {})
+    if linked:
+        details.pop(LINKED_FROM, None)
+    if "details" in sent and (envelope.get("extra") or {}) != details:
         raise EnvelopeMismatch(
             "the signed envelope's details differ from the Sent event's",
             event=ref,
@@ -199,11 +211,17 @@ def check_key_and_signature(
         _check_key_events_precede(key, ref)
         if verify_signature and raw_envelope is not None:
             check_signature(raw_envelope, signature, key.public_key, ref)
-    elif kind == ATTESTED:
+    elif kind in (ATTESTED, LINKED):
         if sent.get("signature") is not None:
-            raise OriginNotProven("an attested letter carries a signature", event=ref)
+            raise OriginNotProven(f"an {kind} letter carries a signature", event=ref)
+        if kind == LINKED and not isinstance((sent.get("details") or {}).get(LINKED_FROM), str):
+            raise OriginNotProven(
+                "a linked letter does not name the letter it was linked from", event=ref
+            )
     else:
-        raise OriginNotProven(f"unknown origin {kind!r}", event=ref, expected="signed or attested")
+        raise OriginNotProven(
+            f"unknown origin {kind!r}", event=ref, expected="signed, attested or linked"
+        )
     return Origin(
         kind=str(kind),
         sender=str(sent.get("sender")),
@@ -213,6 +231,7 @@ def check_key_and_signature(
         envelope_sha256=str(sent.get("envelope_sha256")),
         submitted_at=str(sent.get("submitted_at")),
         sent_at=sent_at,
+        linked_from=(sent.get("details") or {}).get(LINKED_FROM) if kind == LINKED else None,
     )
 
 
