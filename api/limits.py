@@ -68,7 +68,10 @@ async def send_refusal(
     ]
     for name, value in (headers or {}).items():
         if name.lower() != "connection":
-            raw_headers.append((name.lower().encode("latin-1"), value.encode("latin-1")))
+            # Never fail on a header value: a character outside Latin-1 becomes "?".
+            raw_headers.append(
+                (name.lower().encode("latin-1"), value.encode("latin-1", errors="replace"))
+            )
     await send({"type": "http.response.start", "status": status, "headers": raw_headers})
     await send({"type": "http.response.body", "body": body})
 
