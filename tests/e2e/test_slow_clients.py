@@ -111,3 +111,11 @@ def test_beyond_the_concurrency_limit_requests_get_503(
         while server.get("/ledger/vkey")[0] != 200:
             assert time.monotonic() < deadline, "still refused after the connections closed"
             time.sleep(0.2)
+
+
+def test_the_timeouts_come_from_the_environment_too(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    home = tmp_path_factory.mktemp("timeouts-from-env") / "home"
+    with served(home, env={"EBOX_HEADER_TIMEOUT": "1"}) as server, server.connect() as conn:
+        assert conn.closed_by_server()
