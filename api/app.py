@@ -19,8 +19,9 @@ from ebox.api import (
     reference,
 )
 from ebox.api.errors import install_error_handlers
-from ebox.api.limits import BodySizeLimit
+from ebox.api.limits import BodyLimits
 from ebox.api.settings import Settings
+from ebox.api.upload_guard import UploadGuard
 from ebox.projections.runtime import Ledger
 
 
@@ -39,7 +40,14 @@ def create_app(ledger: Ledger, settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app, settings.environment)
     app.add_middleware(
-        BodySizeLimit, max_upload_bytes=settings.max_upload_bytes, environment=settings.environment
+        UploadGuard, max_upload_bytes=settings.max_upload_bytes, environment=settings.environment
+    )
+    app.add_middleware(
+        BodyLimits,
+        max_request_bytes=settings.max_request_bytes,
+        max_upload_bytes=settings.max_upload_bytes,
+        timeout=settings.body_timeout_seconds,
+        environment=settings.environment,
     )
     for module in (
         oauth,
