@@ -156,7 +156,12 @@ def consistency_timeout(request: Request) -> float:
 def wait_for_view(
     ledger: Ledger, projection: str, min_position: int | None, timeout: float
 ) -> None:
-    """Honour X-Ebox-Min-Position: catch the view up to it, or 503."""
+    """Honour X-Ebox-Min-Position: catch the view up to it, or 503.
+
+    Also 503 when catching up fails (a view stuck on an event): the data asked
+    for is not there yet, which is no fault of the request; only the error's
+    class is logged (a view's database error carries personal data).
+    """
     if not min_position:
         return
     latest = latest_notification_id(ledger)
@@ -176,6 +181,19 @@ def wait_for_view(
             "NOT_YET_CONSISTENT",
             f"the {projection} view has not reached position {min_position} yet "
             f"(it is at {error.position}); retry shortly",
+            headers={"Retry-After": "1"},
+        ) from None
+    except Exception as error:
+        log.error(
+            "the %s view failed to catch up to position %d (%s)",
+            projection,
+            min_position,
+            _name(error),
+        )
+        raise ApiError(
+            503,
+            "NOT_YET_CONSISTENT",
+            f"the {projection} view cannot reach position {min_position} now; retry later",
             headers={"Retry-After": "1"},
         ) from None
 

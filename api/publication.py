@@ -165,10 +165,11 @@ def _register_domain(app: FastAPI, domain: str) -> None:
         require_scope(principal, PUBLICATION)
         kbo = sender_kbo(principal)
         recipients = [recipient_of(r.model_dump()) for r in body.recipients]
+        # Read before linking: nothing that can fail comes after the commit.
+        expiry = ledger.app.sent(body.messageId).expires_at
         outcomes = ledger.app.link(
             body.messageId, kbo, recipients, client_id=principal.client_id or kbo
         )
-        expiry = ledger.app.sent(body.messageId).expires_at
         answer: dict[str, Any] = {
             "messageId": body.messageId,
             "expirationDate": contract_datetime(expiry),

@@ -86,9 +86,13 @@ def test_a_read_whose_view_catch_up_fails_is_served_and_stays_recorded(box: Box)
         assert contract_body(body, "getBodyContent", 200) == PENSION_BODY
         assert box.event_types(box.tax)[-1] == "Read"
         assert box.event_types(box.pension)[-1] == "Read"
-        # The view could not follow: it still shows both unread.
+        # The view could not follow: it still shows both unread...
         assert box.listed(readStatus="true") == []
-    position = int(content.headers["X-Ebox-Position"])
+        position = int(content.headers["X-Ebox-Position"])
+        # ... and a reader who asks for that position is told to come back, not a 500.
+        stuck = box.get("/ebox", headers=box.citizen(**{"X-Ebox-Min-Position": str(position)}))
+        assert contract_body(stuck, "getEBoxById", 503)["code"] == "NOT_YET_CONSISTENT"
+        assert stuck.headers["Retry-After"] == "1"
     assert int(body.headers["X-Ebox-Position"]) == latest_notification_id(box.ledger)
 
     # Once the fault is gone the view catches up to the position the answer named.
