@@ -591,13 +591,7 @@ def _register_domain(app: FastAPI, domain: str) -> None:
                 )
         for message_id in wanted:
             c.message(message_id)  # every one of them is in this eBox, or nothing changes
-        app_ = c.ledger.app
-        changed = False
-        for message_id, visible in wanted.items():
-            if app_.message(message_id).visible == visible:
-                continue  # a merge patch states the result: already so is fine
-            (app_.show if visible else app_.hide)(message_id, by=c.access.reader)
-            changed = True
+        changed = c.ledger.app.set_visibility(wanted, by=c.access.reader)
         return Response(status_code=200, headers=c.written() if changed else None)
 
     @app.get(

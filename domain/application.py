@@ -8,7 +8,7 @@ publication leaves no event, no blob and no wrapped key behind.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -490,6 +490,22 @@ class EboxLedger(Application):  # type: ignore[type-arg]
 
     def show(self, message_id: str | UUID, by: str) -> None:
         self._change(message_id, lambda m: m.show(by))
+
+    def set_visibility(self, visibility: Mapping[str, bool], by: str) -> int:
+        """Hide or show several messages in one save (the contract's PATCH): all or none.
+
+        A merge patch states the result, so a message already so is left as it
+        is. Returns how many messages changed.
+        """
+        changed = []
+        for message_id, visible in visibility.items():
+            message = self.message(message_id)
+            if message.visible != visible:
+                (message.show if visible else message.hide)(by)
+                changed.append(message)
+        if changed:
+            self.save(*changed)
+        return len(changed)
 
     def expire(self, message_id: str | UUID, reason: str) -> None:
         """Destroy the wrapped data keys and record it: content gone, proofs intact."""

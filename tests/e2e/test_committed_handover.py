@@ -5,7 +5,8 @@ handover. So the ledger decrypts and prepares the content first and records the
 opening only when it can be served; and a failure after the commit (catching the
 inbox view up, here made to fail by a trigger that refuses every update of the
 view's table) is logged, never turned into an error for the committed action.
-The same holds for every write that catches the view up: archive, PATCH.
+The same holds for every write that catches the view up: archive, PATCH; and a
+PATCH of several messages is saved whole or not at all.
 
 On SQLite and PostgreSQL: the seam is the database's own (a trigger), and each
 database fails the view's transaction in its own way.
@@ -17,6 +18,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from uuid import UUID
 
 import pytest
 from fastapi.testclient import TestClient
@@ -118,6 +120,48 @@ def test_archive_and_patch_answer_what_they_committed_when_the_view_fails(box: B
         contract_body(hidden, "patchMessagesByEBoxId", 200)
         assert box.event_types(box.fine)[-1] == "Archived"
         assert box.event_types(box.tax)[-1] == "Hidden"
+
+
+@contextmanager
+def events_of_refused(ledger: Ledger, aggregate: UUID) -> Iterator[None]:
+    """The event store refuses new events of one aggregate until the block ends."""
+    if ledger.db.dialect == "postgresql":
+        _execute(
+            ledger,
+            f"CREATE FUNCTION {TRIGGER}() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'events refused by the test'; END $$",
+            f"CREATE TRIGGER {TRIGGER} BEFORE INSERT ON ebox_events FOR EACH ROW "
+            f"WHEN (NEW.originator_id = '{aggregate}'::uuid) EXECUTE FUNCTION {TRIGGER}()",
+        )
+        drop = [f"DROP TRIGGER {TRIGGER} ON ebox_events", f"DROP FUNCTION {TRIGGER}()"]
+    else:
+        _execute(
+            ledger,
+            f"CREATE TRIGGER {TRIGGER} BEFORE INSERT ON ebox_events "
+            f"WHEN NEW.originator_id = X'{aggregate.hex}' "
+            "BEGIN SELECT RAISE(ABORT, 'events refused by the test'); END",
+        )
+        drop = [f"DROP TRIGGER {TRIGGER}"]
+    try:
+        yield
+    finally:
+        _execute(ledger, *drop)
+
+
+def test_a_patch_that_cannot_be_saved_whole_changes_nothing(box: Box) -> None:
+    items = [{"messageId": box.tax, "visible": False}, {"messageId": box.fine, "visible": False}]
+    with (
+        events_of_refused(box.ledger, box.ledger.app.message(box.fine).id),
+        TestClient(box.http.app, raise_server_exceptions=False) as http,
+    ):
+        refused = http.patch(
+            f"{BASE}/ebox/messages",
+            content=json.dumps({"items": items}),
+            headers=box.citizen(**MERGE_PATCH),
+        )
+    assert refused.status_code >= 500  # the store failed: not the request's fault
+    assert box.event_types(box.tax) == ["Sent", "Delivered"]  # not half-written
+    assert box.event_types(box.fine) == ["Sent", "Delivered"]
 
 
 def test_content_that_cannot_be_decrypted_records_no_handover(box: Box) -> None:
