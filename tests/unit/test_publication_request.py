@@ -9,7 +9,11 @@ from typing import Any
 
 import pytest
 
-from ebox.api.contract import ATTACHMENT_MEDIA_TYPES, PUBLISHABLE_MEDIA_TYPES
+from ebox.api.contract import (
+    ATTACHMENT_MEDIA_TYPES,
+    PUBLISHABLE_MEDIA_TYPES,
+    PUBLISHED_IMAGE_MEDIA_TYPES,
+)
 from ebox.api.errors import ApiError
 from ebox.api.publication_request import UploadedPart, publication_of
 from tests.contract import load
@@ -64,6 +68,8 @@ def test_the_postman_shaped_request_becomes_a_publication() -> None:
 def test_the_media_type_list_is_the_contracts() -> None:
     enum = load()["definitions"]["Attachment"]["properties"]["mediaType"]["enum"]
     assert tuple(enum) == ATTACHMENT_MEDIA_TYPES
+    images = load()["definitions"]["Image"]["properties"]["mediaType"]["enum"]
+    assert set(PUBLISHED_IMAGE_MEDIA_TYPES) <= set(images)  # types the contract knows
 
 
 @pytest.mark.parametrize(
