@@ -158,6 +158,12 @@ def _register_domain(app: FastAPI, domain: str) -> None:
         operation_id=f"linkMessage_{domain}",
         summary="Link a published message to a list of further recipients (broadcast).",
         responses=error_responses(400, 401, 403, 404),
+        description=(
+            "Each recipient gets at most one copy of the publication: a recipient listed "
+            "several times is linked once, and one that already has it (the original "
+            "recipient, an earlier link) keeps its letter and counts as a success, so that "
+            "a retried request answers the same nbSuccessLinks and writes nothing."
+        ),
     )
     def link_message(
         principal: CurrentPrincipal, ledger: LedgerDep, body: MessageToLink
