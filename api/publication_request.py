@@ -16,7 +16,7 @@ from typing import Any
 
 import rfc8785
 
-from ebox.api.contract import ATTACHMENT_MEDIA_TYPES, LANGUAGES, MAX_ATTACHMENTS
+from ebox.api.contract import LANGUAGES, MAX_ATTACHMENTS, PUBLISHABLE_MEDIA_TYPES
 from ebox.api.errors import ApiError
 from ebox.domain.ids import is_kbo_number, is_national_register_number
 from ebox.domain.proofs.canonical import parse_rfc3339
@@ -119,9 +119,10 @@ def documents_of(body: dict[str, Any], parts: dict[str, UploadedPart]) -> list[D
                 f"{field}.httpPartName {part_name!r} names no uploaded part", "MISSING_PART"
             )
         referenced.add(part_name)
-        if part.media_type not in ATTACHMENT_MEDIA_TYPES:
+        if part.media_type not in PUBLISHABLE_MEDIA_TYPES:
             raise invalid(
-                f"{field}: media type {part.media_type!r} is not one the contract allows",
+                f"{field}: media type {part.media_type!r} is not accepted; send one of "
+                + ", ".join(PUBLISHABLE_MEDIA_TYPES),
                 "UNSUPPORTED_MEDIA_TYPE",
             )
         expected = _digest_of(item.get("digest"), f"{field}.digest")

@@ -8,10 +8,10 @@ publication leaves no event, no blob and no wrapped key behind.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, Repository
@@ -53,6 +53,8 @@ from ebox.domain.validity import submission_skew as submission_skew_of
 DEFAULT_BATCH_SIZE = 500
 _last_position: ContextVar[int | None] = ContextVar("ebox_last_position", default=None)
 MAILBOX_CACHE_SIZE = 100_000
+
+Served = TypeVar("Served")
 
 
 class ChainedRepository(Repository):  # type: ignore[type-arg]
@@ -520,13 +522,32 @@ class EboxLedger(Application):  # type: ignore[type-arg]
     def open_document(
         self, message_id: str | UUID, document: str, reader: str, channel: str
     ) -> bytes:
-        """Decrypt one document for an authorised reader, recording the opening first."""
+        """Decrypt one document for an authorised reader and record the opening."""
+        return self.hand_over(message_id, [document], reader, channel, lambda texts: texts[0])
+
+    def hand_over(
+        self,
+        message_id: str | UUID,
+        documents: Sequence[str],
+        reader: str,
+        channel: str,
+        serve: Callable[[list[bytes]], Served],
+    ) -> Served:
+        """Hand documents to an authorised reader: decrypt, prepare, and only then record.
+
+        The opening (`Read` for the first main content, `ContentAccessed` after) is
+        the evidence of a handover, so it is saved only once every document is
+        decrypted and `serve` has made of the plaintexts what the reader receives:
+        a missing or corrupt ciphertext, or content that cannot be prepared,
+        records nothing. What `serve` returns is returned once the opening is saved.
+        """
         message = self.message(message_id)
-        doc = message.document(document)
-        message.open_document(document, reader, channel)
-        plaintext = self._decrypt(message, doc)
+        for name in documents:
+            message.open_document(name, reader, channel)  # refusals first; saved below
+        plaintexts = [self._decrypt(message, message.document(name)) for name in documents]
+        served = serve(plaintexts)
         self.save(message)
-        return plaintext
+        return served
 
     def _decrypt(self, message: Message, doc: dict[str, Any]) -> bytes:
         return decrypt_document(
@@ -556,6 +577,22 @@ class EboxLedger(Application):  # type: ignore[type-arg]
 
     def show(self, message_id: str | UUID, by: str) -> None:
         self._change(message_id, lambda m: m.show(by))
+
+    def set_visibility(self, visibility: Mapping[str, bool], by: str) -> int:
+        """Hide or show several messages in one save (the contract's PATCH): all or none.
+
+        A merge patch states the result, so a message already so is left as it
+        is. Returns how many messages changed.
+        """
+        changed = []
+        for message_id, visible in visibility.items():
+            message = self.message(message_id)
+            if message.visible != visible:
+                (message.show if visible else message.hide)(by)
+                changed.append(message)
+        if changed:
+            self.save(*changed)
+        return len(changed)
 
     def expire(self, message_id: str | UUID, reason: str) -> None:
         """Destroy the wrapped data keys and record it: content gone, proofs intact."""
