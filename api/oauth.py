@@ -14,10 +14,28 @@ replicas: see ebox.projections.clients), ``kid`` optional (else each of the
 client's keys of the algorithm's type is tried). Answers RFC 6749 §5.1 JSON
 (``access_token``, ``token_type``, ``expires_in``, ``scope``) with
 ``Cache-Control: no-store``; errors are RFC 6749 §5.2 JSON
-``{"error", "error_description"}``: ``invalid_client`` (401: unknown, disabled,
-bad signature, wrong audience, expired, replayed), ``invalid_scope``,
-``invalid_request``, ``unsupported_grant_type`` (400). This endpoint speaks
-OAuth, not the eBox contract, so its errors are OAuth's, not StatusMessages.
+``{"error", "error_description"}``: ``invalid_client`` (401), ``invalid_scope``,
+``invalid_request``, ``unsupported_grant_type`` (400), ``slow_down`` (429). This
+endpoint speaks OAuth, not the eBox contract, so its errors are OAuth's, not
+StatusMessages.
+
+Every failed client authentication (unknown client, disabled client, bad
+signature, wrong audience, expired, replayed, malformed assertion) answers the
+same ``invalid_client`` body, so the endpoint cannot be used to learn which
+client ids exist or are disabled; an unknown client's assertion is checked
+against a decoy key and a disabled client's only after its signature, so the
+work done does not tell them apart either. The real reason is logged (a
+WARNING per refused request, with the claimed client id, the peer address and
+the request id of ebox.api.request_id; never the assertion) and the caller can
+quote the ``X-Request-Id`` of its answer to the operator.
+
+Floods are limited per process (ebox.api.rate_limit): every request spends a
+token of its peer address's bucket, and a request whose assertion verifies
+spends one of its client's (after the jti is recorded, so a replayed or
+forged assertion cannot drain a real client's allowance). An empty bucket
+answers 429 ``slow_down`` with ``Retry-After``. Behind a reverse proxy the peer
+address is the proxy's unless uvicorn is told to trust its forwarded headers
+(``--proxy-headers --forwarded-allow-ips``).
 
 Also ``GET /oauth/jwks.json`` (the public key of the access tokens) and
 ``GET /.well-known/oauth-authorization-server`` (RFC 8414 metadata).
@@ -25,7 +43,9 @@ Also ``GET /oauth/jwks.json`` (the public key of the access tokens) and
 
 from __future__ import annotations
 
+import functools
 import logging
+import re
 import time
 import uuid
 from dataclasses import dataclass
@@ -40,13 +60,13 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from ebox.api.deps import SCOPES, auth_of
+from ebox.api.rate_limit import RateLimit, RateLimited, RateLimiter
+from ebox.api.request_id import current_request_id
 from ebox.api.settings import Settings
 from ebox.api.tokens import (
     LEEWAY_SECONDS,
     MalformedToken,
     TokenError,
-    TokenExpired,
-    WrongAudience,
     decode_jwt,
     unverified_claims,
     unverified_header,
@@ -78,26 +98,86 @@ def token_endpoint(settings: Settings) -> str:
     return f"{settings.public_url}{TOKEN_PATH}"
 
 
+# The one text of every failed client authentication: the reason goes to the log only.
+INVALID_CLIENT_DESCRIPTION = "client authentication failed"
+_LOGGABLE_CLIENT_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
 class OAuthError(Exception):
-    def __init__(self, error: str, description: str, status: int = 400) -> None:
+    """An RFC 6749 §5.2 error answer; `reason` is what the log says (the description if none)."""
+
+    def __init__(
+        self,
+        error: str,
+        description: str,
+        status: int = 400,
+        *,
+        reason: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(description)
         self.error = error
         self.description = description
         self.status = status
+        self.reason = reason or description
+        self.headers = headers or {}
 
     def response(self) -> JSONResponse:
         body = {"error": self.error, "error_description": self.description}
-        return JSONResponse(body, self.status, headers=NO_STORE)
+        return JSONResponse(body, self.status, headers={**NO_STORE, **self.headers})
 
 
-def _invalid_client(description: str) -> OAuthError:
-    return OAuthError("invalid_client", description, 401)
+class ClientAuthenticationFailed(OAuthError):
+    """invalid_client with the one public text, whatever the reason (logged, never answered)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__("invalid_client", INVALID_CLIENT_DESCRIPTION, 401, reason=reason)
+
+
+def _invalid_client(reason: str) -> OAuthError:
+    return ClientAuthenticationFailed(reason)
+
+
+def _slow_down(limited: RateLimited) -> OAuthError:
+    return OAuthError(
+        "slow_down",
+        f"too many token requests: retry after {limited.retry_after} s",
+        429,
+        reason=str(limited),
+        headers={"Retry-After": str(limited.retry_after)},
+    )
 
 
 @dataclass(frozen=True)
 class Grant:
     client: OAuthClient
     scopes: frozenset[str]
+
+
+@dataclass(frozen=True)
+class TokenRequestLimits:
+    """The token endpoint's buckets: per peer address and per authenticated client."""
+
+    per_address: RateLimiter
+    per_client: RateLimiter
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> TokenRequestLimits:
+        return cls(
+            RateLimiter(
+                RateLimit(settings.oauth_address_burst, settings.oauth_address_per_minute),
+                "address",
+            ),
+            RateLimiter(
+                RateLimit(settings.oauth_client_burst, settings.oauth_client_per_minute),
+                "client",
+            ),
+        )
+
+
+def limits_of(app: FastAPI) -> TokenRequestLimits:
+    limits: TokenRequestLimits = app.state.oauth_limits
+    return limits
 
 
 def register(app: FastAPI) -> None:
@@ -130,14 +210,32 @@ def register(app: FastAPI) -> None:
         },
     )
     async def token(request: Request) -> JSONResponse:
+        address = request.client.host if request.client else "-"
+        claimed = "-"
+        limits = limits_of(request.app)
         try:
-            form = await _form(request)
-            ledger: Ledger = request.app.state.ledger
-            settings: Settings = request.app.state.settings
-            tokens = auth_of(request.app).tokens
-            grant = await run_in_threadpool(authenticate, ledger, settings, form)
+            try:
+                limits.per_address.spend(address)
+                form = await _form(request)
+                claimed = _claimed_client_id(form)
+                ledger: Ledger = request.app.state.ledger
+                settings: Settings = request.app.state.settings
+                tokens = auth_of(request.app).tokens
+                grant = await run_in_threadpool(
+                    authenticate, ledger, settings, form, client_limit=limits.per_client
+                )
+            except RateLimited as limited:
+                raise _slow_down(limited) from None
         except OAuthError as error:
-            log.info("token request refused: %s", error.error)
+            # Every refusal, with its real reason; never the assertion or any other secret.
+            log.warning(
+                "token request refused: %s (%s); client %s, address %s, request %s",
+                error.error,
+                error.reason,
+                claimed,
+                address,
+                current_request_id() or "-",
+            )
             return error.response()
         issued = tokens.issue(
             kind=grant.client.kind,
@@ -174,6 +272,21 @@ def register(app: FastAPI) -> None:
             "scopes_supported": sorted(SCOPES),
         }
 
+    app.state.oauth_limits = TokenRequestLimits.for_settings(app.state.settings)
+
+
+def _claimed_client_id(form: dict[str, str]) -> str:
+    """The client id a request claims, for the log only: "-" unless it looks like one."""
+    claimed: Any = form.get("client_id")
+    if claimed is None and form.get("client_assertion"):
+        try:
+            claimed = unverified_claims(form["client_assertion"]).get("iss")
+        except MalformedToken:
+            claimed = None
+    if isinstance(claimed, str) and _LOGGABLE_CLIENT_ID.fullmatch(claimed):
+        return claimed
+    return "-"
+
 
 async def _form(request: Request) -> dict[str, str]:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -197,91 +310,111 @@ async def _form(request: Request) -> dict[str, str]:
 
 
 def authenticate(
-    ledger: Ledger, settings: Settings, form: dict[str, str], now: float | None = None
+    ledger: Ledger,
+    settings: Settings,
+    form: dict[str, str],
+    now: float | None = None,
+    *,
+    client_limit: RateLimiter | None = None,
 ) -> Grant:
-    """Check the grant and the client assertion, remember its jti, settle the scopes."""
+    """Check the grant and the client assertion, remember its jti, settle the scopes.
+
+    `client_limit` is spent only once the client has proven itself (signature
+    verified, jti new): no one else can use up a client's allowance.
+    """
     grant_type = form.get("grant_type")
     if not grant_type:
         raise OAuthError("invalid_request", "grant_type is required")
     if grant_type != GRANT_TYPE:
         raise OAuthError("unsupported_grant_type", f"only {GRANT_TYPE} is supported")
     if "client_secret" in form:
-        raise _invalid_client("client secrets are not accepted: authenticate with private_key_jwt")
+        raise _invalid_client("a client secret was sent: only private_key_jwt is accepted")
     if form.get("client_assertion_type") != ASSERTION_TYPE:
-        raise _invalid_client(f"client_assertion_type must be {ASSERTION_TYPE}")
+        raise _invalid_client("client_assertion_type is not the jwt-bearer type")
     assertion = form.get("client_assertion")
     if not assertion:
-        raise _invalid_client("client_assertion is required")
+        raise _invalid_client("client_assertion is missing")
     now = time.time() if now is None else now
     client, claims = verify_assertion(ledger, settings, assertion, form.get("client_id"), now)
     if not remember_assertion(
         ledger, client.client_id, claims["jti"], int(claims["exp"]), int(now)
     ):
-        raise _invalid_client("this client assertion was already used (jti replayed)")
+        raise _invalid_client("the client assertion was already used (jti replayed)")
+    if client_limit is not None:
+        client_limit.spend(client.client_id)
     return Grant(client, _granted_scopes(client, form.get("scope")))
 
 
 def verify_assertion(
     ledger: Ledger, settings: Settings, assertion: str, client_id: str | None, now: float
 ) -> tuple[OAuthClient, dict[str, Any]]:
+    """The client and the claims of a valid assertion, or ClientAuthenticationFailed.
+
+    The reasons (logged only) name the check that failed, never a claim's value.
+    """
     try:
         header = unverified_header(assertion)
         unverified = unverified_claims(assertion)
     except MalformedToken:
-        raise _invalid_client("client_assertion is not a JWT") from None
+        raise _invalid_client("the client assertion is not a JWT") from None
     alg = header.get("alg")
     if alg not in ASSERTION_ALGORITHMS:
-        raise _invalid_client(
-            f"the assertion must be signed with {' or '.join(ASSERTION_ALGORITHMS)}"
-        )
+        raise _invalid_client("the assertion's alg is neither EdDSA nor RS256")
     issuer = unverified.get("iss")
     if not isinstance(issuer, str) or not issuer or unverified.get("sub") != issuer:
-        raise _invalid_client("the assertion's iss and sub must both be the client_id")
+        raise _invalid_client("the assertion's iss and sub are not both the client id")
     if client_id is not None and client_id != issuer:
-        raise _invalid_client("client_id differs from the assertion's issuer")
+        raise _invalid_client("client_id differs from the assertion's iss")
     try:
-        client = get_client(ledger, issuer)
+        client: OAuthClient | None = get_client(ledger, issuer)
     except UnknownClient:
-        raise _invalid_client("unknown client") from None
-    if client.disabled:
-        raise _invalid_client("this client is disabled")
+        client = None
     kid = header.get("kid")
     keys = [
         jwt.PyJWK(jwk).key
-        for jwk in client.keys
+        for jwk in (client.keys if client is not None else ())
         if jwk["kty"] == _KEY_TYPE_OF_ALG[alg] and (kid is None or jwk["kid"] == kid)
     ]
-    if not keys:
-        raise _invalid_client("no key of this client matches the assertion's alg and kid")
     try:
+        # Without a client or a key of it, a decoy key does the same work and fails.
         claims = decode_jwt(
             assertion,
-            keys,
+            keys or [_decoy_key(alg)],
             [alg],
-            issuer=client.client_id,
+            issuer=issuer,
             audience=token_endpoint(settings),
             required=("iss", "sub", "aud", "exp", "jti"),
             now=now,
         )
-    except TokenExpired:
-        raise _invalid_client("the client assertion has expired") from None
-    except WrongAudience:
-        raise _invalid_client(f"the assertion's aud must be {token_endpoint(settings)}") from None
     except TokenError as error:
-        raise _invalid_client(f"the client assertion is invalid: {error.message}") from None
+        if client is None:
+            raise _invalid_client("unknown client") from None
+        if not keys:
+            raise _invalid_client(
+                "no key of the client matches the assertion's alg and kid"
+            ) from None
+        raise _invalid_client(f"the client assertion is refused: {error.reason}") from None
+    if client is None or not keys:  # a decoy key verifies nothing; never trust one that did
+        raise _invalid_client("unknown client")
+    if client.disabled:
+        raise _invalid_client("the client is disabled")
     if (
         not isinstance(claims["exp"], int | float)
         or claims["exp"] > now + MAX_ASSERTION_LIFETIME + LEEWAY_SECONDS
     ):
-        raise _invalid_client(
-            f"the assertion's exp must be at most {MAX_ASSERTION_LIFETIME} s ahead"
-        )
+        raise _invalid_client(f"the assertion's exp is more than {MAX_ASSERTION_LIFETIME} s ahead")
     jti = claims["jti"]
     if not isinstance(jti, str) or not 0 < len(jti) <= MAX_JTI_LENGTH:
-        raise _invalid_client(
-            f"the assertion's jti must be a string of 1 to {MAX_JTI_LENGTH} characters"
-        )
+        raise _invalid_client(f"the assertion's jti is not a string of 1 to {MAX_JTI_LENGTH}")
     return client, claims
+
+
+@functools.cache
+def _decoy_key(alg: str) -> Any:
+    """A public key whose private half no one holds, of the algorithm's type."""
+    if alg == "RS256":
+        return rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key()
+    return ed25519.Ed25519PrivateKey.generate().public_key()
 
 
 def _granted_scopes(client: OAuthClient, requested: str | None) -> frozenset[str]:

@@ -148,7 +148,7 @@ def add_client_key(ledger: Ledger, client_id: str, public_jwk: dict[str, Any]) -
 
 
 def disable_client(ledger: Ledger, client_id: str, now: datetime | None = None) -> None:
-    """Refuse new tokens to this client (tokens already issued live until they expire)."""
+    """Refuse this client new tokens, and its live tokens at once (see `client_standing`)."""
     with ledger.db.write() as session:
         result = session.execute(
             update(oauth_clients)
@@ -174,6 +174,35 @@ def get_client(ledger: Ledger, client_id: str) -> OAuthClient:
         keys=tuple(json.loads(row.jwks)["keys"]),
         created_at=_aware(row.created_at),
         disabled_at=_aware(row.disabled_at) if row.disabled_at is not None else None,
+    )
+
+
+@dataclass(frozen=True)
+class ClientStanding:
+    """What a request needs to know of its client now: who it is, what it holds, if enabled."""
+
+    kind: str
+    subject: str
+    scopes: frozenset[str]
+    disabled: bool
+
+
+def client_standing(ledger: Ledger, client_id: str) -> ClientStanding | None:
+    """The client's standing now, or None if no client has this id.
+
+    Called on every request made with a client's token: one primary-key read
+    of four short columns (not the keys), so that disabling a client takes
+    effect at once on every replica without a cache to invalidate.
+    """
+    c = oauth_clients.c
+    with ledger.db.read() as session:
+        row = session.execute(
+            select(c.kind, c.subject, c.scopes, c.disabled_at).where(c.client_id == client_id)
+        ).first()
+    if row is None:
+        return None
+    return ClientStanding(
+        row.kind, row.subject, frozenset(row.scopes.split()), row.disabled_at is not None
     )
 
 
