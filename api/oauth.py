@@ -11,7 +11,8 @@ does it::
 The assertion: ``iss`` = ``sub`` = client_id, ``aud`` = ``{public_url}/oauth/token``,
 ``exp`` at most 5 minutes ahead, ``jti`` unique (a replay is refused, across
 replicas: see ebox.projections.clients), ``kid`` optional (else each of the
-client's keys of the algorithm's type is tried). Answers RFC 6749 §5.1 JSON
+client's keys of the algorithm's type is tried): see ebox.api.client_assertion.
+Answers RFC 6749 §5.1 JSON
 (``access_token``, ``token_type``, ``expires_in``, ``scope``) with
 ``Cache-Control: no-store``; errors are RFC 6749 §5.2 JSON
 ``{"error", "error_description"}``: ``invalid_client`` (401), ``invalid_scope``,
@@ -43,42 +44,30 @@ Also ``GET /oauth/jwks.json`` (the public key of the access tokens) and
 
 from __future__ import annotations
 
-import functools
 import logging
 import re
 import time
-import uuid
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
-import jwt
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from ebox.api.client_assertion import (
+    ASSERTION_ALGORITHMS,
+    ASSERTION_TYPE,
+    ClientAuthenticationFailed,
+    make_client_assertion,
+    verify_assertion,
+)
 from ebox.api.deps import SCOPES, auth_of
 from ebox.api.rate_limit import RateLimit, RateLimited, RateLimiter
 from ebox.api.request_id import current_request_id
 from ebox.api.settings import Settings
-from ebox.api.tokens import (
-    LEEWAY_SECONDS,
-    MalformedToken,
-    TokenError,
-    decode_jwt,
-    unverified_claims,
-    unverified_header,
-)
-from ebox.projections.clients import (
-    ALLOWED_SCOPES,
-    MAX_JTI_LENGTH,
-    OAuthClient,
-    UnknownClient,
-    get_client,
-    remember_assertion,
-)
+from ebox.api.tokens import MalformedToken, unverified_claims
+from ebox.projections.clients import ALLOWED_SCOPES, OAuthClient, remember_assertion
 from ebox.projections.runtime import Ledger
 
 log = logging.getLogger("ebox.api.oauth")
@@ -86,10 +75,6 @@ log = logging.getLogger("ebox.api.oauth")
 TOKEN_PATH = "/oauth/token"
 JWKS_PATH = "/oauth/jwks.json"
 GRANT_TYPE = "client_credentials"
-ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
-ASSERTION_ALGORITHMS = ("EdDSA", "RS256")
-_KEY_TYPE_OF_ALG = {"EdDSA": "OKP", "RS256": "RSA"}
-MAX_ASSERTION_LIFETIME = 300  # seconds between now and the assertion's exp
 MAX_BODY_BYTES = 16 * 1024
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
@@ -127,15 +112,9 @@ class OAuthError(Exception):
         return JSONResponse(body, self.status, headers={**NO_STORE, **self.headers})
 
 
-class ClientAuthenticationFailed(OAuthError):
-    """invalid_client with the one public text, whatever the reason (logged, never answered)."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__("invalid_client", INVALID_CLIENT_DESCRIPTION, 401, reason=reason)
-
-
 def _invalid_client(reason: str) -> OAuthError:
-    return ClientAuthenticationFailed(reason)
+    """invalid_client with the one public text, whatever the reason (logged, never answered)."""
+    return OAuthError("invalid_client", INVALID_CLIENT_DESCRIPTION, 401, reason=reason)
 
 
 def _slow_down(limited: RateLimited) -> OAuthError:
@@ -146,6 +125,28 @@ def _slow_down(limited: RateLimited) -> OAuthError:
         reason=str(limited),
         headers={"Retry-After": str(limited.retry_after)},
     )
+
+
+_TOKEN_SCHEMA = {
+    "type": "object",
+    "required": ["access_token", "token_type", "expires_in", "scope"],
+    "properties": {
+        "access_token": {"type": "string"},
+        "token_type": {"type": "string", "enum": ["Bearer"]},
+        "expires_in": {"type": "integer"},
+        "scope": {"type": "string"},
+    },
+}
+
+
+def _oauth_error(description: str) -> dict[str, Any]:
+    """An RFC 6749 §5.2 error answer, for the OpenAPI description."""
+    schema = {
+        "type": "object",
+        "required": ["error", "error_description"],
+        "properties": {"error": {"type": "string"}, "error_description": {"type": "string"}},
+    }
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
 @dataclass(frozen=True)
@@ -185,6 +186,26 @@ def register(app: FastAPI) -> None:
         TOKEN_PATH,
         tags=["OAuth2"],
         summary="Client credentials grant with a private_key_jwt client assertion (RFC 7523).",
+        responses={
+            200: {
+                "description": "RFC 6749 §5.1: the access token.",
+                "content": {"application/json": {"schema": _TOKEN_SCHEMA}},
+            },
+            400: _oauth_error("invalid_request, unsupported_grant_type or invalid_scope."),
+            401: _oauth_error(
+                f"invalid_client, always with the text {INVALID_CLIENT_DESCRIPTION!r}: the "
+                "reason is in the server's log under the answer's X-Request-Id."
+            ),
+            429: {
+                **_oauth_error("slow_down: too many requests from this address or client."),
+                "headers": {
+                    "Retry-After": {
+                        "description": "Seconds to wait.",
+                        "schema": {"type": "integer", "minimum": 1},
+                    }
+                },
+            },
+        },
         openapi_extra={
             "requestBody": {
                 "required": True,
@@ -335,7 +356,11 @@ def authenticate(
     if not assertion:
         raise _invalid_client("client_assertion is missing")
     now = time.time() if now is None else now
-    client, claims = verify_assertion(ledger, settings, assertion, form.get("client_id"), now)
+    audience = token_endpoint(settings)
+    try:
+        client, claims = verify_assertion(ledger, audience, assertion, form.get("client_id"), now)
+    except ClientAuthenticationFailed as failed:
+        raise _invalid_client(failed.reason) from None
     if not remember_assertion(
         ledger, client.client_id, claims["jti"], int(claims["exp"]), int(now)
     ):
@@ -343,78 +368,6 @@ def authenticate(
     if client_limit is not None:
         client_limit.spend(client.client_id)
     return Grant(client, _granted_scopes(client, form.get("scope")))
-
-
-def verify_assertion(
-    ledger: Ledger, settings: Settings, assertion: str, client_id: str | None, now: float
-) -> tuple[OAuthClient, dict[str, Any]]:
-    """The client and the claims of a valid assertion, or ClientAuthenticationFailed.
-
-    The reasons (logged only) name the check that failed, never a claim's value.
-    """
-    try:
-        header = unverified_header(assertion)
-        unverified = unverified_claims(assertion)
-    except MalformedToken:
-        raise _invalid_client("the client assertion is not a JWT") from None
-    alg = header.get("alg")
-    if alg not in ASSERTION_ALGORITHMS:
-        raise _invalid_client("the assertion's alg is neither EdDSA nor RS256")
-    issuer = unverified.get("iss")
-    if not isinstance(issuer, str) or not issuer or unverified.get("sub") != issuer:
-        raise _invalid_client("the assertion's iss and sub are not both the client id")
-    if client_id is not None and client_id != issuer:
-        raise _invalid_client("client_id differs from the assertion's iss")
-    try:
-        client: OAuthClient | None = get_client(ledger, issuer)
-    except UnknownClient:
-        client = None
-    kid = header.get("kid")
-    keys = [
-        jwt.PyJWK(jwk).key
-        for jwk in (client.keys if client is not None else ())
-        if jwk["kty"] == _KEY_TYPE_OF_ALG[alg] and (kid is None or jwk["kid"] == kid)
-    ]
-    try:
-        # Without a client or a key of it, a decoy key does the same work and fails.
-        claims = decode_jwt(
-            assertion,
-            keys or [_decoy_key(alg)],
-            [alg],
-            issuer=issuer,
-            audience=token_endpoint(settings),
-            required=("iss", "sub", "aud", "exp", "jti"),
-            now=now,
-        )
-    except TokenError as error:
-        if client is None:
-            raise _invalid_client("unknown client") from None
-        if not keys:
-            raise _invalid_client(
-                "no key of the client matches the assertion's alg and kid"
-            ) from None
-        raise _invalid_client(f"the client assertion is refused: {error.reason}") from None
-    if client is None or not keys:  # a decoy key verifies nothing; never trust one that did
-        raise _invalid_client("unknown client")
-    if client.disabled:
-        raise _invalid_client("the client is disabled")
-    if (
-        not isinstance(claims["exp"], int | float)
-        or claims["exp"] > now + MAX_ASSERTION_LIFETIME + LEEWAY_SECONDS
-    ):
-        raise _invalid_client(f"the assertion's exp is more than {MAX_ASSERTION_LIFETIME} s ahead")
-    jti = claims["jti"]
-    if not isinstance(jti, str) or not 0 < len(jti) <= MAX_JTI_LENGTH:
-        raise _invalid_client(f"the assertion's jti is not a string of 1 to {MAX_JTI_LENGTH}")
-    return client, claims
-
-
-@functools.cache
-def _decoy_key(alg: str) -> Any:
-    """A public key whose private half no one holds, of the algorithm's type."""
-    if alg == "RS256":
-        return rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key()
-    return ed25519.Ed25519PrivateKey.generate().public_key()
 
 
 def _granted_scopes(client: OAuthClient, requested: str | None) -> frozenset[str]:
@@ -429,38 +382,11 @@ def _granted_scopes(client: OAuthClient, requested: str | None) -> frozenset[str
     return wanted
 
 
-# --------------------------------------------------------------------------- client side
-
-
-def make_client_assertion(
-    private_pem: bytes,
-    client_id: str,
-    audience: str,
-    *,
-    ttl: int = 60,
-    jti: str | None = None,
-    now: float | None = None,
-    kid: str | None = None,
-) -> str:
-    """A client assertion for POST /oauth/token (what a client's own code does)."""
-    key = serialization.load_pem_private_key(private_pem, password=None)
-    if isinstance(key, ed25519.Ed25519PrivateKey):
-        algorithm = "EdDSA"
-    elif isinstance(key, rsa.RSAPrivateKey):
-        algorithm = "RS256"
-    else:
-        raise ValueError("a client key is Ed25519 or RSA")
-    issued_at = int(time.time() if now is None else now)
-    claims = {
-        "iss": client_id,
-        "sub": client_id,
-        "aud": audience,
-        "iat": issued_at,
-        "exp": issued_at + ttl,
-        "jti": jti or str(uuid.uuid4()),
-    }
-    headers = {"kid": kid} if kid else None
-    return jwt.encode(claims, key, algorithm=algorithm, headers=headers)
-
-
-__all__ = ["authenticate", "make_client_assertion", "register", "token_endpoint"]
+__all__ = [
+    "ASSERTION_ALGORITHMS",
+    "ASSERTION_TYPE",
+    "authenticate",
+    "make_client_assertion",
+    "register",
+    "token_endpoint",
+]
