@@ -202,6 +202,7 @@ def get_current_principal(
 ) -> Principal:
     """Verify `Authorization: Bearer <token>`: an access token of ours or a person token."""
     if credentials is None or not credentials.credentials:
+        log.info("no bearer token; request %s", current_request_id() or "-")
         raise _unauthorized()
     token = credentials.credentials
     try:

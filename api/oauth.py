@@ -250,7 +250,7 @@ def register(app: FastAPI) -> None:
         except OAuthError as error:
             # Every refusal, with its real reason; never the assertion or any other secret.
             log.warning(
-                "token request refused: %s (%s); client %s, address %s, request %s",
+                "token request refused: %s (%s); claimed client %s, address %s, request %s",
                 error.error,
                 error.reason,
                 claimed,

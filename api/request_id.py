@@ -70,10 +70,11 @@ class RequestIdMiddleware:
                 message = {**message, "headers": [*headers, (_HEADER_KEY, raw)]}
             await send(message)
 
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            _current.reset(reset)
+        await self.app(scope, receive, send_with_id)
+        # Reset only after a normal answer: an exception goes on to the server-error
+        # handler outside this middleware, whose log line must still carry the id. Each
+        # request runs in a task of its own, so the value dies with it either way.
+        _current.reset(reset)
 
 
 def install(app: Starlette) -> None:

@@ -32,6 +32,7 @@ from tests.auth_helpers import (
     access_token,
     api_client,
     app_settings,
+    bare_app,
     bearer,
     client_token,
     expired,
@@ -180,3 +181,19 @@ def test_a_token_must_name_its_client_as_registered(http: TestClient, ledger: Le
 
 def _jwk() -> dict[str, Any]:
     return generate_key().public_jwk
+
+
+def test_an_unexpected_error_is_logged_with_the_request_id(
+    ledger: Ledger, ledger_home: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken_route(app: Any) -> None:
+        @app.get("/broken")
+        def broken() -> None:
+            raise RuntimeError("a bug")
+
+    app = bare_app(ledger, ledger_home, routers=(broken_route,))
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get("/broken", headers={"X-Request-Id": "req-500"})
+    assert response.status_code == 500
+    (record,) = [r for r in caplog.records if r.getMessage() == "unexpected error"]
+    assert record.request_id == "req-500"  # type: ignore[attr-defined]
