@@ -17,6 +17,7 @@ from ebox.api import (
     oauth,
     publication,
     reference,
+    request_id,
 )
 from ebox.api.errors import install_error_handlers
 from ebox.api.limits import BodyLimits
@@ -49,6 +50,7 @@ def create_app(ledger: Ledger, settings: Settings | None = None) -> FastAPI:
         timeout=settings.body_timeout_seconds,
         environment=settings.environment,
     )
+    request_id.install(app)  # last added, so outermost: every answer carries X-Request-Id
     for module in (
         oauth,
         health,

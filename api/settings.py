@@ -37,6 +37,12 @@ class Settings:
     require_signature: bool = False
     oidc_issuer: str | None = None
     oidc_jwks_file: str | None = None
+    # POST /oauth/token, per process (see ebox.api.rate_limit): a burst, then so many a minute.
+    # Per address: every request; per client: requests whose assertion's signature verifies.
+    oauth_address_burst: int = 30
+    oauth_address_per_minute: float = 60.0
+    oauth_client_burst: int = 10
+    oauth_client_per_minute: float = 30.0
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -63,4 +69,8 @@ class Settings:
             in ("1", "true", "yes"),
             oidc_issuer=env.get("EBOX_OIDC_ISSUER") or None,
             oidc_jwks_file=env.get("EBOX_OIDC_JWKS_FILE") or None,
+            oauth_address_burst=int(env.get("EBOX_OAUTH_ADDRESS_BURST", "30")),
+            oauth_address_per_minute=float(env.get("EBOX_OAUTH_ADDRESS_PER_MINUTE", "60")),
+            oauth_client_burst=int(env.get("EBOX_OAUTH_CLIENT_BURST", "10")),
+            oauth_client_per_minute=float(env.get("EBOX_OAUTH_CLIENT_PER_MINUTE", "30")),
         )

@@ -331,6 +331,36 @@ def token_assertion(
     print(make_client_assertion(key.read_bytes(), client_id, audience, ttl=ttl))
 
 
+# --------------------------------------------------------------------------- admin
+
+admin_app = typer.Typer(help="Operations: OAuth clients.", no_args_is_help=True)
+admin_client_app = typer.Typer(help="Registered OAuth clients.", no_args_is_help=True)
+app.add_typer(admin_app, name="admin")
+admin_app.add_typer(admin_client_app, name="client")
+
+
+@admin_client_app.command("disable")
+def admin_client_disable(
+    client_id: str,
+    db: DbOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Disable an OAuth client: no new token, and its live tokens are refused at once."""
+    import json
+
+    from ebox.projections.clients import UnknownClient, disable_client
+
+    ledger = _open(db)
+    try:
+        disable_client(ledger, client_id)
+    except UnknownClient:
+        err.print(f"[red]no client {client_id!r}[/red]")
+        raise typer.Exit(2) from None
+    finally:
+        ledger.close()
+    print(json.dumps({"client_id": client_id, "disabled": True}) if as_json else client_id)
+
+
 # --------------------------------------------------------------------------- projections
 
 projections_app = typer.Typer(help="Read models: lag and rebuilds.", no_args_is_help=True)
