@@ -18,7 +18,10 @@ import pytest
 
 from ebox.api.settings import Settings
 from ebox.api.tokens import TokenService
+from ebox.domain.errors import NotFound
 from ebox.projections.clients import ALLOWED_SCOPES
+from ebox.projections.runtime import Ledger, open_ledger
+from tests.auth_helpers import register_test_client
 from tests.contract import validate
 from tests.e2e.served import RawConnection, Server, served
 
@@ -28,6 +31,7 @@ EARLY = 24 * MiB  # answered before this much was sent: the body was not read
 MAX_UPLOAD = 256 * 1024
 BOUNDARY = "ebox-transport-test"
 PUBLISH = "/ebox/citizen/v2/publishMessage"
+SENDER = "0123456749"
 
 
 @pytest.fixture(scope="module")
@@ -38,14 +42,30 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 def sender_token(server: Server) -> str:
-    """A sender's access token signed with the server's own key (its data directory)."""
+    """A sender's access token signed with the server's own key, for a client registered in
+    the server's own database (a token is good only while its client is)."""
+    ledger = open_ledger(home=server.home)
+    try:
+        if not _registered(ledger, SENDER):
+            ledger.app.register_sender(SENDER, {"nl": "Transporttest"})
+        client = register_test_client(ledger, "sender", SENDER)
+    finally:
+        ledger.close()
     tokens = TokenService.for_settings(Settings(public_url=server.url), server.home)
     return tokens.issue(
         kind="sender",
-        subject="0123456749",
-        client_id="transport-test",
+        subject=SENDER,
+        client_id=client.client_id,
         scopes=ALLOWED_SCOPES["sender"],
     ).access_token
+
+
+def _registered(ledger: Ledger, kbo: str) -> bool:
+    try:
+        ledger.app.sender(kbo)
+    except NotFound:
+        return False
+    return True
 
 
 def chunk(data: bytes) -> bytes:
