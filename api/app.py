@@ -17,10 +17,12 @@ from ebox.api import (
     oauth,
     publication,
     reference,
+    request_id,
 )
 from ebox.api.errors import install_error_handlers
-from ebox.api.limits import BodySizeLimit
+from ebox.api.limits import BodyLimits
 from ebox.api.settings import Settings
+from ebox.api.upload_guard import UploadGuard
 from ebox.projections.runtime import Ledger
 
 
@@ -39,8 +41,16 @@ def create_app(ledger: Ledger, settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app, settings.environment)
     app.add_middleware(
-        BodySizeLimit, max_upload_bytes=settings.max_upload_bytes, environment=settings.environment
+        UploadGuard, max_upload_bytes=settings.max_upload_bytes, environment=settings.environment
     )
+    app.add_middleware(
+        BodyLimits,
+        max_request_bytes=settings.max_request_bytes,
+        max_upload_bytes=settings.max_upload_bytes,
+        timeout=settings.body_timeout_seconds,
+        environment=settings.environment,
+    )
+    request_id.install(app)  # last added, so outermost: every answer carries X-Request-Id
     for module in (
         oauth,
         health,

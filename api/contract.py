@@ -33,6 +33,15 @@ ATTACHMENT_MEDIA_TYPES = (
     "application/msword",
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
 )
+"""The contract's `Attachment.mediaType` enum: what the read side describes."""
+
+PUBLISHED_IMAGE_MEDIA_TYPES = ("image/jpeg", "image/png")
+"""Images the official publication examples publish (the Postman collection uploads a
+.jpg, a .jpeg and a .png), though `Attachment.mediaType` does not list them; the
+contract's own `Image` type lists both. No SVG: a picture that runs script is no picture."""
+
+PUBLISHABLE_MEDIA_TYPES = ATTACHMENT_MEDIA_TYPES + PUBLISHED_IMAGE_MEDIA_TYPES
+"""What publishMessage accepts as an attachment (README, "Contract deviations")."""
 
 
 def contract_datetime(moment: datetime | str) -> str:

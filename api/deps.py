@@ -47,13 +47,26 @@ Refusals are StatusMessages: 401 with ``WWW-Authenticate: Bearer`` for a missing
 or invalid token, 403 for a valid token that may not do this. A message of
 another sender, or outside the mailbox read, answers 404: its existence is not
 revealed.
+
+A refused token gets one text and one fixed challenge (`bearer_challenge`),
+whatever the reason: nothing of the token (its issuer, audience, any claim)
+is ever written into an answer, so a header cannot be broken by what a caller
+put in a token (RFC 7230 header values are Latin-1), and the answer lists no
+trusted issuer and tells an expired token from a forged one to no one. The
+reason is logged as a WARNING with the request id (ebox.api.request_id).
+
+A client's access token (sender, partner, auditor) is good only while its
+client is registered and enabled: each request looks the client up by its
+primary key (`client_standing`), so disabling a client refuses its live
+tokens at once, on every replica, and narrowing its scopes narrows them.
+Person tokens come from the identity provider and name no client of ours.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated
 
@@ -62,11 +75,19 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ebox.api.errors import ApiError
 from ebox.api.oidc import OidcConfigurationError, PersonTokenVerifier
+from ebox.api.request_id import current_request_id
 from ebox.api.settings import Settings
-from ebox.api.tokens import Principal, TokenError, TokenService, WrongIssuer, unverified_claims
+from ebox.api.tokens import (
+    ClientNotInGoodStanding,
+    Principal,
+    TokenError,
+    TokenService,
+    WrongIssuer,
+    unverified_claims,
+)
 from ebox.domain.errors import NoDigitalUser
 from ebox.domain.mailbox import EBOX_TYPES, Mailbox
-from ebox.projections.clients import AUDIT, CONSULTATION, PUBLICATION
+from ebox.projections.clients import AUDIT, CONSULTATION, PUBLICATION, client_standing
 from ebox.projections.home import data_dir
 from ebox.projections.runtime import Ledger
 
@@ -151,12 +172,28 @@ _bearer = HTTPBearer(
 )
 
 
-def _unauthorized(message: str, error: str | None = None) -> ApiError:
-    challenge = f'Bearer realm="{REALM}"'
-    if error:
-        description = message.replace("\\", "").replace('"', "'")
-        challenge += f', error="{error}", error_description="{description}"'
-    return ApiError(401, "UNAUTHORIZED", message, headers={"WWW-Authenticate": challenge})
+# The one answer to every refused bearer token (RFC 6750 §3): fixed texts, no token content.
+INVALID_TOKEN_MESSAGE = "the access token is invalid or has expired"
+MISSING_TOKEN_MESSAGE = "a bearer access token is required"
+
+
+def bearer_challenge(error: str | None = None) -> str:
+    """The WWW-Authenticate value: built from constants only (RFC 6750 §3)."""
+    if error is None:
+        return f'Bearer realm="{REALM}"'
+    if error != "invalid_token":
+        raise ValueError(f"unknown bearer error code {error!r}")
+    return (
+        f'Bearer realm="{REALM}", error="invalid_token", '
+        f'error_description="{INVALID_TOKEN_MESSAGE}"'
+    )
+
+
+def _unauthorized(error: str | None = None) -> ApiError:
+    message = MISSING_TOKEN_MESSAGE if error is None else INVALID_TOKEN_MESSAGE
+    return ApiError(
+        401, "UNAUTHORIZED", message, headers={"WWW-Authenticate": bearer_challenge(error)}
+    )
 
 
 def get_current_principal(
@@ -165,26 +202,45 @@ def get_current_principal(
 ) -> Principal:
     """Verify `Authorization: Bearer <token>`: an access token of ours or a person token."""
     if credentials is None or not credentials.credentials:
-        raise _unauthorized("a bearer access token is required")
+        log.info("no bearer token; request %s", current_request_id() or "-")
+        raise _unauthorized()
     token = credentials.credentials
     try:
         auth = auth_of(request.app)
         issuer = unverified_claims(token).get("iss")
         if issuer == auth.tokens.issuer:
-            return auth.tokens.verify(token)
+            return _in_good_standing(request.app.state.ledger, auth.tokens.verify(token))
         if issuer == auth.persons.issuer:
             return auth.persons.verify(token)
-        raise WrongIssuer(
-            "the token's issuer is not trusted",
-            expected=[auth.tokens.issuer, auth.persons.issuer],
-            actual=issuer,
-        )
+        raise WrongIssuer("the token's issuer is not trusted")
     except TokenError as error:
-        log.info("bearer token refused: %s", error.reason)  # never the token itself
-        raise _unauthorized(error.message, "invalid_token") from None
+        # The reason for the operator, never the token nor a claim's value (error.reason
+        # is a fixed word, error.message may quote the token's claims).
+        log.warning(
+            "bearer token refused: %s; address %s, request %s",
+            error.reason,
+            request.client.host if request.client else "-",
+            current_request_id() or "-",
+        )
+        raise _unauthorized("invalid_token") from None
     except OidcConfigurationError as error:
         log.error("person tokens cannot be verified: %s", error)
         raise ApiError(503, "SERVICE_UNAVAILABLE", "person tokens cannot be verified now") from None
+
+
+def _in_good_standing(ledger: Ledger, principal: Principal) -> Principal:
+    """The principal of a client's token, if the client is still registered, same, enabled.
+
+    Scopes are narrowed to what the client holds now.
+    """
+    standing = client_standing(ledger, principal.client_id)
+    if (
+        standing is None
+        or standing.disabled
+        or (standing.kind, standing.subject) != (principal.kind, principal.subject)
+    ):
+        raise ClientNotInGoodStanding("the token's client is disabled or no longer registered")
+    return replace(principal, scopes=principal.scopes & standing.scopes)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_current_principal)]

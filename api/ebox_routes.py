@@ -23,10 +23,13 @@ for (always needed for an enterprise eBox); a partner app reads with the
 person's token while the mailbox consents. A message outside that eBox answers
 404 like a message that does not exist.
 
-Reading content goes through ``ledger.app.open_document``, which decrypts and
-records the handover first: ``Read`` on the first opening of a main content
-(an attachment with ``mainContent``, or the body when ``bodyMainContent``),
-``ContentAccessed`` afterwards, with the reader and the channel of the access.
+Reading content goes through ``ledger.app.hand_over``, which decrypts the
+documents and prepares the answer before it records the handover: ``Read`` on
+the first opening of a main content (an attachment with ``mainContent``, or the
+body when ``bodyMainContent``), ``ContentAccessed`` afterwards, with the reader
+and the channel of the access. Content that cannot be served records nothing.
+Attachment bytes carry the document's own media type, or
+application/octet-stream (the contract's) when the client's Accept prefers it.
 getMessageById opens the payment data when the message has some (it is content,
 encrypted like any document), so its handover is recorded too; listings never
 open content and so never show ``paymentData``. Listing or summarising an eBox
@@ -40,7 +43,9 @@ reached in ``X-Ebox-Position``; a client that sends that number back in
 view has processed it (503 ``NOT_YET_CONSISTENT`` with ``Retry-After`` if that
 takes longer than a few seconds; 400 for a position the ledger has not reached,
 which no response ever gave). So a reader's readStatus flips in the very
-next listing.
+next listing. The catch-up comes after the commit, so nothing that goes wrong in
+it turns the committed action into an error: it is logged, and the answer is
+the committed result.
 
 Extensions to the contract, all optional for a client: ``archived`` in Message
 and as a listing filter, archive/unarchive, ``X-Ebox-Id``, the two position
@@ -52,11 +57,12 @@ identifiers without control characters): anything else is a 400.
 
 import json
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 from functools import cached_property
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import quote
 
 from fastapi import BackgroundTasks, Depends, FastAPI, Header, Path, Query, Request
@@ -64,9 +70,9 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from ebox.api.contract import (
-    ATTACHMENT_MEDIA_TYPES,
     EBOX_DOMAINS,
     MAX_PAGE_SIZE,
+    PUBLISHABLE_MEDIA_TYPES,
     contract_datetime,
     parse_contract_datetime,
 )
@@ -79,6 +85,7 @@ from ebox.api.deps import (
     mailbox_access,
 )
 from ebox.api.errors import ApiError
+from ebox.api.negotiation import OCTET_STREAM, content_media_type
 from ebox.api.settings import Settings
 from ebox.api.validation import (
     KboNumber,
@@ -111,6 +118,8 @@ MIN_POSITION_HEADER = "X-Ebox-Min-Position"
 POSITION_HEADER = "X-Ebox-Position"
 CONSISTENCY_TIMEOUT = 5.0
 """Seconds a request waits for a view (override with app.state.consistency_timeout)."""
+
+Served = TypeVar("Served")
 
 # --------------------------------------------------------------------------- shared by routers
 
@@ -159,7 +168,12 @@ def consistency_timeout(request: Request) -> float:
 def wait_for_view(
     ledger: Ledger, projection: str, min_position: int | None, timeout: float
 ) -> None:
-    """Honour X-Ebox-Min-Position: catch the view up to it, or 503."""
+    """Honour X-Ebox-Min-Position: catch the view up to it, or 503.
+
+    Also 503 when catching up fails (a view stuck on an event): the data asked
+    for is not there yet, which is no fault of the request; only the error's
+    class is logged (a view's database error carries personal data).
+    """
     if not min_position:
         return
     latest = latest_notification_id(ledger)
@@ -181,20 +195,51 @@ def wait_for_view(
             f"(it is at {error.position}); retry shortly",
             headers={"Retry-After": "1"},
         ) from None
+    except Exception as error:
+        log.error(
+            "the %s view failed to catch up to position %d (%s)",
+            projection,
+            min_position,
+            _name(error),
+        )
+        raise ApiError(
+            503,
+            "NOT_YET_CONSISTENT",
+            f"the {projection} view cannot reach position {min_position} now; retry later",
+            headers={"Retry-After": "1"},
+        ) from None
 
 
 def after_write(ledger: Ledger, timeout: float) -> dict[str, str]:
     """Catch the inbox view up with what was just written; the position reached, as a header.
 
-    The write is committed whatever happens here: a view that is slow to follow
-    does not fail the request, the client can still wait with X-Ebox-Min-Position.
+    The write is committed whatever happens here, so nothing here fails the
+    request: a view that is slow to follow, or one that fails (a handler that
+    raises, a broken table), is logged and the committed result is answered; the
+    client can still wait with X-Ebox-Min-Position, and the view's own runner
+    retries. Only the error's class is logged: a view's database error carries
+    its SQL parameters, which hold national register numbers and subjects.
     """
-    position = latest_notification_id(ledger)
+    try:
+        position = latest_notification_id(ledger)
+    except Exception as error:
+        log.error("committed write: the ledger position could not be read (%s)", _name(error))
+        return {}
     try:
         wait_until_position(ledger, "inbox", position, timeout)
     except ProjectionTimeout as error:
         log.warning("inbox view behind after a write: %s", error)
+    except Exception as error:
+        log.error(
+            "committed write: the inbox view failed to catch up to position %d (%s)",
+            position,
+            _name(error),
+        )
     return {POSITION_HEADER: str(position)}
+
+
+def _name(error: BaseException) -> str:
+    return f"{type(error).__module__}.{type(error).__qualname__}"
 
 
 def kilobytes(size: int) -> float:
@@ -227,10 +272,13 @@ class Consultation:
         """A delivered message of this eBox (404 otherwise, whoever's it is)."""
         return self.view.message(self.ebox, message_id)
 
-    def open(self, message_id: str, document: str) -> bytes:
-        """Decrypt a document, recording Read or ContentAccessed for this reader and channel."""
-        return self.ledger.app.open_document(
-            message_id, document, self.access.reader, self.access.channel
+    def hand_over(
+        self, message_id: str, documents: Sequence[str], serve: Callable[[list[bytes]], Served]
+    ) -> Served:
+        """Decrypt documents and prepare the answer with `serve`, then record Read or
+        ContentAccessed for this reader and channel: nothing is recorded unless it is served."""
+        return self.ledger.app.hand_over(
+            message_id, documents, self.access.reader, self.access.channel, serve
         )
 
     def written(self) -> dict[str, str]:
@@ -378,10 +426,15 @@ MessageId = Annotated[ReferenceId, Path(description="The identifier of the messa
 AttachmentId = Annotated[ReferenceId, Path(description="The identifier of the attachment")]
 
 
-def require_patch_media_type(request: Request, principal: CurrentPrincipal) -> None:
-    """415 unless a JSON (merge patch) body; after authentication, so 401 comes first."""
+async def require_patch_media_type(request: Request, principal: CurrentPrincipal) -> None:
+    """400 without a body (the contract's answer), 415 for a body that is not JSON (merge patch).
+
+    After authentication, so 401 comes first.
+    """
     del principal
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if not media_type and not await request.body():
+        raise ApiError(400, "INVALID_REQUEST", "the MessagesToUpdate body is required")
     if media_type not in PATCH_MEDIA_TYPES:
         raise ApiError(
             415,
@@ -412,8 +465,21 @@ def _payment_document(ledger: Ledger, message_id: str) -> str | None:
     return None
 
 
-def _open_json(c: Consultation, message_id: str, document: str) -> Any:
-    return json.loads(c.open(message_id, document).decode("utf-8"))
+def _json_of(content: bytes) -> Any:
+    return json.loads(content.decode("utf-8"))
+
+
+def _body_texts(bodies: Sequence[Any], contents: list[bytes]) -> dict[str, str]:
+    """The body documents as the contract's TranslatedString."""
+    texts: dict[str, str] = {}
+    for body, content in zip(bodies, contents, strict=True):
+        if body.media_type == "application/json":
+            parsed = _json_of(content)
+            if isinstance(parsed, dict):
+                texts.update({k: v for k, v in parsed.items() if isinstance(v, str)})
+        elif body.language:
+            texts[body.language] = content.decode("utf-8", errors="replace")
+    return texts
 
 
 # --------------------------------------------------------------------------- routes
@@ -535,13 +601,7 @@ def _register_domain(app: FastAPI, domain: str) -> None:
                 )
         for message_id in wanted:
             c.message(message_id)  # every one of them is in this eBox, or nothing changes
-        app_ = c.ledger.app
-        changed = False
-        for message_id, visible in wanted.items():
-            if app_.message(message_id).visible == visible:
-                continue  # a merge patch states the result: already so is fine
-            (app_.show if visible else app_.hide)(message_id, by=c.access.reader)
-            changed = True
+        changed = c.ledger.app.set_visibility(wanted, by=c.access.reader)
         return Response(status_code=200, headers=c.written() if changed else None)
 
     @app.get(
@@ -557,13 +617,18 @@ def _register_domain(app: FastAPI, domain: str) -> None:
     )
     def get_message(c: Reading, messageId: MessageId) -> JSONResponse:
         message = c.message(messageId)
-        payment, headers = None, None
-        if message.has_payment_data:
-            document = _payment_document(c.ledger, message.message_id)
-            if document is not None:
-                payment = _open_json(c, message.message_id, document)
-                headers = c.written()
-        return JSONResponse(message_json(c, message, payment), headers=headers)
+        document = (
+            _payment_document(c.ledger, message.message_id) if message.has_payment_data else None
+        )
+        if document is None:
+            return JSONResponse(message_json(c, message))
+        answer = c.hand_over(
+            message.message_id,
+            [document],
+            lambda contents: JSONResponse(message_json(c, message, _json_of(contents[0]))),
+        )
+        answer.headers.update(c.written())
+        return answer
 
     @app.get(
         f"{message_path}/attachments",
@@ -602,7 +667,7 @@ def _register_domain(app: FastAPI, domain: str) -> None:
                 ),
                 "content": {
                     media_type: {"schema": {"type": "string", "format": "binary"}}
-                    for media_type in ("application/octet-stream", *ATTACHMENT_MEDIA_TYPES)
+                    for media_type in (OCTET_STREAM, *PUBLISHABLE_MEDIA_TYPES)
                 },
             },
             **read_errors,
@@ -610,21 +675,37 @@ def _register_domain(app: FastAPI, domain: str) -> None:
         },
     )
     def get_attachment_content(
-        c: Reading, messageId: MessageId, attachmentId: AttachmentId
+        c: Reading,
+        messageId: MessageId,
+        attachmentId: AttachmentId,
+        accept: Annotated[
+            str | None,
+            Header(
+                description=(
+                    "application/octet-stream (the contract's) to receive the bytes under that "
+                    "type; otherwise they carry the attachment's own media type"
+                )
+            ),
+        ] = None,
     ) -> Response:
         message = c.message(messageId)
         attachment = _attachment(message, attachmentId)
-        content = c.open(message.message_id, attachment.name)
         headers = {
-            **c.written(),
-            "Content-Type": attachment.media_type,
+            "Content-Type": content_media_type(accept, attachment.media_type),
             "Content-Disposition": content_disposition(attachment.name),
             "Cache-Control": "private, no-store",
             "X-Content-Type-Options": "nosniff",
             # A sender's HTML or SVG must never run as a page of this origin.
             "Content-Security-Policy": "sandbox; default-src 'none'",
+            "Vary": "Accept",
         }
-        return Response(content, headers=headers)
+        answer = c.hand_over(
+            message.message_id,
+            [attachment.name],
+            lambda contents: Response(contents[0], headers=headers),
+        )
+        answer.headers.update(c.written())
+        return answer
 
     @app.get(
         f"{message_path}/body",
@@ -641,16 +722,13 @@ def _register_domain(app: FastAPI, domain: str) -> None:
         message = c.message(messageId)
         if not message.bodies:
             raise ApiError(404, "BODY_NOT_FOUND", f"message {message.message_id} has no body")
-        texts: dict[str, str] = {}
-        for body in message.bodies:
-            content = c.open(message.message_id, body.name)
-            if body.media_type == "application/json":
-                parsed = json.loads(content.decode("utf-8"))
-                if isinstance(parsed, dict):
-                    texts.update({k: v for k, v in parsed.items() if isinstance(v, str)})
-            elif body.language:
-                texts[body.language] = content.decode("utf-8", errors="replace")
-        return JSONResponse(texts, headers=c.written())
+        answer = c.hand_over(
+            message.message_id,
+            [body.name for body in message.bodies],
+            lambda contents: JSONResponse(_body_texts(message.bodies, contents)),
+        )
+        answer.headers.update(c.written())
+        return answer
 
     @app.get(
         f"{message_path}/paymentData",
@@ -672,8 +750,11 @@ def _register_domain(app: FastAPI, domain: str) -> None:
             raise ApiError(
                 404, "PAYMENT_DATA_NOT_FOUND", f"message {message.message_id} has no payment data"
             )
-        payment = _open_json(c, message.message_id, document)
-        return JSONResponse(payment, headers=c.written())
+        answer = c.hand_over(
+            message.message_id, [document], lambda contents: JSONResponse(_json_of(contents[0]))
+        )
+        answer.headers.update(c.written())
+        return answer
 
     for action in ("archive", "unarchive"):
         _register_archiving(app, base, domain, tags, consultation, action)

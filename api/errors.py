@@ -95,12 +95,13 @@ def install_error_handlers(app: FastAPI, environment: str) -> None:
             403: "FORBIDDEN",
             404: "NOT_FOUND",
             405: "METHOD_NOT_ALLOWED",
+            408: "REQUEST_TIMEOUT",
             413: "PAYLOAD_TOO_LARGE",
         }
+        # A refusal of the transport layer (api/limits.py) names its own code.
+        code = getattr(error, "code", None) or codes.get(error.status_code, "HTTP_ERROR")
         return JSONResponse(
-            status_message(
-                codes.get(error.status_code, "HTTP_ERROR"), str(error.detail), environment
-            ),
+            status_message(code, str(error.detail), environment),
             error.status_code,
             headers=getattr(error, "headers", None),
         )

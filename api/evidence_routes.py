@@ -17,6 +17,7 @@ from fastapi import FastAPI, Header, Query
 from fastapi.responses import Response
 
 from ebox.api.deps import AUDIT, CurrentPrincipal, EboxIdHeader, LedgerDep, mailbox_access
+from ebox.api.ebox_routes import error_responses
 from ebox.api.errors import ApiError
 from ebox.domain.errors import UnknownMessage
 from ebox.projections.evidence import EvidenceUnavailable, build_evidence
@@ -48,7 +49,10 @@ def register(app: FastAPI) -> None:
         "/evidence/{messageId}",
         tags=["Evidence"],
         summary="The ebox-evidence/v1 bundle (JSON) or its PDF certificate.",
-        responses={200: {"content": {"application/json": {}, "application/pdf": {}}}},
+        responses={
+            200: {"content": {"application/json": {}, "application/pdf": {}}},
+            **error_responses(401, 403, 404, 409),
+        },
     )
     def evidence(
         messageId: str,

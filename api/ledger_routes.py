@@ -16,6 +16,7 @@ from fastapi import FastAPI, Query
 from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
 
 from ebox.api.deps import AUDIT, CurrentPrincipal, LedgerDep, require_scope
+from ebox.api.ebox_routes import error_responses
 from ebox.api.errors import ApiError
 from ebox.domain.proofs.errors import ProofError
 from ebox.projections.transparency import (
@@ -89,7 +90,7 @@ def register(app: FastAPI) -> None:
             "".join(base64.b64encode(h).decode() + "\n" for h in hashes), media_type=NOTE
         )
 
-    @app.get("/ledger/entries", tags=["Ledger"])
+    @app.get("/ledger/entries", tags=["Ledger"], responses=error_responses(400, 401, 403))
     def entries(
         principal: CurrentPrincipal,
         ledger: LedgerDep,

@@ -11,13 +11,32 @@ does it::
 The assertion: ``iss`` = ``sub`` = client_id, ``aud`` = ``{public_url}/oauth/token``,
 ``exp`` at most 5 minutes ahead, ``jti`` unique (a replay is refused, across
 replicas: see ebox.projections.clients), ``kid`` optional (else each of the
-client's keys of the algorithm's type is tried). Answers RFC 6749 §5.1 JSON
+client's keys of the algorithm's type is tried): see ebox.api.client_assertion.
+Answers RFC 6749 §5.1 JSON
 (``access_token``, ``token_type``, ``expires_in``, ``scope``) with
 ``Cache-Control: no-store``; errors are RFC 6749 §5.2 JSON
-``{"error", "error_description"}``: ``invalid_client`` (401: unknown, disabled,
-bad signature, wrong audience, expired, replayed), ``invalid_scope``,
-``invalid_request``, ``unsupported_grant_type`` (400). This endpoint speaks
-OAuth, not the eBox contract, so its errors are OAuth's, not StatusMessages.
+``{"error", "error_description"}``: ``invalid_client`` (401), ``invalid_scope``,
+``invalid_request``, ``unsupported_grant_type`` (400), ``slow_down`` (429). This
+endpoint speaks OAuth, not the eBox contract, so its errors are OAuth's, not
+StatusMessages.
+
+Every failed client authentication (unknown client, disabled client, bad
+signature, wrong audience, expired, replayed, malformed assertion) answers the
+same ``invalid_client`` body, so the endpoint cannot be used to learn which
+client ids exist or are disabled; an unknown client's assertion is checked
+against a decoy key and a disabled client's only after its signature, so the
+work done does not tell them apart either. The real reason is logged (a
+WARNING per refused request, with the claimed client id, the peer address and
+the request id of ebox.api.request_id; never the assertion) and the caller can
+quote the ``X-Request-Id`` of its answer to the operator.
+
+Floods are limited per process (ebox.api.rate_limit): every request spends a
+token of its peer address's bucket, and a request whose assertion verifies
+spends one of its client's (after the jti is recorded, so a replayed or
+forged assertion cannot drain a real client's allowance). An empty bucket
+answers 429 ``slow_down`` with ``Retry-After``. Behind a reverse proxy the peer
+address is the proxy's unless uvicorn is told to trust its forwarded headers
+(``--proxy-headers --forwarded-allow-ips``).
 
 Also ``GET /oauth/jwks.json`` (the public key of the access tokens) and
 ``GET /.well-known/oauth-authorization-server`` (RFC 8414 metadata).
@@ -26,39 +45,29 @@ Also ``GET /oauth/jwks.json`` (the public key of the access tokens) and
 from __future__ import annotations
 
 import logging
+import re
 import time
-import uuid
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
-import jwt
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from ebox.api.client_assertion import (
+    ASSERTION_ALGORITHMS,
+    ASSERTION_TYPE,
+    ClientAuthenticationFailed,
+    make_client_assertion,
+    verify_assertion,
+)
 from ebox.api.deps import SCOPES, auth_of
+from ebox.api.rate_limit import RateLimit, RateLimited, RateLimiter
+from ebox.api.request_id import current_request_id
 from ebox.api.settings import Settings
-from ebox.api.tokens import (
-    LEEWAY_SECONDS,
-    MalformedToken,
-    TokenError,
-    TokenExpired,
-    WrongAudience,
-    decode_jwt,
-    unverified_claims,
-    unverified_header,
-)
-from ebox.projections.clients import (
-    ALLOWED_SCOPES,
-    MAX_JTI_LENGTH,
-    OAuthClient,
-    UnknownClient,
-    get_client,
-    remember_assertion,
-)
+from ebox.api.tokens import MalformedToken, unverified_claims
+from ebox.projections.clients import ALLOWED_SCOPES, OAuthClient, remember_assertion
 from ebox.projections.runtime import Ledger
 
 log = logging.getLogger("ebox.api.oauth")
@@ -66,10 +75,6 @@ log = logging.getLogger("ebox.api.oauth")
 TOKEN_PATH = "/oauth/token"
 JWKS_PATH = "/oauth/jwks.json"
 GRANT_TYPE = "client_credentials"
-ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
-ASSERTION_ALGORITHMS = ("EdDSA", "RS256")
-_KEY_TYPE_OF_ALG = {"EdDSA": "OKP", "RS256": "RSA"}
-MAX_ASSERTION_LIFETIME = 300  # seconds between now and the assertion's exp
 MAX_BODY_BYTES = 16 * 1024
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
@@ -78,20 +83,70 @@ def token_endpoint(settings: Settings) -> str:
     return f"{settings.public_url}{TOKEN_PATH}"
 
 
+# The one text of every failed client authentication: the reason goes to the log only.
+INVALID_CLIENT_DESCRIPTION = "client authentication failed"
+_LOGGABLE_CLIENT_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
 class OAuthError(Exception):
-    def __init__(self, error: str, description: str, status: int = 400) -> None:
+    """An RFC 6749 §5.2 error answer; `reason` is what the log says (the description if none)."""
+
+    def __init__(
+        self,
+        error: str,
+        description: str,
+        status: int = 400,
+        *,
+        reason: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(description)
         self.error = error
         self.description = description
         self.status = status
+        self.reason = reason or description
+        self.headers = headers or {}
 
     def response(self) -> JSONResponse:
         body = {"error": self.error, "error_description": self.description}
-        return JSONResponse(body, self.status, headers=NO_STORE)
+        return JSONResponse(body, self.status, headers={**NO_STORE, **self.headers})
 
 
-def _invalid_client(description: str) -> OAuthError:
-    return OAuthError("invalid_client", description, 401)
+def _invalid_client(reason: str) -> OAuthError:
+    """invalid_client with the one public text, whatever the reason (logged, never answered)."""
+    return OAuthError("invalid_client", INVALID_CLIENT_DESCRIPTION, 401, reason=reason)
+
+
+def _slow_down(limited: RateLimited) -> OAuthError:
+    return OAuthError(
+        "slow_down",
+        f"too many token requests: retry after {limited.retry_after} s",
+        429,
+        reason=str(limited),
+        headers={"Retry-After": str(limited.retry_after)},
+    )
+
+
+_TOKEN_SCHEMA = {
+    "type": "object",
+    "required": ["access_token", "token_type", "expires_in", "scope"],
+    "properties": {
+        "access_token": {"type": "string"},
+        "token_type": {"type": "string", "enum": ["Bearer"]},
+        "expires_in": {"type": "integer"},
+        "scope": {"type": "string"},
+    },
+}
+
+
+def _oauth_error(description: str) -> dict[str, Any]:
+    """An RFC 6749 §5.2 error answer, for the OpenAPI description."""
+    schema = {
+        "type": "object",
+        "required": ["error", "error_description"],
+        "properties": {"error": {"type": "string"}, "error_description": {"type": "string"}},
+    }
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
 @dataclass(frozen=True)
@@ -100,11 +155,57 @@ class Grant:
     scopes: frozenset[str]
 
 
+@dataclass(frozen=True)
+class TokenRequestLimits:
+    """The token endpoint's buckets: per peer address and per authenticated client."""
+
+    per_address: RateLimiter
+    per_client: RateLimiter
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> TokenRequestLimits:
+        return cls(
+            RateLimiter(
+                RateLimit(settings.oauth_address_burst, settings.oauth_address_per_minute),
+                "address",
+            ),
+            RateLimiter(
+                RateLimit(settings.oauth_client_burst, settings.oauth_client_per_minute),
+                "client",
+            ),
+        )
+
+
+def limits_of(app: FastAPI) -> TokenRequestLimits:
+    limits: TokenRequestLimits = app.state.oauth_limits
+    return limits
+
+
 def register(app: FastAPI) -> None:
     @app.post(
         TOKEN_PATH,
         tags=["OAuth2"],
         summary="Client credentials grant with a private_key_jwt client assertion (RFC 7523).",
+        responses={
+            200: {
+                "description": "RFC 6749 §5.1: the access token.",
+                "content": {"application/json": {"schema": _TOKEN_SCHEMA}},
+            },
+            400: _oauth_error("invalid_request, unsupported_grant_type or invalid_scope."),
+            401: _oauth_error(
+                f"invalid_client, always with the text {INVALID_CLIENT_DESCRIPTION!r}: the "
+                "reason is in the server's log under the answer's X-Request-Id."
+            ),
+            429: {
+                **_oauth_error("slow_down: too many requests from this address or client."),
+                "headers": {
+                    "Retry-After": {
+                        "description": "Seconds to wait.",
+                        "schema": {"type": "integer", "minimum": 1},
+                    }
+                },
+            },
+        },
         openapi_extra={
             "requestBody": {
                 "required": True,
@@ -130,14 +231,32 @@ def register(app: FastAPI) -> None:
         },
     )
     async def token(request: Request) -> JSONResponse:
+        address = request.client.host if request.client else "-"
+        claimed = "-"
+        limits = limits_of(request.app)
         try:
-            form = await _form(request)
-            ledger: Ledger = request.app.state.ledger
-            settings: Settings = request.app.state.settings
-            tokens = auth_of(request.app).tokens
-            grant = await run_in_threadpool(authenticate, ledger, settings, form)
+            try:
+                limits.per_address.spend(address)
+                form = await _form(request)
+                claimed = _claimed_client_id(form)
+                ledger: Ledger = request.app.state.ledger
+                settings: Settings = request.app.state.settings
+                tokens = auth_of(request.app).tokens
+                grant = await run_in_threadpool(
+                    authenticate, ledger, settings, form, client_limit=limits.per_client
+                )
+            except RateLimited as limited:
+                raise _slow_down(limited) from None
         except OAuthError as error:
-            log.info("token request refused: %s", error.error)
+            # Every refusal, with its real reason; never the assertion or any other secret.
+            log.warning(
+                "token request refused: %s (%s); claimed client %s, address %s, request %s",
+                error.error,
+                error.reason,
+                claimed,
+                address,
+                current_request_id() or "-",
+            )
             return error.response()
         issued = tokens.issue(
             kind=grant.client.kind,
@@ -174,6 +293,21 @@ def register(app: FastAPI) -> None:
             "scopes_supported": sorted(SCOPES),
         }
 
+    app.state.oauth_limits = TokenRequestLimits.for_settings(app.state.settings)
+
+
+def _claimed_client_id(form: dict[str, str]) -> str:
+    """The client id a request claims, for the log only: "-" unless it looks like one."""
+    claimed: Any = form.get("client_id")
+    if claimed is None and form.get("client_assertion"):
+        try:
+            claimed = unverified_claims(form["client_assertion"]).get("iss")
+        except MalformedToken:
+            claimed = None
+    if isinstance(claimed, str) and _LOGGABLE_CLIENT_ID.fullmatch(claimed):
+        return claimed
+    return "-"
+
 
 async def _form(request: Request) -> dict[str, str]:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -197,91 +331,43 @@ async def _form(request: Request) -> dict[str, str]:
 
 
 def authenticate(
-    ledger: Ledger, settings: Settings, form: dict[str, str], now: float | None = None
+    ledger: Ledger,
+    settings: Settings,
+    form: dict[str, str],
+    now: float | None = None,
+    *,
+    client_limit: RateLimiter | None = None,
 ) -> Grant:
-    """Check the grant and the client assertion, remember its jti, settle the scopes."""
+    """Check the grant and the client assertion, remember its jti, settle the scopes.
+
+    `client_limit` is spent only once the client has proven itself (signature
+    verified, jti new): no one else can use up a client's allowance.
+    """
     grant_type = form.get("grant_type")
     if not grant_type:
         raise OAuthError("invalid_request", "grant_type is required")
     if grant_type != GRANT_TYPE:
         raise OAuthError("unsupported_grant_type", f"only {GRANT_TYPE} is supported")
     if "client_secret" in form:
-        raise _invalid_client("client secrets are not accepted: authenticate with private_key_jwt")
+        raise _invalid_client("a client secret was sent: only private_key_jwt is accepted")
     if form.get("client_assertion_type") != ASSERTION_TYPE:
-        raise _invalid_client(f"client_assertion_type must be {ASSERTION_TYPE}")
+        raise _invalid_client("client_assertion_type is not the jwt-bearer type")
     assertion = form.get("client_assertion")
     if not assertion:
-        raise _invalid_client("client_assertion is required")
+        raise _invalid_client("client_assertion is missing")
     now = time.time() if now is None else now
-    client, claims = verify_assertion(ledger, settings, assertion, form.get("client_id"), now)
+    audience = token_endpoint(settings)
+    try:
+        client, claims = verify_assertion(ledger, audience, assertion, form.get("client_id"), now)
+    except ClientAuthenticationFailed as failed:
+        raise _invalid_client(failed.reason) from None
     if not remember_assertion(
         ledger, client.client_id, claims["jti"], int(claims["exp"]), int(now)
     ):
-        raise _invalid_client("this client assertion was already used (jti replayed)")
+        raise _invalid_client("the client assertion was already used (jti replayed)")
+    if client_limit is not None:
+        client_limit.spend(client.client_id)
     return Grant(client, _granted_scopes(client, form.get("scope")))
-
-
-def verify_assertion(
-    ledger: Ledger, settings: Settings, assertion: str, client_id: str | None, now: float
-) -> tuple[OAuthClient, dict[str, Any]]:
-    try:
-        header = unverified_header(assertion)
-        unverified = unverified_claims(assertion)
-    except MalformedToken:
-        raise _invalid_client("client_assertion is not a JWT") from None
-    alg = header.get("alg")
-    if alg not in ASSERTION_ALGORITHMS:
-        raise _invalid_client(
-            f"the assertion must be signed with {' or '.join(ASSERTION_ALGORITHMS)}"
-        )
-    issuer = unverified.get("iss")
-    if not isinstance(issuer, str) or not issuer or unverified.get("sub") != issuer:
-        raise _invalid_client("the assertion's iss and sub must both be the client_id")
-    if client_id is not None and client_id != issuer:
-        raise _invalid_client("client_id differs from the assertion's issuer")
-    try:
-        client = get_client(ledger, issuer)
-    except UnknownClient:
-        raise _invalid_client("unknown client") from None
-    if client.disabled:
-        raise _invalid_client("this client is disabled")
-    kid = header.get("kid")
-    keys = [
-        jwt.PyJWK(jwk).key
-        for jwk in client.keys
-        if jwk["kty"] == _KEY_TYPE_OF_ALG[alg] and (kid is None or jwk["kid"] == kid)
-    ]
-    if not keys:
-        raise _invalid_client("no key of this client matches the assertion's alg and kid")
-    try:
-        claims = decode_jwt(
-            assertion,
-            keys,
-            [alg],
-            issuer=client.client_id,
-            audience=token_endpoint(settings),
-            required=("iss", "sub", "aud", "exp", "jti"),
-            now=now,
-        )
-    except TokenExpired:
-        raise _invalid_client("the client assertion has expired") from None
-    except WrongAudience:
-        raise _invalid_client(f"the assertion's aud must be {token_endpoint(settings)}") from None
-    except TokenError as error:
-        raise _invalid_client(f"the client assertion is invalid: {error.message}") from None
-    if (
-        not isinstance(claims["exp"], int | float)
-        or claims["exp"] > now + MAX_ASSERTION_LIFETIME + LEEWAY_SECONDS
-    ):
-        raise _invalid_client(
-            f"the assertion's exp must be at most {MAX_ASSERTION_LIFETIME} s ahead"
-        )
-    jti = claims["jti"]
-    if not isinstance(jti, str) or not 0 < len(jti) <= MAX_JTI_LENGTH:
-        raise _invalid_client(
-            f"the assertion's jti must be a string of 1 to {MAX_JTI_LENGTH} characters"
-        )
-    return client, claims
 
 
 def _granted_scopes(client: OAuthClient, requested: str | None) -> frozenset[str]:
@@ -296,38 +382,11 @@ def _granted_scopes(client: OAuthClient, requested: str | None) -> frozenset[str
     return wanted
 
 
-# --------------------------------------------------------------------------- client side
-
-
-def make_client_assertion(
-    private_pem: bytes,
-    client_id: str,
-    audience: str,
-    *,
-    ttl: int = 60,
-    jti: str | None = None,
-    now: float | None = None,
-    kid: str | None = None,
-) -> str:
-    """A client assertion for POST /oauth/token (what a client's own code does)."""
-    key = serialization.load_pem_private_key(private_pem, password=None)
-    if isinstance(key, ed25519.Ed25519PrivateKey):
-        algorithm = "EdDSA"
-    elif isinstance(key, rsa.RSAPrivateKey):
-        algorithm = "RS256"
-    else:
-        raise ValueError("a client key is Ed25519 or RSA")
-    issued_at = int(time.time() if now is None else now)
-    claims = {
-        "iss": client_id,
-        "sub": client_id,
-        "aud": audience,
-        "iat": issued_at,
-        "exp": issued_at + ttl,
-        "jti": jti or str(uuid.uuid4()),
-    }
-    headers = {"kid": kid} if kid else None
-    return jwt.encode(claims, key, algorithm=algorithm, headers=headers)
-
-
-__all__ = ["authenticate", "make_client_assertion", "register", "token_endpoint"]
+__all__ = [
+    "ASSERTION_ALGORITHMS",
+    "ASSERTION_TYPE",
+    "authenticate",
+    "make_client_assertion",
+    "register",
+    "token_endpoint",
+]

@@ -19,6 +19,7 @@ from ebox.api.deps import (
     require_scope,
     sender_kbo,
 )
+from ebox.api.ebox_routes import error_responses
 from ebox.api.errors import ApiError
 from ebox.api.publication_request import UploadedPart, publication_of, recipient_of
 from ebox.api.validation import EboxIdValue, ReferenceId
@@ -120,6 +121,7 @@ def _register_domain(app: FastAPI, domain: str) -> None:
         tags=[tag],
         operation_id=f"postMessage_{domain}",
         summary="Publish a new message (multipart: messageToPublish + up to six files).",
+        responses=error_responses(400, 401, 403, 404),
     )
     async def publish_message(
         principal: CurrentPrincipal,
@@ -156,6 +158,13 @@ def _register_domain(app: FastAPI, domain: str) -> None:
         tags=[tag],
         operation_id=f"linkMessage_{domain}",
         summary="Link a published message to a list of further recipients (broadcast).",
+        responses=error_responses(400, 401, 403, 404),
+        description=(
+            "Each recipient gets at most one copy of the publication: a recipient listed "
+            "several times is linked once, and one that already has it (the original "
+            "recipient, an earlier link) keeps its letter and counts as a success, so that "
+            "a retried request answers the same nbSuccessLinks and writes nothing."
+        ),
     )
     def link_message(
         principal: CurrentPrincipal, ledger: LedgerDep, body: MessageToLink
@@ -163,10 +172,11 @@ def _register_domain(app: FastAPI, domain: str) -> None:
         require_scope(principal, PUBLICATION)
         kbo = sender_kbo(principal)
         recipients = [recipient_of(r.model_dump()) for r in body.recipients]
+        # Read before linking: nothing that can fail comes after the commit.
+        expiry = ledger.app.sent(body.messageId).expires_at
         outcomes = ledger.app.link(
             body.messageId, kbo, recipients, client_id=principal.client_id or kbo
         )
-        expiry = ledger.app.sent(body.messageId).expires_at
         answer: dict[str, Any] = {
             "messageId": body.messageId,
             "expirationDate": contract_datetime(expiry),
@@ -185,6 +195,7 @@ def _register_domain(app: FastAPI, domain: str) -> None:
         tags=[tag],
         operation_id=f"getStatus_{domain}",
         summary="The status of a list of the sender's own messages.",
+        responses=error_responses(400, 401, 403, 404),
     )
     def search_status(
         principal: CurrentPrincipal, ledger: LedgerDep, body: list[MessageIdEboxId]

@@ -19,9 +19,9 @@ from typing import Any
 import rfc8785
 
 from ebox.api.contract import (
-    ATTACHMENT_MEDIA_TYPES,
     LANGUAGES,
     MAX_ATTACHMENTS,
+    PUBLISHABLE_MEDIA_TYPES,
     parse_contract_datetime,
 )
 from ebox.api.errors import ApiError
@@ -157,9 +157,10 @@ def documents_of(body: dict[str, Any], parts: dict[str, UploadedPart]) -> list[D
         referenced.add(part_name)
         text(part.filename, f"{field}: the file name of {part_name}", LIMITS.file_name)
         text(part.media_type, f"{field}: the media type of {part_name}", LIMITS.media_type)
-        if part.media_type not in ATTACHMENT_MEDIA_TYPES:
+        if part.media_type not in PUBLISHABLE_MEDIA_TYPES:
             raise invalid(
-                f"{field}: media type {part.media_type!r} is not one the contract allows",
+                f"{field}: media type {part.media_type!r} is not accepted; send one of "
+                + ", ".join(PUBLISHABLE_MEDIA_TYPES),
                 "UNSUPPORTED_MEDIA_TYPE",
             )
         expected = _digest_of(item.get("digest"), f"{field}.digest")

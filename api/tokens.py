@@ -122,6 +122,12 @@ class MissingClaim(TokenError):
     reason = "missing_claim"
 
 
+class ClientNotInGoodStanding(TokenError):
+    """A well-signed token of a client that is disabled, gone, or changed kind or subject."""
+
+    reason = "client_disabled_or_unknown"
+
+
 def unverified_header(token: str) -> dict[str, Any]:
     try:
         return dict(jwt.get_unverified_header(token))

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
     from ebox.projections.runtime import Ledger
 
 err = Console(stderr=True)
+PRIVATE_FILE = 0o600
 
 VERIFIED, FAILED, UNABLE = 0, 1, 2
 
@@ -138,15 +140,29 @@ def evidence(
     except VerificationError as error:  # the database itself does not verify: say so, write nothing
         err.print(render_failure(error, "THE LEDGER'S OWN EVIDENCE DOES NOT VERIFY"), end="")
         raise typer.Exit(FAILED) from None
-    output.write_text(text, encoding="utf-8")
+    _write_private(output, text.encode("utf-8"))
     err.print(f"evidence of message {message_id} written to {output} (verified with {vkey})")
     if pdf is not None:
         _certificate(report, pdf, output, text.encode("utf-8"))
 
 
+def _write_private(path: Path, content: bytes) -> None:
+    """Write a file only its owner may read (0600), also over an existing file.
+
+    A bundle names the recipient and the letter's subject; a disclosed one holds
+    the data key, so whoever reads the file reads the letter.
+    """
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
+    with os.fdopen(fd, "wb") as handle:
+        os.fchmod(handle.fileno(), PRIVATE_FILE)
+        handle.write(content)
+
+
 def _certificate(report: Any, pdf: Path, bundle_path: Path, raw: bytes) -> None:
     from ebox.verifier.certificate import render_certificate
 
+    # Claimed 0600 before the renderer writes into it: the certificate names the parties.
+    _write_private(pdf, b"")
     render_certificate(
         report, pdf, bundle_name=bundle_path.name, bundle_sha256=hashlib.sha256(raw).hexdigest()
     )

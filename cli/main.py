@@ -192,21 +192,58 @@ def serve(
         bool,
         typer.Option("--workers/--no-workers", help="Run delivery, views and sealer here too."),
     ] = True,
+    header_timeout: Annotated[
+        float | None,
+        typer.Option(
+            min=0.001, help="Seconds to send a request head (default $EBOX_HEADER_TIMEOUT, 10)."
+        ),
+    ] = None,
+    body_timeout: Annotated[
+        float | None,
+        typer.Option(
+            min=0.001,
+            help="Seconds allowed between two pieces of a body (default $EBOX_BODY_TIMEOUT, 30).",
+        ),
+    ] = None,
+    keep_alive_timeout: Annotated[
+        float | None,
+        typer.Option(
+            min=0.001,
+            help="Seconds an idle connection stays open (default $EBOX_KEEP_ALIVE_TIMEOUT, 5).",
+        ),
+    ] = None,
+    max_concurrency: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Connections or requests in flight before 503 ($EBOX_MAX_CONCURRENCY, 500).",
+        ),
+    ] = None,
 ) -> None:
     """The eBox REST API (and, on the embedded default, the workers) in one process."""
-    import uvicorn
+    from dataclasses import replace
 
     from ebox.api.app import create_app
+    from ebox.api.server import run_server
+    from ebox.api.settings import Settings
     from ebox.projections.workers import Workers
 
+    settings = Settings.from_env()
+    overrides = {
+        "header_timeout_seconds": header_timeout,
+        "body_timeout_seconds": body_timeout,
+        "keep_alive_timeout_seconds": keep_alive_timeout,
+        "max_concurrency": max_concurrency,
+    }
+    settings = replace(settings, **{k: v for k, v in overrides.items() if v is not None})
     ledger = _open(db)
-    api = create_app(ledger)
+    api = create_app(ledger, settings)
     work = Workers(ledger) if run_workers else None
     if work is not None:
         api.state.lag_reporters.update(work.lag_reporters())
         work.start()
     try:
-        uvicorn.run(api, host=host, port=port, log_level="info", access_log=False)
+        run_server(api, host, port, settings)
     finally:
         if work is not None:
             work.stop()
@@ -292,6 +329,36 @@ def token_assertion(
 
     audience = token_endpoint(Settings.from_env())
     print(make_client_assertion(key.read_bytes(), client_id, audience, ttl=ttl))
+
+
+# --------------------------------------------------------------------------- admin
+
+admin_app = typer.Typer(help="Operations: OAuth clients.", no_args_is_help=True)
+admin_client_app = typer.Typer(help="Registered OAuth clients.", no_args_is_help=True)
+app.add_typer(admin_app, name="admin")
+admin_app.add_typer(admin_client_app, name="client")
+
+
+@admin_client_app.command("disable")
+def admin_client_disable(
+    client_id: str,
+    db: DbOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Disable an OAuth client: no new token, and its live tokens are refused at once."""
+    import json
+
+    from ebox.projections.clients import UnknownClient, disable_client
+
+    ledger = _open(db)
+    try:
+        disable_client(ledger, client_id)
+    except UnknownClient:
+        err.print(f"[red]no client {client_id!r}[/red]")
+        raise typer.Exit(2) from None
+    finally:
+        ledger.close()
+    print(json.dumps({"client_id": client_id, "disabled": True}) if as_json else client_id)
 
 
 # --------------------------------------------------------------------------- projections

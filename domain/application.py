@@ -8,13 +8,14 @@ publication leaves no event, no blob and no wrapped key behind.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
-from datetime import UTC, datetime
-from typing import Any
-from uuid import UUID, uuid4
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, Repository
+from eventsourcing.persistence import RecordConflictError
 from nacl.public import PrivateKey
 from nacl.signing import VerifyKey
 
@@ -23,42 +24,37 @@ from ebox.domain.errors import (
     ContentDestroyed,
     EboxError,
     InvalidPublication,
-    InvalidSignature,
     MailboxAlreadyOpen,
     MailboxClosed,
     NoDigitalUser,
     SenderAlreadyRegistered,
-    SignatureRequired,
     UnknownMessage,
     UnknownSender,
 )
 from ebox.domain.ids import mailbox_id, sender_id
 from ebox.domain.mailbox import Mailbox
 from ebox.domain.message import Message
+from ebox.domain.message import message_id as message_id_of
 from ebox.domain.ports import LedgerStores
+from ebox.domain.preparation import PreparedPublication
 from ebox.domain.proofs.canonical import b64url, rfc3339
 from ebox.domain.proofs.encryption import (
     decrypt_document,
-    encrypt_document,
-    new_data_key,
-    sha256_hex,
     unwrap_key,
     wrap_key,
 )
 from ebox.domain.proofs.envelope import (
-    DocumentDigest,
-    EnvelopeSignatureError,
-    SubmissionEnvelope,
     key_fingerprint,
-    verify_envelope,
 )
 from ebox.domain.publication import Outcome, Publication, Recipient
 from ebox.domain.sender import SenderOrganization
-from ebox.domain.validity import expiry
+from ebox.domain.validity import submission_skew as submission_skew_of
 
 DEFAULT_BATCH_SIZE = 500
 _last_position: ContextVar[int | None] = ContextVar("ebox_last_position", default=None)
 MAILBOX_CACHE_SIZE = 100_000
+
+Served = TypeVar("Served")
 
 
 class ChainedRepository(Repository):  # type: ignore[type-arg]
@@ -84,12 +80,17 @@ class EboxLedger(Application):  # type: ignore[type-arg]
         *,
         stores: Callable[[EboxLedger], LedgerStores],
         require_signature: bool = False,
+        submission_skew: timedelta | None = None,
     ) -> None:
+        """`submission_skew` defaults to EBOX_SUBMISSION_SKEW_SECONDS, else 5 minutes."""
         super().__init__(env)
         self.stores = stores(self)
         self._mailboxes: dict[UUID, Mailbox] = {}
         self._mailboxes_lock = threading.Lock()
         self.require_signature = require_signature
+        self.submission_skew = (
+            submission_skew_of(self.env) if submission_skew is None else submission_skew
+        )
 
     def save(self, *objs: Any, **kwargs: Any) -> Any:
         """Save, and remember the notification id reached, for read-your-writes."""
@@ -273,7 +274,7 @@ class EboxLedger(Application):  # type: ignore[type-arg]
                 senders[publication.sender] = self.sender(publication.sender)
             prepared.append(
                 (
-                    _Prepared.of(publication, senders[publication.sender], self.require_signature),
+                    self._prepare(publication, senders[publication.sender]),
                     publication.recipients,
                 )
             )
@@ -292,25 +293,67 @@ class EboxLedger(Application):  # type: ignore[type-arg]
         so a crash loses at most the batch in flight, which was never
         acknowledged.
         """
-        prepared = _Prepared.of(
-            publication, self.sender(publication.sender), self.require_signature
-        )
+        prepared = self._prepare(publication, self.sender(publication.sender))
         outcomes: list[Outcome] = []
-        for chunk in _chunks(publication.recipients, batch_size):
+        for chunk in _chunks(_distinct(publication.recipients), batch_size):
             batch = self._send([(prepared, chunk)])
             outcomes.extend(batch)
             if on_batch is not None:
                 on_batch(batch)
         return outcomes
 
-    def _send(self, prepared: Sequence[tuple[_Prepared, Sequence[Recipient]]]) -> list[Outcome]:
+    def _prepare(self, publication: Publication, sender: SenderOrganization) -> PreparedPublication:
+        return PreparedPublication.of(
+            publication,
+            sender,
+            self.require_signature,
+            received_at=datetime.now(UTC),
+            skew=self.submission_skew,
+        )
+
+    def _refresh_signers(self, prepared: Sequence[PreparedPublication]) -> None:
+        """Reload a signer whose key history moved since it was loaded (a key revoked meanwhile).
+
+        A broadcast keeps its sender for many batches; judging each batch's
+        signatures against the current key history keeps the ledger's verdict
+        the one a verifier reaches from the log.
+        """
+        signers = {p.sender.id: p.sender for p in prepared if p.origin == "signed"}
+        current = self.stores.events.latest_versions(signers)
+        fresh = {
+            aggregate_id: self.sender(sender.kbo_number)
+            for aggregate_id, sender in signers.items()
+            if current.get(aggregate_id) != sender.version
+        }
+        for publication in prepared:
+            if publication.sender.id in fresh:
+                publication.sender = fresh[publication.sender.id]
+
+    def _send(
+        self, prepared: Sequence[tuple[PreparedPublication, Sequence[Recipient]]]
+    ) -> list[Outcome]:
+        """Write one batch: one letter per publication and mailbox, however often it is listed.
+
+        A recipient listed twice in a publication gets one letter and one
+        outcome; a mailbox that already holds the publication (a caller-given
+        publication id sent again) is answered with the letter it has.
+        """
+        self._refresh_signers([p for p, _ in prepared])
         mailboxes: dict[str, Mailbox | EboxError] = {}
         self._preload_mailboxes([r for _, rs in prepared for r in rs], mailboxes)
+        held = self._copies_held(
+            (p.publication_id, m)
+            for p, rs in prepared
+            if p.publication.publication_id is not None
+            for m in (mailboxes[r.address] for r in rs)
+            if isinstance(m, Mailbox)
+        )
         outcomes: list[Outcome] = []
         messages: list[Message] = []
         blobs: dict[str, bytes] = {}
         wrapped: list[tuple[str, str, bytes]] = []
         for publication, recipients in prepared:
+            listed: set[UUID] = set()
             for recipient in recipients:
                 mailbox = mailboxes[recipient.address]
                 if isinstance(mailbox, EboxError):
@@ -318,8 +361,17 @@ class EboxLedger(Application):  # type: ignore[type-arg]
                         Outcome(recipient, error_code=mailbox.code, error=mailbox.message)
                     )
                     continue
+                copy = message_id_of(publication.publication_id, str(mailbox.id))
+                if copy in listed:
+                    continue
+                listed.add(copy)
+                if copy in held:
+                    outcomes.append(Outcome(recipient, message_id=str(copy)))
+                    continue
+                held.add(copy)
                 blobs.update(publication.blobs)
                 message = publication.send_to(mailbox)
+                publication.require_key_valid_at(message.created_on)
                 wrapped.extend(
                     (str(message.id), fingerprint, wrap_key(publication.data_key, _raw(public)))
                     for fingerprint, public in mailbox.encryption_keys.items()
@@ -332,6 +384,11 @@ class EboxLedger(Application):  # type: ignore[type-arg]
                 self.stores.wrapped_keys.put_many(wrapped)
                 self.save(*messages)
         return outcomes
+
+    def _copies_held(self, copies: Iterable[tuple[str, Mailbox]]) -> set[UUID]:
+        """Which of these (publication, mailbox) letters already exist, in one query."""
+        ids = {message_id_of(pub, str(mailbox.id)) for pub, mailbox in copies}
+        return set(self.stores.events.latest_versions(ids)) if ids else set()
 
     def _preload_mailboxes(
         self, recipients_of_batch: Sequence[Recipient], cache: dict[str, Mailbox | EboxError]
@@ -380,6 +437,11 @@ class EboxLedger(Application):  # type: ignore[type-arg]
         their origin as `linked` (authenticated client, pointing at the original
         message and its envelope); the documents are not re-uploaded: the original
         data key is unwrapped inside the ledger and sealed to each new mailbox.
+
+        One outcome per distinct recipient: a recipient listed twice gets one
+        letter, and one that already has the publication (the original's, an
+        earlier link's) keeps the letter it has, reported as a success with that
+        letter's id, so a retried link answers what the first one did.
         """
         original = self.message(message_id)
         if original.sender != sender_kbo:
@@ -387,40 +449,67 @@ class EboxLedger(Application):  # type: ignore[type-arg]
         sent = self.sent(original.id)
         data_key = self._data_key(original)
         outcomes: list[Outcome] = []
-        for chunk in _chunks(recipients, batch_size):
-            mailboxes: dict[str, Mailbox | EboxError] = {}
-            self._preload_mailboxes(chunk, mailboxes)
-            messages: list[Message] = []
-            wrapped: list[tuple[str, str, bytes]] = []
-            for recipient in chunk:
-                mailbox = mailboxes[recipient.address]
-                if isinstance(mailbox, EboxError):
-                    outcomes.append(
-                        Outcome(recipient, error_code=mailbox.code, error=mailbox.message)
-                    )
-                    continue
-                fields = event_data(sent)
-                fields.update(
-                    mailbox_id=str(mailbox.id),
-                    recipient=mailbox.address,
-                    origin="linked",
-                    signing_key_id=None,
-                    signature=None,
-                    client_id=client_id,
-                    wrapped_for=sorted(mailbox.encryption_keys),
-                    details={**sent.details, "linked_from": str(original.id)},
-                )
-                message = Message.send(**fields)
-                wrapped.extend(
-                    (str(message.id), fingerprint, wrap_key(data_key, _raw(public)))
-                    for fingerprint, public in mailbox.encryption_keys.items()
-                )
-                messages.append(message)
-                outcomes.append(Outcome(recipient, message_id=str(message.id)))
-            if messages:
-                with self.stores.unit_of_work():
-                    self.stores.wrapped_keys.put_many(wrapped)
-                    self.save(*messages)
+        for chunk in _chunks(_distinct(recipients), batch_size):
+            try:
+                outcomes.extend(self._link_batch(original, sent, data_key, chunk, client_id))
+            except RecordConflictError:
+                # A concurrent link wrote some of these letters first: they are held now.
+                outcomes.extend(self._link_batch(original, sent, data_key, chunk, client_id))
+        return outcomes
+
+    def _link_batch(
+        self,
+        original: Message,
+        sent: Any,
+        data_key: bytes,
+        recipients: Sequence[Recipient],
+        client_id: str,
+    ) -> list[Outcome]:
+        mailboxes: dict[str, Mailbox | EboxError] = {}
+        self._preload_mailboxes(recipients, mailboxes)
+        publication_id = str(sent.publication_id)
+        held = self._copies_held(
+            (publication_id, m) for m in mailboxes.values() if isinstance(m, Mailbox)
+        )
+        outcomes: list[Outcome] = []
+        messages: list[Message] = []
+        wrapped: list[tuple[str, str, bytes]] = []
+        for recipient in recipients:
+            mailbox = mailboxes[recipient.address]
+            if isinstance(mailbox, EboxError):
+                outcomes.append(Outcome(recipient, error_code=mailbox.code, error=mailbox.message))
+                continue
+            if str(mailbox.id) == original.mailbox_id:
+                outcomes.append(Outcome(recipient, message_id=str(original.id)))
+                continue
+            copy = message_id_of(publication_id, str(mailbox.id))
+            if copy in held:
+                outcomes.append(Outcome(recipient, message_id=str(copy)))
+                continue
+            fields = event_data(sent)
+            fields.update(
+                mailbox_id=str(mailbox.id),
+                recipient=mailbox.address,
+                origin="linked",
+                signing_key_id=None,
+                signature=None,
+                client_id=client_id,
+                wrapped_for=sorted(mailbox.encryption_keys),
+                details={**sent.details, "linked_from": str(original.id)},
+            )
+            message = Message.send(**fields)
+            wrapped.extend(
+                (str(message.id), fingerprint, wrap_key(data_key, _raw(public)))
+                for fingerprint, public in mailbox.encryption_keys.items()
+            )
+            messages.append(message)
+            outcomes.append(Outcome(recipient, message_id=str(message.id)))
+        if messages:
+            with self.stores.unit_of_work():
+                # Events first: a letter another request wrote meanwhile is refused by the
+                # event store's uniqueness (RecordConflictError) before anything else.
+                self.save(*messages)
+                self.stores.wrapped_keys.put_many(wrapped)
         return outcomes
 
     # Delivery and reading.
@@ -433,13 +522,32 @@ class EboxLedger(Application):  # type: ignore[type-arg]
     def open_document(
         self, message_id: str | UUID, document: str, reader: str, channel: str
     ) -> bytes:
-        """Decrypt one document for an authorised reader, recording the opening first."""
+        """Decrypt one document for an authorised reader and record the opening."""
+        return self.hand_over(message_id, [document], reader, channel, lambda texts: texts[0])
+
+    def hand_over(
+        self,
+        message_id: str | UUID,
+        documents: Sequence[str],
+        reader: str,
+        channel: str,
+        serve: Callable[[list[bytes]], Served],
+    ) -> Served:
+        """Hand documents to an authorised reader: decrypt, prepare, and only then record.
+
+        The opening (`Read` for the first main content, `ContentAccessed` after) is
+        the evidence of a handover, so it is saved only once every document is
+        decrypted and `serve` has made of the plaintexts what the reader receives:
+        a missing or corrupt ciphertext, or content that cannot be prepared,
+        records nothing. What `serve` returns is returned once the opening is saved.
+        """
         message = self.message(message_id)
-        doc = message.document(document)
-        message.open_document(document, reader, channel)
-        plaintext = self._decrypt(message, doc)
+        for name in documents:
+            message.open_document(name, reader, channel)  # refusals first; saved below
+        plaintexts = [self._decrypt(message, message.document(name)) for name in documents]
+        served = serve(plaintexts)
         self.save(message)
-        return plaintext
+        return served
 
     def _decrypt(self, message: Message, doc: dict[str, Any]) -> bytes:
         return decrypt_document(
@@ -470,6 +578,22 @@ class EboxLedger(Application):  # type: ignore[type-arg]
     def show(self, message_id: str | UUID, by: str) -> None:
         self._change(message_id, lambda m: m.show(by))
 
+    def set_visibility(self, visibility: Mapping[str, bool], by: str) -> int:
+        """Hide or show several messages in one save (the contract's PATCH): all or none.
+
+        A merge patch states the result, so a message already so is left as it
+        is. Returns how many messages changed.
+        """
+        changed = []
+        for message_id, visible in visibility.items():
+            message = self.message(message_id)
+            if message.visible != visible:
+                (message.show if visible else message.hide)(by)
+                changed.append(message)
+        if changed:
+            self.save(*changed)
+        return len(changed)
+
     def expire(self, message_id: str | UUID, reason: str) -> None:
         """Destroy the wrapped data keys and record it: content gone, proofs intact."""
         message = self.message(message_id)
@@ -487,148 +611,6 @@ class EboxLedger(Application):  # type: ignore[type-arg]
         return bool(self.recorder.select_events(aggregate_id, limit=1))
 
 
-class _Prepared:
-    """A publication checked and encrypted once, ready to be sent to each recipient."""
-
-    def __init__(
-        self,
-        publication: Publication,
-        sender: SenderOrganization,
-        envelope: SubmissionEnvelope,
-        origin: str,
-        data_key: bytes,
-        documents: list[dict[str, Any]],
-        blobs: list[tuple[str, bytes]],
-        expires_at: datetime,
-    ) -> None:
-        self.publication = publication
-        self.sender = sender
-        self.envelope = envelope
-        self.origin = origin
-        self.data_key = data_key
-        self.documents = documents
-        self.blobs = blobs
-        self.expires_at = expires_at
-        self.publication_id = publication.publication_id or str(uuid4())
-
-    @classmethod
-    def of(
-        cls, publication: Publication, sender: SenderOrganization, require_signature: bool
-    ) -> _Prepared:
-        sender.require_application(publication.application)
-        message_type = sender.message_type(publication.message_type)
-        if not publication.documents:
-            raise InvalidPublication("a publication needs at least one document")
-        if not any(d.main_content for d in publication.documents):
-            raise InvalidPublication("a publication needs at least one main content")
-        names = [d.name for d in publication.documents]
-        if len(set(names)) != len(names):
-            raise InvalidPublication("document names must be unique within a publication")
-        envelope = SubmissionEnvelope(
-            sender=publication.sender,
-            application=publication.application,
-            recipients=[r.address for r in publication.recipients],
-            message_type=publication.message_type,
-            subjects=publication.subjects,
-            documents=[
-                DocumentDigest(d.name, d.media_type, sha256_hex(d.content))
-                for d in publication.documents
-            ],
-            registered=publication.registered,
-            submitted_at=rfc3339(publication.submitted_at),
-            idempotency_key=publication.idempotency_key,
-            extra=publication.details,
-        )
-        origin = _check_origin(publication, sender, envelope, require_signature)
-        data_key = new_data_key()
-        documents: list[dict[str, Any]] = []
-        # The signed envelope is kept, content-addressed, so evidence can show exactly what
-        # was signed; its SHA-256 is the `envelope_sha256` of every Sent event.
-        blobs: list[tuple[str, bytes]] = [(envelope.digest(), envelope.to_bytes())]
-        for number, (doc, digest) in enumerate(
-            zip(publication.documents, envelope.documents, strict=True), start=1
-        ):
-            ciphertext = encrypt_document(data_key, doc.content)
-            ciphertext_sha256 = sha256_hex(ciphertext)
-            blobs.append((ciphertext_sha256, ciphertext))
-            documents.append(
-                {
-                    "name": doc.name,
-                    "media_type": doc.media_type,
-                    "sha256": digest.sha256,
-                    "size": len(doc.content),
-                    "ciphertext_sha256": ciphertext_sha256,
-                    "main_content": doc.main_content,
-                    "language": doc.language,
-                    "kind": doc.kind,
-                    "attachment_id": str(number),
-                    "title": dict(doc.title) if doc.title else None,
-                    "signed": doc.signed,
-                }
-            )
-        expires_at = _expiry_of(publication, message_type)
-        return cls(publication, sender, envelope, origin, data_key, documents, blobs, expires_at)
-
-    def send_to(self, mailbox: Mailbox) -> Message:
-        p = self.publication
-        return Message.send(
-            publication_id=self.publication_id,
-            sender=p.sender,
-            application=p.application,
-            mailbox_id=str(mailbox.id),
-            recipient=mailbox.address,
-            message_type=p.message_type,
-            subjects=dict(p.subjects),
-            documents=self.documents,
-            registered=p.registered,
-            submitted_at=self.envelope.submitted_at,
-            expires_at=rfc3339(self.expires_at),
-            envelope_sha256=self.envelope.digest(),
-            origin=self.origin,
-            signing_key_id=p.signing_key_id if self.origin == "signed" else None,
-            signature=p.signature if self.origin == "signed" else None,
-            client_id=p.client_id,
-            wrapped_for=sorted(mailbox.encryption_keys),
-            details=dict(p.details),
-        )
-
-
-def _expiry_of(publication: Publication, message_type: dict[str, Any]) -> datetime:
-    """The message type's validity period, or an earlier expiry the sender asked for."""
-    latest = expiry(
-        publication.submitted_at, message_type["validity_unit"], message_type["validity_amount"]
-    )
-    asked = publication.expires_at
-    if asked is None:
-        return latest
-    if asked <= publication.submitted_at or asked > latest:
-        raise InvalidPublication(
-            f"expirationDate must lie after submission and no later than {rfc3339(latest)}"
-        )
-    return asked
-
-
-def _check_origin(
-    publication: Publication,
-    sender: SenderOrganization,
-    envelope: SubmissionEnvelope,
-    require_signature: bool,
-) -> str:
-    """`signed` when the signature verifies with a key valid at submission, else `attested`."""
-    if publication.signature is None:
-        if require_signature:
-            raise SignatureRequired("this ledger accepts signed publications only")
-        return "attested"
-    if publication.signing_key_id is None:
-        raise InvalidSignature("a signature needs the id of the key that made it")
-    public_key = sender.signing_key_valid_at(publication.signing_key_id, publication.submitted_at)
-    try:
-        verify_envelope(envelope, publication.signature, public_key)
-    except EnvelopeSignatureError as error:
-        raise InvalidSignature(str(error)) from error
-    return "signed"
-
-
 def _raw(public_b64: str) -> bytes:
     from ebox.domain.proofs.canonical import unb64url
 
@@ -637,6 +619,11 @@ def _raw(public_b64: str) -> bytes:
 
 def _uuid(value: str | UUID) -> UUID:
     return value if isinstance(value, UUID) else UUID(value)
+
+
+def _distinct(recipients: Sequence[Recipient]) -> list[Recipient]:
+    """Each recipient once, in the order first listed."""
+    return list(dict.fromkeys(recipients))
 
 
 def _chunks(items: Sequence[Recipient], size: int) -> Iterator[list[Recipient]]:

@@ -9,6 +9,7 @@ ContentHandoverFailure or end of retention (keys destroyed).
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+from uuid import NAMESPACE_URL, UUID, uuid5
 
 from ebox.domain.chain import ChainedAggregate
 from ebox.domain.errors import (
@@ -22,8 +23,23 @@ from ebox.domain.errors import (
 )
 
 
+def message_id(publication_id: str, mailbox_id: str) -> UUID:
+    """The one id a publication's letter can have in one mailbox.
+
+    A publication reaches a mailbox at most once: a second copy (a recipient
+    listed twice, linked twice, or linked to the eBox that already has it) would
+    have the same id, so the event store's uniqueness refuses it even between
+    concurrent requests.
+    """
+    return uuid5(NAMESPACE_URL, f"urn:ebox:message:{publication_id}:{mailbox_id}")
+
+
 class Message(ChainedAggregate):
     aggregate_type = "Message"
+
+    @staticmethod
+    def create_id(publication_id: str, mailbox_id: str, **_: Any) -> Any:  # type: ignore[override]
+        return message_id(publication_id, mailbox_id)
 
     class Sent(ChainedAggregate.Created):
         """Submission accepted. Holds digests and metadata, never content."""

@@ -6,7 +6,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ebox.domain.application import EboxLedger
-from ebox.projections.home import Secrets, data_dir, default_database_url, load_secrets
+from ebox.projections.home import (
+    Secrets,
+    data_dir,
+    default_database_url,
+    load_secrets,
+    protect_home,
+    protect_sqlite,
+)
 from ebox.projections.schema import is_current, upgrade
 from ebox.projections.stores import SqlLedgerStores, SqlSession
 
@@ -44,8 +51,7 @@ def open_ledger(
     home = home or data_dir()
     url = url or default_database_url(home)
     if url.startswith("sqlite"):
-        if url.startswith("sqlite:///") and ":memory:" not in url:
-            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        protect_sqlite(url)  # 0600 before SQLite creates it (the migrations would)
         if not is_current(url):
             upgrade(url)
     elif not is_current(url):
@@ -54,6 +60,7 @@ def open_ledger(
             f"run `ebox db upgrade --db {_redact(url)}`"
         )
     secrets = load_secrets(home)
+    protect_home(home)
     app = EboxLedger(
         {
             "SQLALCHEMY_URL": url,

@@ -9,6 +9,7 @@ from alembic.config import Config
 from sqlalchemy import create_engine, inspect
 
 import ebox.migrations
+from ebox.projections.home import protect_sqlite
 
 MIGRATIONS_DIR = Path(ebox.migrations.__file__).resolve().parent
 
@@ -22,6 +23,7 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(url: str, revision: str = "head") -> None:
     """Bring the database at `url` to `revision` (default: the latest)."""
+    protect_sqlite(url)
     command.upgrade(alembic_config(url), revision)
 
 

@@ -33,6 +33,7 @@ from ebox.api.deps import auth_of, home_of
 from ebox.api.errors import install_error_handlers
 from ebox.api.oauth import ASSERTION_TYPE, GRANT_TYPE, make_client_assertion, token_endpoint
 from ebox.api.oidc import mint_person_token
+from ebox.api.request_id import install as install_request_id
 from ebox.api.settings import Settings
 from ebox.projections.clients import ALLOWED_SCOPES, generate_key, register_client
 from ebox.projections.runtime import Ledger
@@ -60,6 +61,7 @@ def bare_app(
     app.state.settings = settings
     app.state.home = home
     install_error_handlers(app, settings.environment)
+    install_request_id(app)
     for register in routers:
         register(app)
     return app
@@ -191,12 +193,19 @@ def access_token(
     ttl: int | None = None,
     now: float | None = None,
 ) -> str:
-    """An access token signed by the app's key directly (no client, no HTTP)."""
-    tokens = auth_of(_app(http)).tokens
+    """An access token signed by the app's key directly (no HTTP), any claims, any clock.
+
+    Without `client_id`, a client of `kind` and `subject` is registered for it
+    (a client's token is good only while its client is: see ebox.api.deps).
+    """
+    app = _app(http)
+    tokens = auth_of(app).tokens
+    if client_id is None:
+        client_id = register_test_client(app.state.ledger, kind, subject).client_id
     return tokens.issue(
         kind=kind,
         subject=subject,
-        client_id=client_id or f"{kind}-test",
+        client_id=client_id,
         scopes=ALLOWED_SCOPES[kind] if scopes is None else scopes,
         ttl_seconds=ttl,
         now=now,

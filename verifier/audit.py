@@ -725,7 +725,9 @@ class LedgerAuditor:
         ref = entry.ref
         kind = sent.get("origin")
         if self.envelopes is None:
-            check_key_and_signature(sent, None, self._keys, ref, verify_signature=False)
+            check_key_and_signature(
+                sent, None, self._keys, ref, verify_signature=False, sent_at=entry.timestamp
+            )
             if kind == SIGNED:
                 result.keys_only += 1
             elif kind == ATTESTED:
@@ -741,10 +743,14 @@ class LedgerAuditor:
         check_envelope_digest(raw, sent, ref)
         check_binding(sent, parse_envelope(raw, ref), ref)
         if kind != SIGNED:
-            check_key_and_signature(sent, None, self._keys, ref, verify_signature=False)
+            check_key_and_signature(
+                sent, None, self._keys, ref, verify_signature=False, sent_at=entry.timestamp
+            )
             result.attested += 1
             return
-        key = check_key_and_signature(sent, None, self._keys, ref, verify_signature=False).key
+        key = check_key_and_signature(
+            sent, None, self._keys, ref, verify_signature=False, sent_at=entry.timestamp
+        ).key
         assert key is not None
         signature = str(sent.get("signature"))
         memo = (digest, signature, key.key_id)

@@ -48,7 +48,7 @@ from ebox.verifier.events import ZERO_HASH, check_shape, event_digest, ref_of
 from ebox.verifier.findings import BundleReport, DocumentFinding, Section
 from ebox.verifier.jcs import NotCanonicalJSON, jcs
 from ebox.verifier.keys import SENDER, KeyHistory
-from ebox.verifier.origin import ATTESTED, Origin, check_binding, check_envelope_digest
+from ebox.verifier.origin import ATTESTED, LINKED, Origin, check_binding, check_envelope_digest
 from ebox.verifier.origin import check_key_and_signature as check_key
 from ebox.verifier.timeline import Step, timeline
 
@@ -91,7 +91,7 @@ def verify_bundle(bundle: EvidenceBundle | str | bytes, vkey: str) -> BundleRepo
     sent_event = _message_events(bundle)
     sent = sent_event.data
     sent_ref = ref_of(sent_event.canonical, sent_event.leaf_index, "events[0]")
-    origin, keys = _verify_origin(bundle, sent, sent_ref)
+    origin, keys = _verify_origin(bundle, sent_event, sent_ref)
     mailbox_keys = _verify_destination(bundle, sent, sent_ref)
     documents = _verify_confidentiality(bundle, sent, sent_ref, mailbox_keys)
     steps = timeline([(e.canonical, e.leaf_index, e.event_hash) for e in bundle.events])
@@ -239,8 +239,10 @@ def _message_events(bundle: EvidenceBundle) -> ProvenEvent:
 
 
 def _verify_origin(
-    bundle: EvidenceBundle, sent: Mapping[str, Any], ref: EventRef
+    bundle: EvidenceBundle, sent_event: ProvenEvent, ref: EventRef
 ) -> tuple[Origin, KeyHistory]:
+    """The envelope, the signature, and the key judged at the Sent event's time and leaf."""
+    sent = sent_event.data
     submission = bundle.submission
     try:
         raw = jcs(submission.envelope)
@@ -276,7 +278,7 @@ def _verify_origin(
     keys = KeyHistory()
     for event in bundle.sender_events:
         keys.apply(event.canonical, event.leaf_index)
-    return check_key(sent, raw, keys, ref), keys
+    return check_key(sent, raw, keys, ref, sent_at=str(sent_event.canonical["timestamp"])), keys
 
 
 # --- destination ------------------------------------------------------------------------
@@ -461,6 +463,21 @@ def _origin_section(bundle: EvidenceBundle, origin: Origin) -> Section:
         "records: sender, application, recipient, message type, subjects, each document's name, "
         "media type and SHA-256, registered flag and submission time."
     )
+    if origin.kind == LINKED:
+        return Section(
+            "Origin",
+            "ATTESTED (linked, not signed for this recipient)",
+            (
+                f"The ledger attests that the authenticated client {origin.client_id} linked "
+                f"letter {origin.linked_from} of sender {origin.sender} (application "
+                f"{origin.application}) to this recipient (linkEboxMessage); this rests on the "
+                "ledger operator's authentication, not on a signature.",
+                "The envelope is that of the original publication: it names the original "
+                "recipients, not this one, and says what the Sent event says in everything else "
+                f"(SHA-256 {origin.envelope_sha256}).",
+                chain,
+            ),
+        )
     if origin.kind == ATTESTED or origin.key is None:
         return Section(
             "Origin",
@@ -484,8 +501,11 @@ def _origin_section(bundle: EvidenceBundle, origin: Origin) -> Section:
             f"(application {origin.application}).",
             f"The key was added to the sender's key history at {key.added_at} "
             f"(leaf {key.added_leaf}) "
-            f"and is {key.describe_validity()}: it was valid at the time of sending "
-            f"({origin.submitted_at}).",
+            f"and is {key.describe_validity()}: it was valid at the time of sending, "
+            f"the ledger's receipt of the letter ({origin.sent_at}, the Sent event at leaf "
+            f"{bundle.events[0].leaf_index}); in the log its addition precedes that leaf and no "
+            "revocation does. "
+            f"The sender stated {origin.submitted_at} as its submission time.",
             "The signature verifies over the RFC 8785 bytes of the submission envelope.",
             envelope,
             chain,
@@ -571,8 +591,9 @@ def _limits(bundle: EvidenceBundle, origin: Origin, checkpoint: Checkpoint) -> t
         "is: an "
         "event recorded later, or withheld, is not excluded; a whole-ledger audit (ebox audit) "
         "proves completeness.",
-        "Event times are the ledger's clock; the submission time is the sender's own, signed.",
+        "Event times are the ledger's clock; the submission time is the sender's own, signed, "
+        "and decides nothing: the key is judged at the ledger's receipt (the Sent event).",
     ]
-    if origin.kind == ATTESTED:
+    if origin.kind in (ATTESTED, LINKED):
         limits.append("Origin is attested by the ledger operator, not signed by the sender.")
     return tuple(limits)

@@ -33,6 +33,7 @@ class KeyRecord:
     added_leaf: int | None
     revoked_at: datetime | None = None
     revocation_reason: str | None = None
+    revoked_leaf: int | None = None
 
     def describe_validity(self) -> str:
         until = "no end date" if self.valid_until is None else f"until {rfc3339(self.valid_until)}"
@@ -81,6 +82,7 @@ class KeyHistory:
                     raise MalformedEvidence("revokes a key that was never added", event=ref)
                 record.revoked_at = parse_rfc3339(str(data["revoked_at"]))
                 record.revocation_reason = str(data.get("reason"))
+                record.revoked_leaf = leaf_index
         except (KeyError, TypeError, ValueError) as error:
             raise MalformedEvidence(
                 f"sender event data is incomplete ({error})", event=ref

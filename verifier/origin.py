@@ -11,8 +11,19 @@ Three things must hold for a letter's origin to be proven:
 3. for a signed letter, the Ed25519 signature verifies over those bytes with a
    key of the sender that was valid at the time of sending (see keys.py).
 
+"The time of sending" is the ledger's receipt: the `timestamp` of the Sent
+event, never the `submitted_at` the sender stated (which the sender could
+backdate to borrow a key's earlier validity). And the log must agree: the
+key's `SigningKeyAdded` stands at a lower leaf than the Sent event, and a
+`SigningKeyRevoked` of that key, if any, at a higher one.
+
 An *attested* letter has no signature: its origin rests on the client the
-ledger authenticated, and the verifier says so rather than proving more.
+ledger authenticated, and the verifier says so rather than proving more. A
+*linked* letter (linkEboxMessage) is the same publication sent on to a further
+recipient: it carries the original's envelope, which names the original
+recipients only, so it is bound to that envelope in everything but the
+recipient, its details name the original (`linked_from`), and its origin, like
+an attested one, rests on the authenticated client.
 """
 
 from __future__ import annotations
@@ -32,12 +43,14 @@ from ebox.verifier.errors import (
     MalformedEvidence,
     OriginNotProven,
     SignatureInvalid,
+    SigningKeyNotValid,
 )
 from ebox.verifier.jcs import NotCanonicalJSON, loads
 from ebox.verifier.keys import KeyHistory, KeyRecord
 
 ENVELOPE_FORMAT = "ebox-envelope/v1"
-SIGNED, ATTESTED = "signed", "attested"
+SIGNED, ATTESTED, LINKED = "signed", "attested", "linked"
+LINKED_FROM = "linked_from"
 
 # Sent event member -> envelope member that must be equal to it.
 _SAME = (
@@ -61,6 +74,11 @@ class Origin:
     key: KeyRecord | None
     envelope_sha256: str
     submitted_at: str
+    """As the sender stated it, signed; it decides nothing."""
+    sent_at: str = ""
+    """The ledger's receipt (the Sent event's timestamp): the key is judged at this time."""
+    linked_from: str | None = None
+    """For a linked letter, the message whose publication it continues."""
 
 
 def parse_envelope(raw: bytes, ref: EventRef) -> Mapping[str, Any]:
@@ -88,7 +106,8 @@ def check_binding(sent: Mapping[str, Any], envelope: Mapping[str, Any], ref: Eve
                 actual=envelope.get(envelope_key),
             )
     recipients = envelope.get("recipients")
-    if not isinstance(recipients, list) or sent.get("recipient") not in recipients:
+    linked = sent.get("origin") == LINKED
+    if not isinstance(recipients, list) or (not linked and sent.get("recipient") not in recipients):
         raise EnvelopeMismatch(
             "the signed envelope does not name the recipient",
             event=ref,
@@ -109,7 +128,10 @@ def check_binding(sent: Mapping[str, Any], envelope: Mapping[str, Any], ref: Eve
             expected=sent_documents,
             actual=signed_documents,
         )
-    if "details" in sent and (envelope.get("extra") or {}) != (sent.get("details") or {}):
+    details = dict(sent.get("details") or {})
+    if linked:
+        details.pop(LINKED_FROM, None)
+    if "details" in sent and (envelope.get("extra") or {}) != details:
         raise EnvelopeMismatch(
             "the signed envelope's details differ from the Sent event's",
             event=ref,
@@ -149,12 +171,13 @@ def check_origin(
     keys: KeyHistory,
     ref: EventRef,
     *,
+    sent_at: str,
     verify_signature: bool = True,
 ) -> Origin:
     """All origin checks for one Sent event's data, given the envelope's exact bytes."""
     check_envelope_digest(raw_envelope, sent, ref)
     check_binding(sent, parse_envelope(raw_envelope, ref), ref)
-    return check_key_and_signature(sent, raw_envelope, keys, ref, verify_signature)
+    return check_key_and_signature(sent, raw_envelope, keys, ref, verify_signature, sent_at=sent_at)
 
 
 def check_key_and_signature(
@@ -163,8 +186,15 @@ def check_key_and_signature(
     keys: KeyHistory,
     ref: EventRef,
     verify_signature: bool = True,
+    *,
+    sent_at: str,
 ) -> Origin:
-    """The key part of the origin checks; the signature too when the envelope is at hand."""
+    """The key part of the origin checks; the signature too when the envelope is at hand.
+
+    `sent_at` is the Sent event's own timestamp (the ledger's receipt) and
+    `ref.leaf_index` its leaf: the key is judged at that time and at that place
+    in the log.
+    """
     kind = sent.get("origin")
     key = None
     if kind == SIGNED:
@@ -172,28 +202,26 @@ def check_key_and_signature(
         if not isinstance(signature, str) or not isinstance(key_id, str):
             raise OriginNotProven("a signed letter without signature or key id", event=ref)
         try:
-            moment = parse_rfc3339(str(sent.get("submitted_at")))
+            moment = parse_rfc3339(sent_at)
         except (ValueError, CanonicalFormError) as error:
-            raise MalformedEvidence(f"submitted_at is not a time ({error})", event=ref) from error
+            raise MalformedEvidence(
+                f"the Sent event's timestamp is not a time ({error})", event=ref
+            ) from error
         key = keys.valid_key(str(sent.get("sender")), key_id, moment, ref)
-        if (
-            key.added_leaf is not None
-            and ref.leaf_index is not None
-            and key.added_leaf > ref.leaf_index
-        ):
-            raise OriginNotProven(
-                f"signing key {key_id[:16]} was registered in the ledger after the letter was sent",
-                event=ref,
-                expected=f"key added before leaf {ref.leaf_index}",
-                actual=f"added at leaf {key.added_leaf}",
-            )
+        _check_key_events_precede(key, ref)
         if verify_signature and raw_envelope is not None:
             check_signature(raw_envelope, signature, key.public_key, ref)
-    elif kind == ATTESTED:
+    elif kind in (ATTESTED, LINKED):
         if sent.get("signature") is not None:
-            raise OriginNotProven("an attested letter carries a signature", event=ref)
+            raise OriginNotProven(f"an {kind} letter carries a signature", event=ref)
+        if kind == LINKED and not isinstance((sent.get("details") or {}).get(LINKED_FROM), str):
+            raise OriginNotProven(
+                "a linked letter does not name the letter it was linked from", event=ref
+            )
     else:
-        raise OriginNotProven(f"unknown origin {kind!r}", event=ref, expected="signed or attested")
+        raise OriginNotProven(
+            f"unknown origin {kind!r}", event=ref, expected="signed, attested or linked"
+        )
     return Origin(
         kind=str(kind),
         sender=str(sent.get("sender")),
@@ -202,4 +230,32 @@ def check_key_and_signature(
         key=key,
         envelope_sha256=str(sent.get("envelope_sha256")),
         submitted_at=str(sent.get("submitted_at")),
+        sent_at=sent_at,
+        linked_from=(sent.get("details") or {}).get(LINKED_FROM) if kind == LINKED else None,
     )
+
+
+def _check_key_events_precede(key: KeyRecord, ref: EventRef) -> None:
+    """The key was added before the Sent leaf, and not revoked before it, in log order.
+
+    Times can be argued about; the order of the leaves cannot: a letter sealed
+    after its key's revocation is not proven, whatever times the events carry.
+    """
+    sent_leaf = ref.leaf_index
+    if sent_leaf is None:
+        return
+    if key.added_leaf is not None and key.added_leaf > sent_leaf:
+        raise OriginNotProven(
+            f"signing key {key.key_id[:16]} was registered in the ledger after the letter was sent",
+            event=ref,
+            expected=f"key added before leaf {sent_leaf}",
+            actual=f"added at leaf {key.added_leaf}",
+        )
+    if key.revoked_leaf is not None and key.revoked_leaf < sent_leaf:
+        raise SigningKeyNotValid(
+            f"signing key {key.key_id[:16]} was revoked in the log (leaf {key.revoked_leaf}) "
+            f"before the letter was sent (leaf {sent_leaf})",
+            event=ref,
+            expected=f"no revocation before leaf {sent_leaf}",
+            actual=f"revoked at leaf {key.revoked_leaf}",
+        )

@@ -203,7 +203,7 @@ def test_bad_input_is_refused_with_a_status_message_and_leaves_nothing(
     elif case == "digest mismatch":
         parts = files(PDF + b"tampered")
     elif case == "media type outside the list":
-        parts = files(media_type="image/jpeg")
+        parts = files(media_type="image/svg+xml")
     elif case == "file over the size limit":
         big = b"%PDF" + b"0" * (70 * 1024)
         body["attachments"][0]["digest"]["digestValue"] = b64url_sha256(big)

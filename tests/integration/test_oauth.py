@@ -36,6 +36,7 @@ from tests.auth_helpers import (
     TEST_PUBLIC_URL,
     ClientKey,
     api_client,
+    app_settings,
     assertion_for,
     register_test_client,
     request_token,
@@ -70,6 +71,24 @@ def _refused(response: Any, status: int, error: str, says: str = "") -> None:
     assert body["error"] == error, body
     assert says in body["error_description"], body
     assert response.headers["cache-control"] == "no-store"
+
+
+INVALID_CLIENT = {"error": "invalid_client", "error_description": oauth.INVALID_CLIENT_DESCRIPTION}
+
+
+def _client_refused(response: Any, caplog: pytest.LogCaptureFixture, reason: str) -> None:
+    """The one invalid_client answer; the log line of this request names the real reason."""
+    assert response.status_code == 401, response.text
+    assert response.json() == INVALID_CLIENT
+    assert response.headers["cache-control"] == "no-store"
+    request_id = response.headers["x-request-id"]
+    lines = [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "ebox.api.oauth" and getattr(r, "request_id", None) == request_id
+    ]
+    assert len(lines) == 1, lines
+    assert reason in lines[0] and request_id in lines[0], lines
 
 
 # --------------------------------------------------------------------------- granted
@@ -126,51 +145,57 @@ def test_without_kid_each_key_of_the_type_is_tried(http: TestClient, sender: Cli
 # --------------------------------------------------------------------------- refused
 
 
-def test_a_replayed_assertion_is_refused(http: TestClient, sender: ClientKey) -> None:
+def test_a_replayed_assertion_is_refused(
+    http: TestClient, sender: ClientKey, caplog: pytest.LogCaptureFixture
+) -> None:
     assertion = assertion_for(http, sender)
     assert request_token(http, assertion).status_code == 200
-    _refused(request_token(http, assertion), 401, "invalid_client", "already used")
+    _client_refused(request_token(http, assertion), caplog, "already used")
     # A new assertion reusing the jti is a replay too.
     jti = jwt.decode(assertion, options={"verify_signature": False})["jti"]
-    _refused(request_token(http, assertion_for(http, sender, jti=jti)), 401, "invalid_client")
+    _client_refused(request_token(http, assertion_for(http, sender, jti=jti)), caplog, "replayed")
 
 
-def test_the_audience_must_be_the_token_endpoint(http: TestClient, sender: ClientKey) -> None:
+def test_the_audience_must_be_the_token_endpoint(
+    http: TestClient, sender: ClientKey, caplog: pytest.LogCaptureFixture
+) -> None:
     for audience in (TEST_PUBLIC_URL, "https://evil.test/oauth/token", f"{TEST_PUBLIC_URL}/oauth"):
         response = request_token(http, assertion_for(http, sender, audience=audience))
-        _refused(response, 401, "invalid_client", TOKEN_URL)
+        _client_refused(response, caplog, "wrong_audience")
 
 
-def test_an_expired_assertion_is_refused(http: TestClient, sender: ClientKey) -> None:
+def test_an_expired_assertion_is_refused(
+    http: TestClient, sender: ClientKey, caplog: pytest.LogCaptureFixture
+) -> None:
     old = time.time() - 600
-    _refused(
-        request_token(http, assertion_for(http, sender, now=old)), 401, "invalid_client", "expired"
-    )
+    _client_refused(request_token(http, assertion_for(http, sender, now=old)), caplog, "expired")
 
 
-def test_an_assertion_lives_five_minutes_at_most(http: TestClient, sender: ClientKey) -> None:
-    _refused(
-        request_token(http, assertion_for(http, sender, ttl=3600)), 401, "invalid_client", "300"
-    )
+def test_an_assertion_lives_five_minutes_at_most(
+    http: TestClient, sender: ClientKey, caplog: pytest.LogCaptureFixture
+) -> None:
+    _client_refused(request_token(http, assertion_for(http, sender, ttl=3600)), caplog, "300 s")
     assert request_token(http, assertion_for(http, sender, ttl=300)).status_code == 200
 
 
-def test_an_unknown_client_is_refused(http: TestClient) -> None:
+def test_an_unknown_client_is_refused(http: TestClient, caplog: pytest.LogCaptureFixture) -> None:
     pair = generate_key("EdDSA")
     stranger = ClientKey("sender-unknown", "sender", SENDER_KBO, "EdDSA", "k", pair.private_pem)
-    _refused(request_token(http, assertion_for(http, stranger)), 401, "invalid_client", "unknown")
+    _client_refused(request_token(http, assertion_for(http, stranger)), caplog, "unknown client")
 
 
 @pytest.mark.parametrize("alg", ["EdDSA", "RS256"])
-def test_a_forged_signature_is_refused(ledger: Ledger, http: TestClient, alg: str) -> None:
+def test_a_forged_signature_is_refused(
+    ledger: Ledger, http: TestClient, alg: str, caplog: pytest.LogCaptureFixture
+) -> None:
     real = register_test_client(ledger, "sender", SENDER_KBO, alg=alg)
     forger = generate_key(alg)  # same client id and kid, another private key
     forged = ClientKey(real.client_id, "sender", SENDER_KBO, alg, real.kid, forger.private_pem)
-    _refused(request_token(http, assertion_for(http, forged)), 401, "invalid_client", "signature")
+    _client_refused(request_token(http, assertion_for(http, forged)), caplog, "bad_signature")
 
 
 def test_an_algorithm_outside_eddsa_and_rs256_is_refused(
-    http: TestClient, sender: ClientKey
+    http: TestClient, sender: ClientKey, caplog: pytest.LogCaptureFixture
 ) -> None:
     now = int(time.time())
     claims = {
@@ -184,7 +209,7 @@ def test_an_algorithm_outside_eddsa_and_rs256_is_refused(
         jwt.encode(claims, "a shared secret of thirty-two bytes!", algorithm="HS256"),
         jwt.encode(claims, "", algorithm="none"),
     ):
-        _refused(request_token(http, assertion), 401, "invalid_client", "EdDSA or RS256")
+        _client_refused(request_token(http, assertion), caplog, "neither EdDSA nor RS256")
 
 
 def test_a_scope_the_client_may_not_hold_is_refused(http: TestClient, sender: ClientKey) -> None:
@@ -194,13 +219,17 @@ def test_a_scope_the_client_may_not_hold_is_refused(http: TestClient, sender: Cl
         )
 
 
-def test_a_disabled_client_is_refused(ledger: Ledger, http: TestClient, sender: ClientKey) -> None:
+def test_a_disabled_client_is_refused(
+    ledger: Ledger, http: TestClient, sender: ClientKey, caplog: pytest.LogCaptureFixture
+) -> None:
     assert request_token(http, assertion_for(http, sender)).status_code == 200
     disable_client(ledger, sender.client_id)
-    _refused(request_token(http, assertion_for(http, sender)), 401, "invalid_client", "disabled")
+    _client_refused(request_token(http, assertion_for(http, sender)), caplog, "disabled")
 
 
-def test_iss_and_sub_must_both_name_the_client(http: TestClient, sender: ClientKey) -> None:
+def test_iss_and_sub_must_both_name_the_client(
+    http: TestClient, sender: ClientKey, caplog: pytest.LogCaptureFixture
+) -> None:
     now = int(time.time())
     from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
@@ -213,12 +242,14 @@ def test_iss_and_sub_must_both_name_the_client(http: TestClient, sender: ClientK
         "jti": str(uuid.uuid4()),
     }
     assertion = jwt.encode(claims, key, algorithm="EdDSA")  # type: ignore[arg-type]
-    _refused(request_token(http, assertion), 401, "invalid_client", "iss and sub")
+    _client_refused(request_token(http, assertion), caplog, "iss and sub")
     other = request_token(http, assertion_for(http, sender), client_id="another-client")
-    _refused(other, 401, "invalid_client", "client_id")
+    _client_refused(other, caplog, "client_id differs")
 
 
-def test_protocol_errors(http: TestClient, sender: ClientKey) -> None:
+def test_protocol_errors(
+    http: TestClient, sender: ClientKey, caplog: pytest.LogCaptureFixture
+) -> None:
     good = {
         "grant_type": "client_credentials",
         "client_assertion_type": oauth.ASSERTION_TYPE,
@@ -235,21 +266,20 @@ def test_protocol_errors(http: TestClient, sender: ClientKey) -> None:
         "invalid_request",
     )
     _refused(http.post("/oauth/token", json=good), 400, "invalid_request", "form")
-    _refused(
+    _client_refused(
         http.post("/oauth/token", data={**good, "client_secret": "s3cret"}),
-        401,
-        "invalid_client",
+        caplog,
         "private_key_jwt",
     )
-    _refused(
+    _client_refused(
         http.post("/oauth/token", data={**good, "client_assertion_type": "x"}),
-        401,
-        "invalid_client",
+        caplog,
+        "jwt-bearer",
     )
-    _refused(
+    _client_refused(
         http.post("/oauth/token", data={**good, "client_assertion": "not.a.jwt"}),
-        401,
-        "invalid_client",
+        caplog,
+        "not a JWT",
     )
     repeated = "grant_type=client_credentials&grant_type=client_credentials"
     response = http.post(
@@ -260,6 +290,120 @@ def test_protocol_errors(http: TestClient, sender: ClientKey) -> None:
     _refused(response, 400, "invalid_request", "repeated")
     too_big = http.post("/oauth/token", data={**good, "pad": "x" * 20_000})
     _refused(too_big, 400, "invalid_request", "too large")
+
+
+# ---------------------------------------------------------- no enumeration, every refusal logged
+
+
+def test_unknown_disabled_and_forged_clients_get_the_same_answer(
+    ledger: Ledger, http: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Nothing in the answer tells which client ids exist, or are disabled (finding 12)."""
+    caplog.set_level(logging.INFO)
+    disabled = register_test_client(ledger, "sender", SENDER_KBO)
+    disable_client(ledger, disabled.client_id)
+    real = register_test_client(ledger, "sender", SENDER_KBO)
+    forger = generate_key("EdDSA").private_pem
+    attempts = {
+        "unknown client": ClientKey("sender-nobody", "sender", SENDER_KBO, "EdDSA", "k", forger),
+        "disabled": disabled,
+        "bad_signature": ClientKey(real.client_id, "sender", SENDER_KBO, "EdDSA", real.kid, forger),
+    }
+    answers = set()
+    for reason, key in attempts.items():
+        assertion = assertion_for(http, key)
+        response = request_token(http, assertion)
+        _client_refused(response, caplog, reason)
+        headers = {k: v for k, v in response.headers.items() if k not in ("x-request-id", "date")}
+        answers.add((response.status_code, response.content, tuple(sorted(headers.items()))))
+        logged = "\n".join(r.getMessage() for r in caplog.records)
+        assert assertion not in logged and assertion.split(".")[-1] not in logged
+    assert len(answers) == 1
+
+
+def test_a_refusal_names_the_claimed_client_and_the_address_in_the_log(
+    http: TestClient, sender: ClientKey, caplog: pytest.LogCaptureFixture
+) -> None:
+    response = request_token(http, assertion_for(http, sender, now=time.time() - 600))
+    _client_refused(response, caplog, "expired")
+    (line,) = [r.getMessage() for r in caplog.records if r.name == "ebox.api.oauth"]
+    assert sender.client_id in line and "address testclient" in line
+    # A claimed id that is no client id (control characters, any length) is not copied.
+    hostile = "x\n2026-01-01 forged log line " + "y" * 500
+    refused = http.post(
+        "/oauth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_assertion_type": oauth.ASSERTION_TYPE,
+            "client_assertion": "not.a.jwt",
+            "client_id": hostile,
+        },
+    )
+    assert refused.json() == INVALID_CLIENT
+    assert not any("forged log line" in r.getMessage() for r in caplog.records)
+
+
+# --------------------------------------------------------------------------- rate limits
+
+
+def _limited_app(ledger: Ledger, home: Any, **limits: Any) -> Any:
+    settings = app_settings(**limits)
+    return api_client(ledger, home, settings, routers=(oauth.register,))
+
+
+def _slowed_down(response: Any) -> int:
+    assert response.status_code == 429, response.text
+    assert response.json()["error"] == "slow_down"
+    assert response.headers["cache-control"] == "no-store"
+    retry_after = int(response.headers["retry-after"])
+    assert retry_after >= 1
+    return retry_after
+
+
+def test_token_requests_are_limited_per_address(
+    ledger: Ledger, ledger_home: Any, http: TestClient, sender: ClientKey
+) -> None:
+    with _limited_app(
+        ledger, ledger_home, oauth_address_burst=3, oauth_address_per_minute=1
+    ) as limited:
+        answers = [request_token(limited, "not.a.jwt").status_code for _ in range(3)]
+        assert answers == [401, 401, 401]
+        retry_after = _slowed_down(request_token(limited, assertion_for(limited, sender)))
+        assert retry_after <= 60  # one request a minute comes back within a minute
+        # A flood of anything, even well-formed requests, is refused before any work.
+        _slowed_down(limited.post("/oauth/token", data={"grant_type": "password"}))
+
+
+def test_token_requests_are_limited_per_client(
+    ledger: Ledger, ledger_home: Any, http: TestClient, sender: ClientKey
+) -> None:
+    other = register_test_client(ledger, "auditor", "court-of-audit")
+    with _limited_app(
+        ledger, ledger_home, oauth_client_burst=2, oauth_client_per_minute=1
+    ) as limited:
+        for _ in range(2):
+            assert request_token(limited, assertion_for(limited, sender)).status_code == 200
+        _slowed_down(request_token(limited, assertion_for(limited, sender)))
+        # Another client from the same address has its own allowance.
+        assert request_token(limited, assertion_for(limited, other)).status_code == 200
+
+
+def test_no_one_but_the_client_spends_its_allowance(
+    ledger: Ledger, ledger_home: Any, http: TestClient, sender: ClientKey
+) -> None:
+    """Forged or replayed assertions naming a client cannot lock the client out."""
+    forger = generate_key("EdDSA").private_pem
+    forged = ClientKey(sender.client_id, "sender", SENDER_KBO, "EdDSA", sender.kid, forger)
+    with _limited_app(
+        ledger, ledger_home, oauth_client_burst=1, oauth_client_per_minute=1
+    ) as limited:
+        for _ in range(5):
+            assert request_token(limited, assertion_for(limited, forged)).status_code == 401
+        replayed = assertion_for(limited, sender)
+        assert request_token(limited, replayed).status_code == 200
+        for _ in range(3):
+            assert request_token(limited, replayed).status_code == 401  # replays: not 429
+        _slowed_down(request_token(limited, assertion_for(limited, sender)))
 
 
 # --------------------------------------------------------------------------- the registry

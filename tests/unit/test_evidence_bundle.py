@@ -151,6 +151,8 @@ def registered_letter(
     *,
     signed: bool = True,
     revoke_before_sending: bool = False,
+    revocation_stated_at: datetime | None = None,
+    stated_submission_offset: timedelta = timedelta(seconds=30),
     bad_signature: bool = False,
     wrapped_for_stranger: bool = False,
     disclose: bool = True,
@@ -194,10 +196,15 @@ def registered_letter(
             sender,
             "SenderOrganization",
             "SigningKeyRevoked",
-            {"key_id": key_id, "revoked_at": rfc3339(log.clock), "reason": "stolen"},
+            {
+                "key_id": key_id,
+                "revoked_at": rfc3339(revocation_stated_at or log.clock),
+                "reason": "stolen",
+            },
         )
 
-    submitted = log.clock + timedelta(seconds=30)
+    # What the sender states; the Sent event that follows is at log.clock + 1 s.
+    submitted = log.clock + stated_submission_offset
     envelope = SubmissionEnvelope(
         sender=KBO,
         application="mybox-publisher",
@@ -518,6 +525,36 @@ def test_a_key_revoked_before_the_letter_was_sent_does_not_prove_origin() -> Non
     revoked = registered_letter(revoke_before_sending=True)
     with pytest.raises(SigningKeyNotValid, match=r"was revoked at .* before the letter was sent"):
         verify_bundle(revoked.bundle.to_json(), revoked.vkey)
+
+
+def test_a_revoked_key_with_a_backdated_submission_time_does_not_prove_origin() -> None:
+    """The sender's stated time decides nothing: the key is judged at the Sent event's time."""
+    backdated = registered_letter(
+        revoke_before_sending=True, stated_submission_offset=-timedelta(minutes=3)
+    )
+    sent = backdated.bundle.events[0].canonical
+    assert sent["data"]["submitted_at"] < backdated.bundle.sender_events[-1].data["revoked_at"]
+    with pytest.raises(SigningKeyNotValid, match=r"was revoked at .* before the letter was sent"):
+        verify_bundle(backdated.bundle.to_json(), backdated.vkey)
+
+
+def test_a_key_revoked_at_an_earlier_leaf_does_not_prove_origin_whatever_time_it_states() -> None:
+    """Leaf order decides when times disagree: a revocation sealed before the Sent leaf counts."""
+    later = T0 + timedelta(days=1)
+    revoked = registered_letter(revoke_before_sending=True, revocation_stated_at=later)
+    with pytest.raises(SigningKeyNotValid, match=r"revoked in the log \(leaf 9\) before") as error:
+        verify_bundle(revoked.bundle.to_json(), revoked.vkey)
+    assert error.value.event is not None and error.value.event.leaf_index == 10
+
+
+def test_the_report_judges_the_key_at_the_ledgers_receipt(letter: Letter) -> None:
+    origin = next(
+        s
+        for s in verify_bundle(letter.bundle.to_json(), letter.vkey).sections
+        if s.title == "Origin"
+    )
+    sent_at = letter.bundle.events[0].canonical["timestamp"]
+    assert any(f"the ledger's receipt of the letter ({sent_at}" in line for line in origin.lines)
 
 
 def test_a_data_key_wrapped_for_a_key_that_is_not_the_mailboxs_is_refused() -> None:

@@ -9,7 +9,11 @@ from typing import Any
 
 import pytest
 
-from ebox.api.contract import ATTACHMENT_MEDIA_TYPES
+from ebox.api.contract import (
+    ATTACHMENT_MEDIA_TYPES,
+    PUBLISHABLE_MEDIA_TYPES,
+    PUBLISHED_IMAGE_MEDIA_TYPES,
+)
 from ebox.api.errors import ApiError
 from ebox.api.publication_request import UploadedPart, publication_of
 from tests.contract import load
@@ -64,6 +68,8 @@ def test_the_postman_shaped_request_becomes_a_publication() -> None:
 def test_the_media_type_list_is_the_contracts() -> None:
     enum = load()["definitions"]["Attachment"]["properties"]["mediaType"]["enum"]
     assert tuple(enum) == ATTACHMENT_MEDIA_TYPES
+    images = load()["definitions"]["Image"]["properties"]["mediaType"]["enum"]
+    assert set(PUBLISHED_IMAGE_MEDIA_TYPES) <= set(images)  # types the contract knows
 
 
 @pytest.mark.parametrize(
@@ -100,9 +106,23 @@ def test_malformed_requests_are_refused_with_a_status_code(text: str, code: str)
     assert (error.status, error.code) == (400, code)
 
 
-def test_a_media_type_outside_the_list_is_refused() -> None:
-    parts = {"upfile1": UploadedPart("upfile1", "photo.jpg", "image/jpeg", PDF)}
-    assert refusal(message(), parts).code == "UNSUPPORTED_MEDIA_TYPE"
+def test_a_media_type_outside_the_list_is_refused_naming_the_list() -> None:
+    parts = {"upfile1": UploadedPart("upfile1", "drawing.svg", "image/svg+xml", b"<svg/>")}
+    error = refusal(message(attachments=[{"httpPartName": "upfile1", "mainContent": True}]), parts)
+    assert error.code == "UNSUPPORTED_MEDIA_TYPE"
+    assert "image/svg+xml" in error.message
+    assert all(media_type in error.message for media_type in PUBLISHABLE_MEDIA_TYPES)
+
+
+@pytest.mark.parametrize(
+    ("filename", "media_type"), [("a.jpg", "image/jpeg"), ("b.png", "image/png")]
+)
+def test_the_images_of_the_official_examples_are_published(filename: str, media_type: str) -> None:
+    parts = {"upfile1": UploadedPart("upfile1", filename, media_type, b"picture")}
+    publication = parse(
+        message(attachments=[{"httpPartName": "upfile1", "mainContent": True}]), parts
+    )
+    assert publication.documents[0].media_type == media_type
 
 
 def test_an_unreferenced_part_is_refused() -> None:
