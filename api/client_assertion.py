@@ -32,6 +32,7 @@ from ebox.api.tokens import (
     unverified_claims,
     unverified_header,
 )
+from ebox.domain.limits import LIMITS, FieldRejected, checked_identifier
 from ebox.projections.clients import MAX_JTI_LENGTH, OAuthClient, UnknownClient, get_client
 from ebox.projections.runtime import Ledger
 
@@ -47,6 +48,15 @@ class ClientAuthenticationFailed(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+def _is_identifier(value: str, max_length: int) -> bool:
+    """The identifier rule of ebox.domain.limits: bounded, no control characters."""
+    try:
+        checked_identifier(value, "claim", max_length)
+    except FieldRejected:
+        return False
+    return True
 
 
 def verify_assertion(
@@ -70,6 +80,8 @@ def verify_assertion(
         raise ClientAuthenticationFailed("the assertion's iss and sub are not both the client id")
     if client_id is not None and client_id != issuer:
         raise ClientAuthenticationFailed("client_id differs from the assertion's iss")
+    if not _is_identifier(issuer, LIMITS.reference_id):  # PostgreSQL refuses a NUL in a lookup
+        raise ClientAuthenticationFailed("the assertion's iss is not a client id")
     try:
         client: OAuthClient | None = get_client(ledger, issuer)
     except UnknownClient:
@@ -113,9 +125,9 @@ def verify_assertion(
             f"the assertion's exp is more than {MAX_ASSERTION_LIFETIME} s ahead"
         )
     jti = claims["jti"]
-    if not isinstance(jti, str) or not 0 < len(jti) <= MAX_JTI_LENGTH:
+    if not isinstance(jti, str) or not jti or not _is_identifier(jti, MAX_JTI_LENGTH):
         raise ClientAuthenticationFailed(
-            f"the assertion's jti is not a string of 1 to {MAX_JTI_LENGTH}"
+            f"the assertion's jti is not 1 to {MAX_JTI_LENGTH} characters without controls"
         )
     return client, claims
 

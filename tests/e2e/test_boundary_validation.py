@@ -13,7 +13,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
 from httpx import Response
 
@@ -24,9 +26,12 @@ from ebox.projections.runtime import Ledger
 from tests.auth_helpers import (
     api_client,
     app_settings,
+    assertion_for,
     auditor_token,
     bearer,
     person_token_for,
+    register_test_client,
+    request_token,
     sender_token,
 )
 from tests.builders import CITIZEN, SENDER_KBO, World, make_world
@@ -319,3 +324,16 @@ def test_reference_data_identifiers_and_pages_are_bounded(
     http: TestClient, person: dict[str, str], path: str
 ) -> None:
     refused(http.get(f"{CITIZEN_BASE}/referenceData/{path}", headers=person))
+
+
+def test_a_nul_in_a_client_assertion_is_invalid_client(http: TestClient, ledger: Ledger) -> None:
+    """The token endpoint looks the client up and records the jti: neither takes a NUL."""
+    key = register_test_client(ledger, "sender", SENDER_KBO)
+    replayable = assertion_for(http, key, jti=f"jti{NUL}")
+    signing_key = Ed25519PrivateKey.generate()
+    claims = {"iss": f"c{NUL}", "sub": f"c{NUL}", "aud": "x", "exp": 2**31, "jti": "j"}
+    forged = jwt.encode(claims, signing_key, algorithm="EdDSA")
+    for assertion in (replayable, forged):
+        response = request_token(http, assertion, "ebox:publication")
+        assert response.status_code in (400, 401), response.text
+        assert response.json()["error"] == "invalid_client"
