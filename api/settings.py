@@ -17,6 +17,8 @@ class Settings:
     require_signature: bool = False
     oidc_issuer: str | None = None
     oidc_jwks_file: str | None = None
+    max_lag: int = 10_000
+    """Events a follower may lag behind before /health says degraded (EBOX_MAX_LAG)."""
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -31,4 +33,5 @@ class Settings:
             in ("1", "true", "yes"),
             oidc_issuer=env.get("EBOX_OIDC_ISSUER") or None,
             oidc_jwks_file=env.get("EBOX_OIDC_JWKS_FILE") or None,
+            max_lag=int(env.get("EBOX_MAX_LAG", "10000")),
         )
