@@ -64,11 +64,20 @@ class RetryPolicy:
 
 
 def _code_location(error: BaseException) -> str:
-    """Where the error was raised (file:line in function): code, never data."""
-    frames = traceback.extract_tb(error.__traceback__)
-    if not frames:
+    """Where our code raised the error (file:line in function): code, never data.
+
+    The innermost frame outside installed libraries, in the traceback of the
+    first error of the chain (a library that wraps an error raises anew from
+    its own frames): the handler that failed, not the wrapper.
+    """
+    root = error
+    while root.__cause__ is not None:
+        root = root.__cause__
+    frames = traceback.extract_tb(root.__traceback__)
+    ours = [f for f in frames if "site-packages" not in f.filename] or frames
+    if not ours:
         return "?"
-    frame = frames[-1]
+    frame = ours[-1]
     return f"{os.path.basename(frame.filename)}:{frame.lineno} in {frame.name}"
 
 
@@ -139,9 +148,10 @@ class FollowerLoop:
         self._succeeded(batch)
 
     def _succeeded(self, batch: Batch | None) -> None:
-        self.attempts = 0
         if self.narrow_until is not None and (batch is None or batch.end >= self.narrow_until):
             self.narrow_until = None
+        if self.narrow_until is None:  # while narrowing, the failed attempts still count
+            self.attempts = 0
         if self.faulty and self.narrow_until is None:
             try:
                 clear_fault(self.follower.ledger, self.name)
