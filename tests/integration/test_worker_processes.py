@@ -205,3 +205,33 @@ def test_chaos_one_view_fails_the_others_go_on_and_it_heals(
         stopped(fixed)
     assert healthy.status_code == 200 and healthy.json()["status"] == "ok"
     assert rows(ledger, inbox_messages) == len(first) + len(later)
+
+
+@pytest.mark.slow
+def test_ebox_demo_beside_running_workers_succeeds(
+    database_url: str, ledger: Ledger, ledger_home: Path
+) -> None:
+    """Issue 7, finding 14 as reported: `ebox demo` beside `ebox serve` on one database."""
+    with worker_process(database_url, ledger_home) as workers:
+        demo = subprocess.run(
+            [
+                sys.executable,
+                *("-m", "ebox.cli.main", "demo", "--db", database_url),
+                "--letters",
+                "300",
+            ],
+            cwd=REPO,
+            env={**os.environ, "EBOX_HOME": str(ledger_home), "PYTHONPATH": str(REPO)},
+            capture_output=True,
+            text=True,
+            timeout=LIVENESS,
+        )
+        assert demo.returncode == 0, demo.stderr
+        wait_for(lambda: not any(lags(ledger).values()), "every follower caught up")
+        log = stopped(workers)
+    assert "Traceback" not in log + demo.stderr
+    kinds, _ = sealed_kinds(ledger)
+    sent = {m for m, kind in kinds if kind == "Sent"}
+    assert len(sent) == 300
+    assert {m for m, kind in kinds if kind == "Delivered"} == sent
+    assert all(n == 1 for n in kinds.values()), "an event was sealed twice"
