@@ -13,7 +13,8 @@ The handlers keep eventsourcing's `(event, tracking)` shape, so a view's code
 reads like eventsourcing's own projections.
 
 This module also holds what the three views share: the base view and projection,
-the batch writer, paging and the query errors.
+the batch writer and the registry; the query values and errors live in
+`ebox.projections.queries` and are re-exported here.
 """
 
 from __future__ import annotations
@@ -23,27 +24,43 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, ClassVar, Generic, TypeVar
-from uuid import UUID
 
 from eventsourcing.persistence import Notification, Tracking
 from sqlalchemy import Table, bindparam, delete, insert, update
 from sqlalchemy.orm import Session
 
-from ebox.domain.errors import EboxError
-from ebox.domain.errors import NotFound as DomainNotFound
-from ebox.domain.ids import mailbox_id
 from ebox.projections.faults import clear_fault
 from ebox.projections.follower import Follower, latest_notification_id, set_position
+from ebox.projections.queries import (
+    MAX_PAGE_SIZE,
+    EboxId,
+    InvalidQuery,
+    NotFound,
+    Page,
+    canonical_message_id,
+    check_paging,
+    utc,
+    utc_required,
+)
 from ebox.projections.runtime import Ledger
 from ebox.projections.wakeup import Waker
 
-__all__ = ["latest_notification_id"]  # re-exported: the API and the tests wait on it
+# Re-exported: the views, the API and the tests import them from here.
+__all__ = [
+    "MAX_PAGE_SIZE",
+    "EboxId",
+    "InvalidQuery",
+    "NotFound",
+    "Page",
+    "canonical_message_id",
+    "check_paging",
+    "latest_notification_id",
+    "utc",
+    "utc_required",
+]
 
 DEFAULT_BATCH_SIZE = 500
-MAX_PAGE_SIZE = 100
 
 # --------------------------------------------------------------------------- errors
 
@@ -66,86 +83,6 @@ class ProjectionTimeout(ProjectionError, TimeoutError):
             f"projection {name} is at notification {position}, not at {wanted} after {timeout:g} s"
         )
         self.name, self.wanted, self.position = name, wanted, position
-
-
-# Query refusals are domain errors, so the API maps them like any other (400 and 404).
-
-
-class InvalidQuery(EboxError):
-    """The query's parameters are invalid."""
-
-    code = "INVALID_REQUEST"
-
-
-class NotFound(DomainNotFound):
-    """Nothing matches, or nothing the caller may see."""
-
-
-# --------------------------------------------------------------------------- shared values
-
-T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class EboxId:
-    """The contract's EboxId: `eboxType` + `eboxIdValue`."""
-
-    ebox_type: str
-    id_value: str
-
-    @property
-    def mailbox_id(self) -> str:
-        return str(mailbox_id(self.ebox_type, self.id_value))
-
-    @property
-    def address(self) -> str:
-        return f"{self.ebox_type}:{self.id_value}"
-
-    @classmethod
-    def parse(cls, address: str) -> EboxId:
-        """From the `type:value` form the domain's events use."""
-        ebox_type, _, id_value = address.partition(":")
-        return cls(ebox_type, id_value)
-
-
-@dataclass(frozen=True)
-class Page(Generic[T]):
-    """One page of a listing and the number of items of the whole listing."""
-
-    items: tuple[T, ...]
-    total_items: int
-    page: int
-    page_size: int
-
-
-def check_paging(page: int, page_size: int, max_page_size: int = MAX_PAGE_SIZE) -> int:
-    """The OFFSET of a 1-based page; refuses what the contract refuses."""
-    if page < 1:
-        raise InvalidQuery(f"page must be 1 or more, not {page}")
-    if not 1 <= page_size <= max_page_size:
-        raise InvalidQuery(f"pageSize must lie between 1 and {max_page_size}, not {page_size}")
-    return (page - 1) * page_size
-
-
-def canonical_message_id(message_id: str) -> str:
-    """Message ids are stored as canonical UUID text; anything else matches nothing."""
-    try:
-        return str(UUID(message_id))
-    except ValueError:
-        return message_id
-
-
-def utc(moment: datetime | None) -> datetime | None:
-    """Aware UTC: SQLite hands back naive UTC datetimes, PostgreSQL aware ones."""
-    if moment is None:
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def utc_required(moment: datetime) -> datetime:
-    value = utc(moment)
-    assert value is not None
-    return value
 
 
 # --------------------------------------------------------------------------- views
