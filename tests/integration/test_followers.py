@@ -278,3 +278,32 @@ def test_health_is_degraded_when_a_lag_exceeds_the_bound(
     assert beyond.status_code == 503
     assert beyond.json()["stuck"] == ["sealer"]
     assert beyond.json()["followers"]["sealer"]["late"] is True
+
+
+# ------------------------------------------------------------------ the operator's view
+
+
+def test_the_cli_shows_a_parked_follower_and_workers_once_exits_1(
+    ledger: Ledger, world: World, poisoned_inbox: None, tmp_path: Any
+) -> None:
+    from typer.testing import CliRunner
+
+    from ebox.cli.main import app as cli
+
+    (poison,) = publish(world, POISONED, key="poison")
+    env = {
+        "EBOX_HOME": str(tmp_path / "cli-home"),
+        "EBOX_FOLLOWER_ATTEMPTS": "2",
+        "EBOX_FOLLOWER_BACKOFF": "0.01",
+    }
+    once = CliRunner().invoke(cli, ["workers", "--once", "--db", ledger.url], env=env)
+    assert once.exit_code == 1, once.output
+    assert "parked: inbox" in once.output
+
+    status = CliRunner().invoke(cli, ["projections", "status", "--db", ledger.url], env=env)
+    assert status.exit_code == 0, status.output
+    inbox_line = next(line for line in status.output.splitlines() if "inbox" in line)
+    assert "parked" in inbox_line and "IntegrityError" in inbox_line
+    assert str(sent_notification(ledger, poison)) in inbox_line
+    sealer_line = next(line for line in status.output.splitlines() if "sealer" in line)
+    assert "running" in sealer_line
