@@ -307,3 +307,40 @@ def test_the_cli_shows_a_parked_follower_and_workers_once_exits_1(
     assert str(sent_notification(ledger, poison)) in inbox_line
     sealer_line = next(line for line in status.output.splitlines() if "sealer" in line)
     assert "running" in sealer_line
+
+
+# ------------------------------------------------------------------ the migration
+
+
+def test_the_migration_keeps_each_views_position(database_url: str) -> None:
+    """0005_followers moves the views' positions into `ebox_tracking`, and back on downgrade."""
+    from alembic import command
+    from sqlalchemy import create_engine
+    from sqlalchemy.pool import NullPool
+
+    from ebox.projections.schema import alembic_config, upgrade
+
+    config = alembic_config(database_url)
+    command.downgrade(config, "0004")
+    engine = create_engine(database_url, poolclass=NullPool)
+    try:
+        with engine.begin() as connection:
+            for view, position in (("inbox", 42), ("status", 7)):  # feed never ran
+                connection.execute(
+                    text(f"INSERT INTO {view}_tracking VALUES ('Ebox', :position)"),
+                    {"position": position},
+                )
+        upgrade(database_url)
+        with engine.connect() as connection:
+            tracked = dict(
+                connection.execute(text("SELECT name, position FROM ebox_tracking")).tuples().all()
+            )
+        assert tracked == {"inbox": 42, "status": 7}
+        command.downgrade(config, "0004")
+        with engine.connect() as connection:
+            back = connection.execute(text("SELECT notification_id FROM inbox_tracking")).scalar()
+            left = connection.execute(text("SELECT count(*) FROM ebox_tracking")).scalar()
+        assert (back, left) == (42, 0)
+    finally:
+        upgrade(database_url)
+        engine.dispose()
