@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -95,6 +96,7 @@ class FollowerLoop:
         self.parked = False
         self.faulty = False  # a fault row may exist: clear it on the next success
         self.narrow_until: int | None = None
+        self._next_fault_check = 0.0
         self._thread: threading.Thread | None = None
 
     # ------------------------------------------------------------------ one step
@@ -299,8 +301,25 @@ class FollowerLoop:
             return
         if self.attempts == 0:
             self._idle()
+            self._notice_others_faults()
             self.wake.wait(interval)
             self.wake.clear()
+
+    def _notice_others_faults(self) -> None:
+        """Another process may have recorded a fault and died: a success here clears it.
+
+        Looked at every `parked_poll` seconds while idle, so that /health does not
+        report forever a failure that this process has long moved past.
+        """
+        if self.faulty or time.monotonic() < self._next_fault_check:
+            return
+        self._next_fault_check = time.monotonic() + self.policy.parked_poll
+        try:
+            self.faulty = fault_of(self.follower.ledger, self.name) is not None
+        except Exception as error:
+            log.warning(
+                "follower %s: its fault could not be read (%s)", self.name, error_class(error)
+            )
 
     def _idle(self) -> None:
         if self.on_idle is None:

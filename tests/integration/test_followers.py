@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,11 +19,12 @@ from sqlalchemy import func, select, text
 
 from ebox.api import health
 from ebox.projections.delivery import DeliveryWorker
-from ebox.projections.faults import fault_of
+from ebox.projections.faults import fault_of, record_fault
 from ebox.projections.follower import latest_notification_id, set_position
 from ebox.projections.inbox import InboxProjection
 from ebox.projections.runner import ViewRunner
 from ebox.projections.runtime import Ledger, open_ledger
+from ebox.projections.sealer import Sealer
 from ebox.projections.tables import inbox_messages, ledger_leaves, status_messages
 from ebox.projections.workers import RetryPolicy, Workers
 from tests.auth_helpers import api_client, app_settings
@@ -344,3 +346,31 @@ def test_the_migration_keeps_each_views_position(database_url: str) -> None:
     finally:
         upgrade(database_url)
         engine.dispose()
+
+
+def test_a_fault_left_by_a_dead_process_is_cleared_by_a_live_one(
+    ledger: Ledger, world: World
+) -> None:
+    """Another process recorded a failure of the sealer and was killed; this one goes on fine."""
+    publish(world, CITIZEN, key="one")
+    workers = Workers(ledger, FAST)
+    workers.start(interval=0.01)
+    try:
+        deadline = time.monotonic() + 60  # liveness only
+        while ViewRunner(ledger).lag("inbox") or Sealer(ledger).lag():
+            assert time.monotonic() < deadline, "the workers never caught up"
+            time.sleep(0.02)
+        record_fault(
+            ledger,
+            "sealer",
+            position=0,
+            notification_id=1,
+            error=RuntimeError("the dead process's failure"),
+            attempts=1,
+            parked=False,
+        )
+        while fault_of(ledger, "sealer") is not None:
+            assert time.monotonic() < deadline, "the stale fault was never cleared"
+            time.sleep(0.02)
+    finally:
+        workers.stop()
