@@ -349,6 +349,24 @@ def projections_status(db: DbOption = None) -> None:
     Console().print(table)
 
 
+@projections_app.command("retry")
+def projections_retry(name: str, db: DbOption = None) -> None:
+    """Clear follower NAME's fault: parked loops of every process resume within seconds."""
+    from ebox.projections.faults import clear_fault, fault_of
+    from ebox.projections.follower_status import FOLLOWER_NAMES
+
+    if name not in FOLLOWER_NAMES:
+        err.print(f"[red]no follower named {name!r}; known: {', '.join(FOLLOWER_NAMES)}[/red]")
+        raise typer.Exit(2)
+    ledger = _open(db)
+    try:
+        fault = fault_of(ledger, name)
+        clear_fault(ledger, name)
+    finally:
+        ledger.close()
+    err.print(f"{name}: {'fault cleared' if fault else 'had no fault'}")
+
+
 @projections_app.command("rebuild")
 def projections_rebuild(name: str, db: DbOption = None) -> None:
     """Empty read model NAME and replay the whole log into it."""

@@ -19,7 +19,7 @@ from sqlalchemy import func, select, text
 
 from ebox.api import health
 from ebox.projections.delivery import DeliveryWorker
-from ebox.projections.faults import fault_of, record_fault
+from ebox.projections.faults import clear_fault, fault_of, record_fault
 from ebox.projections.follower import latest_notification_id, set_position
 from ebox.projections.inbox import InboxProjection
 from ebox.projections.runner import ViewRunner
@@ -310,6 +310,14 @@ def test_the_cli_shows_a_parked_follower_and_workers_once_exits_1(
     sealer_line = next(line for line in status.output.splitlines() if "sealer" in line)
     assert "running" in sealer_line
 
+    retried = CliRunner().invoke(
+        cli, ["projections", "retry", "inbox", "--db", ledger.url], env=env
+    )
+    assert retried.exit_code == 0, retried.output
+    assert fault_of(ledger, "inbox") is None  # parked loops see it and resume
+    unknown = CliRunner().invoke(cli, ["projections", "retry", "nope", "--db", ledger.url], env=env)
+    assert unknown.exit_code == 2
+
 
 # ------------------------------------------------------------------ the migration
 
@@ -374,3 +382,26 @@ def test_a_fault_left_by_a_dead_process_is_cleared_by_a_live_one(
             time.sleep(0.02)
     finally:
         workers.stop()
+
+
+def test_a_parked_loop_resumes_when_its_fault_is_cleared_elsewhere(
+    ledger: Ledger, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`ebox projections retry NAME`, or a restart's retry in another process, clears it."""
+    monkeypatch.setattr(InboxProjection, "apply", poisoned(InboxProjection.apply))
+    publish(world, POISONED, CITIZEN, key="mixed")
+    workers = Workers(ledger, FAST)
+    workers.start(interval=0.01)
+    try:
+        deadline = time.monotonic() + 60  # liveness only
+        while not workers.parked():
+            assert time.monotonic() < deadline, "the inbox never parked"
+            time.sleep(0.02)
+        monkeypatch.undo()  # the fix, and then the operator's retry
+        clear_fault(ledger, "inbox")
+        while ViewRunner(ledger).lag("inbox"):
+            assert time.monotonic() < deadline, "the parked inbox never resumed"
+            time.sleep(0.02)
+    finally:
+        workers.stop()
+    assert count(ledger, inbox_messages) == 2 and fault_of(ledger, "inbox") is None
