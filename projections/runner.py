@@ -19,6 +19,7 @@ the batch writer and the registry; the query values and errors live in
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -30,7 +31,7 @@ from eventsourcing.persistence import Notification, Tracking
 from sqlalchemy import Table, bindparam, delete, insert, update
 from sqlalchemy.orm import Session
 
-from ebox.projections.faults import clear_fault
+from ebox.projections.faults import clear_fault, error_class, fault_of
 from ebox.projections.follower import Follower, latest_notification_id, set_position
 from ebox.projections.queries import (
     MAX_PAGE_SIZE,
@@ -61,6 +62,8 @@ __all__ = [
 ]
 
 DEFAULT_BATCH_SIZE = 500
+
+log = logging.getLogger("ebox.projections")
 
 # --------------------------------------------------------------------------- errors
 
@@ -353,6 +356,10 @@ def wait_until_position(
     up itself (its batches are exactly-once like any runner's, and a concurrent
     runner simply waits on the tracking row's lock); without, it waits for the
     background runner. Raises ProjectionTimeout after `timeout` seconds.
+
+    A view that fails to catch up inline is the workers' business (they retry
+    and park it): the request is not failed with the view's error. It waits for
+    the workers instead, and gives up at once if the view is parked.
     """
     runner = runner or ViewRunner(ledger, [projection_name])
     deadline = time.monotonic() + timeout
@@ -363,9 +370,24 @@ def wait_until_position(
             return position
         if time.monotonic() >= deadline:
             raise ProjectionTimeout(projection_name, notification_id, position, timeout)
-        if not (inline and runner.run_once(projection_name)):
-            time.sleep(pause)
-            pause = min(pause * 2, 0.1)
+        if inline:
+            try:
+                if runner.run_once(projection_name):
+                    continue
+            except Exception as error:
+                inline = False
+                log.warning(
+                    "inline catch-up of the %s view failed (%s); waiting for the workers",
+                    projection_name,
+                    error_class(error),
+                )
+                parked = fault_of(ledger, projection_name)
+                if parked is not None and parked.parked:
+                    raise ProjectionTimeout(
+                        projection_name, notification_id, position, timeout
+                    ) from None
+        time.sleep(pause)
+        pause = min(pause * 2, 0.1)
 
 
 def dispatch(handlers: Mapping[type, Handler], items: Sequence[tuple[Any, Tracking]]) -> None:

@@ -22,7 +22,7 @@ from ebox.projections.delivery import DeliveryWorker
 from ebox.projections.faults import clear_fault, fault_of, record_fault
 from ebox.projections.follower import latest_notification_id, set_position
 from ebox.projections.inbox import InboxProjection
-from ebox.projections.runner import ViewRunner
+from ebox.projections.runner import ProjectionTimeout, ViewRunner, wait_until_position
 from ebox.projections.runtime import Ledger, open_ledger
 from ebox.projections.sealer import Sealer
 from ebox.projections.tables import inbox_messages, ledger_leaves, status_messages
@@ -405,3 +405,17 @@ def test_a_parked_loop_resumes_when_its_fault_is_cleared_elsewhere(
     finally:
         workers.stop()
     assert count(ledger, inbox_messages) == 2 and fault_of(ledger, "inbox") is None
+
+
+def test_read_your_writes_on_a_failing_view_is_a_timeout_not_the_views_error(
+    ledger: Ledger, world: World, poisoned_inbox: None
+) -> None:
+    """The request that waits for its write is not failed with the view's database error."""
+    publish(world, POISONED, key="poison")
+    written = latest_notification_id(ledger)
+    with pytest.raises(ProjectionTimeout):
+        wait_until_position(ledger, "inbox", written, timeout=0.5)
+    assert Workers(ledger, FAST).run_until_idle() == ["inbox"]
+    with pytest.raises(ProjectionTimeout) as parked:  # parked: no point in waiting
+        wait_until_position(ledger, "inbox", written, timeout=600)
+    assert parked.value.position < written
