@@ -1,16 +1,23 @@
-"""GET /health: is the database reachable, at the latest migration, and how far behind
-is each projection.
+"""GET /health: is the database reachable, at the latest migration, and is every
+follower of the log (delivery, the read models, the sealer) keeping up.
 
 No authentication, on purpose: load balancers and orchestrators probe it without
 credentials, and it says nothing sensitive: no URL, host or error text (those go
 to the log), no counts of letters or mailboxes; the migration revision is
-public in the source, and a lag is one number of events not yet projected.
+public in the source, a lag is a number of events not yet followed, and a
+stuck follower is named with its position, the notification it stopped on and
+the error's class, never the error's text.
 
-Projection runners report their lag through ``app.state.lag_reporters``: a dict
-of name -> callable returning the number of events the projection has yet to
-process. A reporter that fails makes the answer ``degraded`` (HTTP 200, the API
-still serves); an unreachable database or one behind the code's migrations
-makes it ``unavailable`` (HTTP 503, take this replica out of rotation).
+`followers` comes from the database, so every API replica reports the
+followers of whichever process runs them. `lags` are those of the followers
+this process runs (``app.state.lag_reporters``: name -> callable).
+
+- ``unavailable`` (503): the database is unreachable or behind the code's
+  migrations: take this replica out of rotation.
+- ``degraded`` (503): a follower is parked or retrying a failing batch, a lag
+  exceeds ``max_lag`` (EBOX_MAX_LAG, default 10,000 events), or a lag reporter
+  fails: letters are accepted but do not reach every view, or are not sealed.
+- ``ok`` (200) otherwise.
 """
 
 from __future__ import annotations
@@ -24,11 +31,13 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
+from ebox.projections.follower_status import follower_statuses
 from ebox.projections.runtime import Ledger
 
 log = logging.getLogger("ebox.api.health")
 
 LagReporter = Callable[[], int]
+DEFAULT_MAX_LAG = 10_000
 
 
 def register(app: FastAPI) -> None:
@@ -39,16 +48,43 @@ def register(app: FastAPI) -> None:
     def health(request: Request) -> JSONResponse:
         ledger: Ledger = request.app.state.ledger
         reporters: dict[str, LagReporter] = getattr(request.app.state, "lag_reporters", {})
+        settings = getattr(request.app.state, "settings", None)
+        max_lag = int(getattr(settings, "max_lag", DEFAULT_MAX_LAG))
         database = _database(ledger)
         lags, lag_failed = _lags(reporters)
+        body: dict[str, Any] = {"status": "ok", "database": database, "lags": lags}
         if not database["reachable"] or not database["current"]:
-            status, code = "unavailable", 503
-        elif lag_failed:
-            status, code = "degraded", 200
-        else:
-            status, code = "ok", 200
-        body = {"status": status, "database": database, "lags": lags}
+            body["status"] = "unavailable"
+            return JSONResponse(body, 503, headers={"Cache-Control": "no-store"})
+        followers, stuck = _followers(ledger, max_lag)
+        body["followers"] = followers
+        body["max_lag"] = max_lag
+        if stuck or lag_failed:
+            body["status"] = "degraded"
+            body["stuck"] = stuck
+        code = 200 if body["status"] == "ok" else 503
         return JSONResponse(body, code, headers={"Cache-Control": "no-store"})
+
+
+def _followers(ledger: Ledger, max_lag: int) -> tuple[dict[str, Any], list[str]]:
+    """Each follower's position, lag and state; the names of those parked, failing or late."""
+    try:
+        _, statuses = follower_statuses(ledger)
+    except Exception as error:
+        log.warning("health: follower status failed (%s)", type(error).__name__)
+        return {}, ["followers"]
+    followers: dict[str, Any] = {}
+    stuck: list[str] = []
+    for s in statuses:
+        entry: dict[str, Any] = {"state": s.state, "position": s.position, "lag": s.lag}
+        if s.stuck:
+            entry |= {"notification": s.notification_id, "error": s.error_class}
+        if s.lag > max_lag:
+            entry["late"] = True
+        if s.stuck or s.lag > max_lag:
+            stuck.append(s.name)
+        followers[s.name] = entry
+    return followers, stuck
 
 
 def _database(ledger: Ledger) -> dict[str, Any]:

@@ -43,6 +43,8 @@ class Settings:
     oauth_address_per_minute: float = 60.0
     oauth_client_burst: int = 10
     oauth_client_per_minute: float = 30.0
+    max_lag: int = 10_000
+    """Events a follower may lag behind before /health says degraded (EBOX_MAX_LAG)."""
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -73,4 +75,5 @@ class Settings:
             oauth_address_per_minute=float(env.get("EBOX_OAUTH_ADDRESS_PER_MINUTE", "60")),
             oauth_client_burst=int(env.get("EBOX_OAUTH_CLIENT_BURST", "10")),
             oauth_client_per_minute=float(env.get("EBOX_OAUTH_CLIENT_PER_MINUTE", "30")),
+            max_lag=int(env.get("EBOX_MAX_LAG", "10000")),
         )

@@ -167,20 +167,39 @@ def ledger_consistency(first: int, second: int, db: DbOption = None) -> None:
 
 @app.command()
 def workers(db: DbOption = None, once: bool = False, interval: float = 0.2) -> None:
-    """Run delivery, the read models and the sealer (until idle with --once)."""
+    """Run delivery, the read models and the sealer, each on its own (until idle with --once).
+
+    Any number of these processes may run on one database. A follower that keeps
+    failing parks alone (see `ebox projections status`); with --once that exits 1.
+    """
+    import signal
+
     from ebox.projections.workers import Workers
 
+    _log_to_stderr()
     ledger = _open(db)
     work = Workers(ledger)
+    signal.signal(signal.SIGTERM, lambda *_: work.stop_soon())
     try:
         if once:
-            work.run_until_idle()
+            parked = work.run_until_idle()
+            if parked:
+                err.print(f"[red]parked: {', '.join(parked)} (see `ebox projections status`)[/red]")
+                raise typer.Exit(1)
         else:
             work.run_forever(interval)
     except KeyboardInterrupt:
         pass
     finally:
+        work.stop()
         ledger.close()
+
+
+def _log_to_stderr() -> None:
+    """Workers' warnings (retries, parking) to stderr, unless logging is configured."""
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
 
 @app.command()
@@ -238,6 +257,8 @@ def serve(
     settings = replace(settings, **{k: v for k, v in overrides.items() if v is not None})
     ledger = _open(db)
     api = create_app(ledger, settings)
+    if run_workers:
+        _log_to_stderr()
     work = Workers(ledger) if run_workers else None
     if work is not None:
         api.state.lag_reporters.update(work.lag_reporters())
@@ -363,27 +384,54 @@ def admin_client_disable(
 
 # --------------------------------------------------------------------------- projections
 
-projections_app = typer.Typer(help="Read models: lag and rebuilds.", no_args_is_help=True)
+projections_app = typer.Typer(
+    help="Followers: positions, lags, parked ones; read model rebuilds.", no_args_is_help=True
+)
 app.add_typer(projections_app, name="projections")
 
 
 @projections_app.command("status")
 def projections_status(db: DbOption = None) -> None:
-    """Each read model's position in the notification log and its lag."""
-    from ebox.projections.runner import ViewRunner, latest_notification_id
+    """Each follower's position in the notification log, its lag, and why it is stuck."""
+    from ebox.projections.follower_status import follower_statuses
 
     ledger = _open(db)
     try:
-        runner = ViewRunner(ledger)
-        latest = latest_notification_id(ledger)
-        table = Table(title=f"read models (latest notification {latest})")
-        for column in ("projection", "position", "lag"):
-            table.add_column(column)
-        for name, lag in runner.lags().items():
-            table.add_row(name, str(latest - lag), str(lag))
+        latest, statuses = follower_statuses(ledger)
     finally:
         ledger.close()
+    table = Table(title=f"followers (latest notification {latest})")
+    for column in ("follower", "position", "lag", "state", "notification", "error"):
+        table.add_column(column)
+    for s in statuses:
+        state = s.state if not s.stuck else f"[red]{s.state}[/red] ({s.attempts} attempts)"
+        table.add_row(
+            s.name,
+            str(s.position),
+            str(s.lag),
+            state,
+            "" if s.notification_id is None else str(s.notification_id),
+            s.error_class or "",
+        )
     Console().print(table)
+
+
+@projections_app.command("retry")
+def projections_retry(name: str, db: DbOption = None) -> None:
+    """Clear follower NAME's fault: parked loops of every process resume within seconds."""
+    from ebox.projections.faults import clear_fault, fault_of
+    from ebox.projections.follower_status import FOLLOWER_NAMES
+
+    if name not in FOLLOWER_NAMES:
+        err.print(f"[red]no follower named {name!r}; known: {', '.join(FOLLOWER_NAMES)}[/red]")
+        raise typer.Exit(2)
+    ledger = _open(db)
+    try:
+        fault = fault_of(ledger, name)
+        clear_fault(ledger, name)
+    finally:
+        ledger.close()
+    err.print(f"{name}: {'fault cleared' if fault else 'had no fault'}")
 
 
 @projections_app.command("rebuild")

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from eventsourcing_sqlalchemy.datastore import SQLAlchemyDatastore
+from eventsourcing_sqlalchemy.factory import Factory
 
 from ebox.domain.application import EboxLedger
 from ebox.projections.home import (
@@ -20,6 +24,30 @@ from ebox.projections.stores import SqlLedgerStores, SqlSession
 
 class SchemaNotReady(RuntimeError):
     """A PostgreSQL database is behind the code's migrations: run `ebox db upgrade`."""
+
+
+class QuietDatastore(SQLAlchemyDatastore):
+    """eventsourcing_sqlalchemy's datastore on an engine that hides SQL parameters.
+
+    A failed statement's text, in exceptions and in SQLAlchemy's own logging,
+    otherwise carries its bound values: national register numbers, subjects and
+    business data of the letters in the batch. `hide_parameters` keeps the SQL
+    and drops the values, wherever the error ends up.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        if kwargs.get("url"):
+            kwargs.setdefault("hide_parameters", True)
+        super().__init__(**kwargs)
+
+
+class LedgerFactory(Factory):
+    """The persistence module of the ledger: eventsourcing_sqlalchemy, quiet engine."""
+
+    datastore_class = QuietDatastore
+
+
+PERSISTENCE_TOPIC = f"{__name__}:{LedgerFactory.__qualname__}"
 
 
 @dataclass
@@ -64,7 +92,7 @@ def open_ledger(
     app = EboxLedger(
         {
             "SQLALCHEMY_URL": url,
-            "PERSISTENCE_MODULE": "eventsourcing_sqlalchemy",
+            "PERSISTENCE_MODULE": PERSISTENCE_TOPIC,
             "CREATE_TABLE": "n",
         },
         stores=lambda a: SqlLedgerStores(a.factory.datastore, secrets, a.recorder),  # type: ignore[attr-defined]

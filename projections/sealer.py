@@ -94,14 +94,16 @@ class Sealer(Follower):
     def forget(self) -> None:
         self.frontier = None
 
-    def select(self, session: Session, position: int, upper: int) -> Sequence[Notification]:
+    def select(
+        self, session: Session, position: int, upper: int, limit: int
+    ) -> Sequence[Notification]:
         """Core rows rather than ORM objects: the sealer reads every event of the ledger."""
         events = self.app.recorder.events_record_cls.__table__  # type: ignore[attr-defined]
         rows = session.execute(
             select(events.c.id, events.c.originator_id, events.c.originator_version, events.c.state)
             .where(events.c.id > position, events.c.id <= upper)
             .order_by(events.c.id)
-            .limit(self.batch_size)
+            .limit(limit)
         )
         return [
             Notification(id=i, originator_id=o, originator_version=v, topic="", state=bytes(s))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Index,
@@ -35,6 +36,20 @@ tracking = Table(
     metadata,
     Column("name", String(64), primary_key=True),
     Column("position", BigId, nullable=False),
+)
+
+# Why a follower stopped or is retrying (see ebox.projections.faults); written apart
+# from the work, so a failed batch leaves nothing behind but this row.
+follower_faults = Table(
+    "follower_faults",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("position", BigId, nullable=False),
+    Column("notification_id", BigId, nullable=True),
+    Column("error_class", String(200), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("parked", Boolean, nullable=False),
+    Column("failed_at", DateTime(timezone=True), nullable=False),
 )
 
 blobs = Table(
@@ -94,13 +109,13 @@ checkpoints = Table(
 
 # --------------------------------------------------------------------------- read models
 # Written only by the projections (ebox.projections.inbox, .status, .feed), each in
-# the same transaction as its tracking row (`<projection>_tracking`, the table that
-# eventsourcing_sqlalchemy maps for a tracking recorder). Migration 0002 creates them,
+# the same transaction as its tracking row (in `ebox_tracking`, like every follower's
+# since migration 0005_followers). Migration 0002 creates them,
 # and the search table `inbox_search`, which is dialect-specific and therefore not
 # declared here: on PostgreSQL one tsvector per language with GIN indexes, on SQLite
 # an FTS5 virtual table (see ebox.projections.inbox).
 
-from sqlalchemy import JSON, Boolean  # noqa: E402
+from sqlalchemy import JSON  # noqa: E402
 
 # Languages of the search columns and their PostgreSQL text search configurations.
 SEARCH_LANGUAGES = {"nl": "dutch", "fr": "french", "de": "german", "en": "english"}

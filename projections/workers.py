@@ -1,69 +1,96 @@
-"""The background work of one ledger process: delivery, read models, sealing.
+"""The background work of one ledger process: every follower on its own.
 
-`ebox serve` runs these in a thread beside the API (the embedded default);
-`ebox workers` runs them alone (compose.yaml's workers service). Each step is
-an exactly-once follower, so any number of restarts is safe.
+`ebox serve` runs these threads beside the API (the embedded default);
+`ebox workers` runs them alone (compose.yaml's workers service), as many
+processes as one likes. Each follower (delivery, each read model, the sealer)
+runs in its own supervised loop (`ebox.projections.supervisor`), so a follower
+that fails holds back no other.
 """
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Callable
 
 from ebox.projections.delivery import DeliveryWorker
-from ebox.projections.runner import ViewRunner
+from ebox.projections.follower import Follower
+from ebox.projections.runner import PROJECTION_NAMES, ViewRunner
 from ebox.projections.runtime import Ledger
 from ebox.projections.sealer import Sealer
+from ebox.projections.supervisor import FollowerLoop, RetryPolicy
+from ebox.projections.wakeup import Alarm
 
-log = logging.getLogger("ebox.workers")
+__all__ = ["FollowerLoop", "RetryPolicy", "Workers"]
 
 
 class Workers:
-    def __init__(self, ledger: Ledger) -> None:
+    """Delivery, the read models and the sealer, each in its own supervised loop."""
+
+    def __init__(self, ledger: Ledger, policy: RetryPolicy | None = None) -> None:
+        self.ledger = ledger
+        self.policy = policy or RetryPolicy.from_env()
         self.delivery = DeliveryWorker(ledger)
         self.views = ViewRunner(ledger)
         self.sealer = Sealer(ledger)
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self.alarm = Alarm(ledger, self._stop)
+        followers: list[Follower] = [
+            self.delivery,
+            *(self.views.follower(name) for name in PROJECTION_NAMES),
+            self.sealer,
+        ]
+        self.loops = {
+            f.name: FollowerLoop(
+                f,
+                self.policy,
+                self._stop,
+                self.alarm.event(),
+                on_idle=self.sealer.checkpoint_now if f is self.sealer else None,
+            )
+            for f in followers
+        }
 
     def run_once(self) -> int:
-        """One round of every step; the number of notifications handled."""
-        return self.delivery.run_once() + self.views.run_once() + self.sealer.run_once()
+        """One supervised batch of every follower; how many moved."""
+        return sum(loop.step() for loop in self.loops.values())
 
-    def run_until_idle(self) -> int:
-        total = 0
-        while handled := self.run_once():
-            total += handled
-        self.sealer.checkpoint_now()
-        return total
+    def run_until_idle(self) -> list[str]:
+        """Every follower until idle or parked; the names of the parked ones."""
+        for loop in self.loops.values():
+            loop.resume_parked()
+        while sum(loop.run_until_idle() for loop in self.loops.values()):
+            pass
+        if not self.loops[self.sealer.name].parked:
+            self.loops[self.sealer.name]._idle()
+        return self.parked()
+
+    def parked(self) -> list[str]:
+        return [name for name, loop in self.loops.items() if loop.parked]
 
     def lag_reporters(self) -> dict[str, Callable[[], int]]:
-        reporters: dict[str, Callable[[], int]] = {
-            "delivery": self.delivery.lag,
-            "sealer": self.sealer.lag,
-        }
-        for name in self.views.lags():
-            reporters[name] = lambda name=name: self.views.lag(name)  # type: ignore[misc]
-        return reporters
-
-    def run_forever(self, interval: float = 0.2) -> None:
-        while not self._stop.is_set():
-            try:
-                if not self.run_once():
-                    self.sealer.checkpoint_now()
-                    self._stop.wait(interval)
-            except Exception:  # a failed batch is retried; the process must not die of it
-                log.exception("worker round failed; retrying")
-                self._stop.wait(interval * 5)
+        return {name: loop.follower.lag for name, loop in self.loops.items()}
 
     def start(self, interval: float = 0.2) -> None:
-        self._thread = threading.Thread(
-            target=self.run_forever, args=(interval,), name="ebox-workers", daemon=True
-        )
-        self._thread.start()
+        self.alarm.start(interval)
+        for loop in self.loops.values():
+            loop.start(interval)
+
+    def run_forever(self, interval: float = 0.2) -> None:
+        """Until `stop` (or Ctrl-C / SIGTERM in the CLI)."""
+        self.start(interval)
+        try:
+            while not self._stop.wait(0.5):
+                pass
+        finally:
+            self.stop()
+
+    def stop_soon(self) -> None:
+        """Ask every loop to stop after its batch (safe in a signal handler)."""
+        self._stop.set()
 
     def stop(self) -> None:
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
+        for loop in self.loops.values():
+            loop.wake.set()
+            loop.join(timeout=30)
+        self.alarm.join(timeout=5)

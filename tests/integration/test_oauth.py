@@ -485,7 +485,7 @@ def test_health_reports_the_database_migration_and_lags(http: TestClient) -> Non
 
     http.app.state.lag_reporters["feed"] = broken  # type: ignore[attr-defined]
     response = http.get("/health")
-    assert response.status_code == 200
+    assert response.status_code == 503  # degraded answers 503 (issue 7, finding 1)
     assert response.json()["status"] == "degraded"
     assert response.json()["lags"] == {"feed": None, "inbox": 3}
 

@@ -8,26 +8,24 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from eventsourcing.persistence import IntegrityError, Tracking
-from sqlalchemy import Table, create_engine, inspect, select, text
+from sqlalchemy import create_engine, inspect, select, text
 from sqlalchemy.pool import NullPool
 from typer.testing import CliRunner
 
 from ebox.projections.delivery import DeliveryWorker
-from ebox.projections.inbox import InboxProjection, InboxView
 from ebox.projections.runner import (
     PROJECTION_NAMES,
     EboxId,
     ProjectionTimeout,
     RowBatch,
     UnknownProjection,
-    View,
     ViewRunner,
     latest_notification_id,
     wait_until_position,
 )
 from ebox.projections.runtime import Ledger
 from ebox.projections.status import MessageRef, StatusView
+from ebox.projections.tables import tracking
 from tests.builders import CITIZEN, ENTERPRISE, World, make_world
 
 
@@ -103,15 +101,12 @@ def test_a_failure_mid_batch_leaves_neither_rows_nor_position(
     flushed: list[str] = []
     real_flush = RowBatch.flush
 
-    def flush_then_note(self: RowBatch, session: Any) -> None:
-        real_flush(self, session)  # the rows are written in the open transaction...
+    def flush_then_crash(self: RowBatch, session: Any) -> None:
+        real_flush(self, session)  # the rows (and the moved position) are in the transaction...
         flushed.append(self.table.name)
+        raise RuntimeError("power cut before the commit")  # ...and then the batch dies
 
-    def crash(*_: Any) -> None:
-        raise RuntimeError("power cut before the position was recorded")
-
-    monkeypatch.setattr(RowBatch, "flush", flush_then_note)
-    monkeypatch.setattr(View, "move_position", crash)  # ...and then the batch dies
+    monkeypatch.setattr(RowBatch, "flush", flush_then_crash)
     runner = ViewRunner(ledger, batch_size=1000)
     for name in PROJECTION_NAMES:
         with pytest.raises(RuntimeError, match="power cut"):
@@ -144,30 +139,25 @@ def test_a_view_crashed_half_way_catches_up_from_its_position(ledger: Ledger, wo
     assert snapshot(ledger, "inbox") == caught_up
 
 
-def test_eventsourcings_process_event_contract_is_exactly_once(
+def test_every_view_tracks_its_position_where_delivery_and_the_sealer_do(
     ledger: Ledger, world: World
 ) -> None:
-    projection = InboxProjection(view=InboxView.of(ledger))
-    app = ledger.app
-    for notification in app.recorder.select_notifications(start=1, limit=100):
-        projection.process_event(
-            app.mapper.to_domain_event(notification), Tracking(app.name, notification.id)
-        )
-    assert projection.view.max_tracking_id(app.name) == latest_notification_id(ledger)
-    with pytest.raises(IntegrityError):  # the same tracking twice: already applied
-        projection.process_event(None, Tracking(app.name, 1))
-
-
-def test_the_migrated_tracking_tables_are_the_ones_eventsourcing_maps(ledger: Ledger) -> None:
+    """One kind of tracking record: a row of `ebox_tracking` per follower."""
+    DeliveryWorker(ledger).run_until_idle()
+    ViewRunner(ledger).run_until_idle()
+    with ledger.db.read() as session:
+        found = session.execute(select(tracking.c.name, tracking.c.position)).all()
+    rows = {name: position for name, position in found}
+    latest = latest_notification_id(ledger)
+    assert rows == {"delivery": latest, **dict.fromkeys(PROJECTION_NAMES, latest)}
     engine = create_engine(ledger.url, poolclass=NullPool)
     try:
-        for name in PROJECTION_NAMES:
-            mapped: Table = ViewRunner(ledger, [name]).projection(name).view.tracking_table
-            assert mapped.name == f"{name}_tracking"
-            migrated = {c["name"]: c["nullable"] for c in inspect(engine).get_columns(mapped.name)}
-            assert migrated == {c.name: bool(c.nullable) for c in mapped.columns}
+        left = {f"{name}_tracking" for name in PROJECTION_NAMES} & set(
+            inspect(engine).get_table_names()
+        )
     finally:
         engine.dispose()
+    assert not left, "the views' own tracking tables are gone"
 
 
 def test_waiting_for_ones_own_write(ledger: Ledger, world: World) -> None:
