@@ -14,7 +14,8 @@ language: the subject, the attachment titles and business data in that
 language, and the sender organisation, application and message type names in
 that language. PostgreSQL matches it with the language's own text search
 configuration (GIN expression index per language, stemming and stop words);
-SQLite with its FTS5 table `inbox_search`. All words must match, each as a prefix.
+SQLite with its FTS5 table `inbox_search`, whose terms carry the mailbox
+(ebox.projections.search). All words must match, each as a prefix.
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ from ebox.projections.runner import (
     utc,
     utc_required,
 )
+from ebox.projections.search import scoped_document, scoped_query
 from ebox.projections.tables import (
     SEARCH_LANGUAGES,
     inbox_messages,
@@ -395,10 +397,14 @@ class InboxView(View):
                 f"AND tsv_{qlang} @@ to_tsquery('{config}'::regconfig, :search_query)"
             ).bindparams(search_mailbox=mailbox, search_query=prefixes)
         else:
-            phrases = " AND ".join(f'"{w}"*' for w in words)
+            # Every term carries the mailbox (ebox.projections.search): the MATCH walks
+            # this person's terms only, whatever the table holds.
+            query = scoped_query(mailbox, qlang, words)
+            if query is None:
+                return false()
             matching = text(
                 f"SELECT message_id FROM {SEARCH_TABLE} WHERE {SEARCH_TABLE} MATCH :search_query"
-            ).bindparams(search_query=f"{{{qlang}}} : ({phrases})")
+            ).bindparams(search_query=query)
         return inbox_messages.c.message_id.in_(
             matching.columns(message_id=inbox_messages.c.message_id.type)
         )
@@ -679,7 +685,19 @@ class _InboxWriter:
     def flush(self) -> None:
         self.messages.flush(self.session)
         if self.search:
-            self.session.execute(self._search_insert(), list(self.search.values()))
+            rows = list(self.search.values())
+            if self.view.dialect != "postgresql":
+                rows = [
+                    {
+                        **row,
+                        **{
+                            lang: scoped_document(row["mailbox_id"], row[lang])
+                            for lang in LANGUAGES
+                        },
+                    }
+                    for row in rows
+                ]
+            self.session.execute(self._search_insert(), rows)
 
     def _search_insert(self) -> Any:
         columns = ", ".join(LANGUAGES)
