@@ -6,8 +6,13 @@ the table (ebox.projections.search). From this revision each term stored in
 SHA-256 of the mailbox id; this migration rewrites the rows written before.
 The rewrite is the same as `scoped_document` in ebox.projections.search, kept
 here as it was at this revision so that later changes there do not change
-what this migration did. PostgreSQL is unchanged: its search reads the
-mailbox's rows through `inbox_search_mailbox_idx`.
+what this migration did.
+
+On PostgreSQL the search now reads the person's rows through
+`inbox_search_mailbox_idx` and matches their tsvectors (a prefix match in a
+GIN index collects every matching row of the whole table first), so the GIN
+index per language is no longer read; it is dropped, which also spares every
+projected letter four GIN updates. The downgrade builds them again.
 
 Revision ID: 0005_search_scope
 Revises: 0004
@@ -72,10 +77,20 @@ def _rewrite(change: Callable[[str, str], str]) -> None:
 
 
 def upgrade() -> None:
-    if op.get_bind().dialect.name == "sqlite":
+    dialect = op.get_bind().dialect.name
+    if dialect == "sqlite":
         _rewrite(_scoped)
+    elif dialect == "postgresql":
+        for lang in LANGUAGES:
+            op.drop_index(f"inbox_search_{lang}_idx", table_name="inbox_search")
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "sqlite":
+    dialect = op.get_bind().dialect.name
+    if dialect == "sqlite":
         _rewrite(_unscoped)
+    elif dialect == "postgresql":
+        for lang in LANGUAGES:
+            op.create_index(
+                f"inbox_search_{lang}_idx", "inbox_search", [f"tsv_{lang}"], postgresql_using="gin"
+            )
