@@ -27,6 +27,9 @@ from ebox.projections import idempotency
 from ebox.projections.runner import EboxId
 from ebox.projections.status import MessageRef, StatusView
 
+IN_FLIGHT_RETRY_AFTER_S = 1
+"""Seconds a client is told to wait when its key's first request is still in flight."""
+
 
 class EboxIdModel(BaseModel):
     eboxType: str = Field(pattern="^(citizen|enterprise)$")
@@ -77,33 +80,64 @@ def _publish(
     client_id: str,
     idempotency_key: str | None,
 ) -> tuple[int, dict[str, Any], bool, int | None]:
-    """Publish in one transaction with the idempotency row: both or neither."""
+    """Publish in one transaction with the idempotency row: both or neither.
+
+    With a key, the key is claimed first (see ebox.projections.idempotency): a
+    concurrent retry waits for the first request, then answers its stored result,
+    or 409 while the first is still in flight; it never makes a second letter.
+    """
     request_sha256 = _request_digest(message_to_publish, parts)
-    with ledger.db.write() as session:
-        if idempotency_key:
+    if idempotency_key:
+        with ledger.db.read() as session:
             earlier = idempotency.find(session, client_id, idempotency_key)
-            if earlier is not None:
-                if earlier.request_sha256 != request_sha256:
-                    raise ApiError(
-                        422,
-                        "IDEMPOTENCY_KEY_REUSED",
-                        "this Idempotency-Key was used for a different request",
-                    )
-                return earlier.status, earlier.body, True, None
-        publication = publication_of(
-            message_to_publish,
-            parts,
-            sender_kbo=kbo,
-            client_id=client_id,
-            idempotency_key=idempotency_key,
-        )
-        message_id = ledger.app.publish(publication)
-        sent = ledger.app.sent(message_id)
-        body = {"messageId": message_id, "expirationDate": contract_datetime(sent.expires_at)}
-        position = ledger.app.last_position()
-        if idempotency_key:
-            idempotency.remember(session, client_id, idempotency_key, request_sha256, 201, body)
+        if earlier is not None:
+            return _replayed(earlier, request_sha256)
+    try:
+        with ledger.db.write() as session:
+            if idempotency_key:
+                idempotency.claim(session, client_id, idempotency_key, request_sha256)
+            publication = publication_of(
+                message_to_publish,
+                parts,
+                sender_kbo=kbo,
+                client_id=client_id,
+                idempotency_key=idempotency_key,
+            )
+            message_id = ledger.app.publish(publication)
+            sent = ledger.app.sent(message_id)
+            body = {"messageId": message_id, "expirationDate": contract_datetime(sent.expires_at)}
+            position = ledger.app.last_position()
+            if idempotency_key:
+                idempotency.answer(session, client_id, idempotency_key, 201, body)
+    except idempotency.KeyTaken:
+        assert idempotency_key is not None
+        with ledger.db.read() as session:
+            earlier = idempotency.find(session, client_id, idempotency_key)
+        if earlier is None:  # nothing removes a committed key; if it were gone, retry later
+            raise _in_flight() from None
+        return _replayed(earlier, request_sha256)
+    except idempotency.KeyInFlight:
+        raise _in_flight() from None
     return 201, body, False, position
+
+
+def _replayed(
+    earlier: idempotency.StoredAnswer, request_sha256: str
+) -> tuple[int, dict[str, Any], bool, int | None]:
+    if earlier.request_sha256 != request_sha256:
+        raise ApiError(
+            422, "IDEMPOTENCY_KEY_REUSED", "this Idempotency-Key was used for a different request"
+        )
+    return earlier.status, earlier.body, True, None
+
+
+def _in_flight() -> ApiError:
+    return ApiError(
+        409,
+        "IDEMPOTENCY_KEY_IN_FLIGHT",
+        "a request with this Idempotency-Key is still being processed; retry later",
+        headers={"Retry-After": str(IN_FLIGHT_RETRY_AFTER_S)},
+    )
 
 
 def register(app: FastAPI) -> None:

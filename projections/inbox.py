@@ -12,9 +12,10 @@ would have to refresh the search documents of that sender's messages too.
 Search (`q` + `qlang`) works on one accent-free, case-folded document per
 language: the subject, the attachment titles and business data in that
 language, and the sender organisation, application and message type names in
-that language. PostgreSQL matches it with the language's own text search
-configuration (GIN expression index per language, stemming and stop words);
-SQLite with its FTS5 table `inbox_search`. All words must match, each as a prefix.
+that language. PostgreSQL matches the tsvectors of the person's rows (read by
+mailbox) with the language's own text search configuration (stemming, stop words);
+SQLite with its FTS5 table `inbox_search`, whose terms carry the mailbox
+(ebox.projections.search). All words must match, each as a prefix.
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ from ebox.projections.runner import (
     utc,
     utc_required,
 )
+from ebox.projections.search import scoped_document, scoped_query
 from ebox.projections.tables import (
     SEARCH_LANGUAGES,
     inbox_messages,
@@ -386,19 +388,26 @@ class InboxView(View):
         if not words:
             return false()
         if self.dialect == "postgresql":
-            # The mailbox is repeated inside so the planner may bound the search by
-            # the mailbox's rows (inbox_search_mailbox_idx) or by the word (GIN).
+            # The person's rows first (inbox_search_mailbox_idx), then their tsvectors
+            # matched: OFFSET 0 keeps the match out of the index scan, so a word that
+            # most letters of the table hold never costs its whole posting list
+            # (prefix matches in a GIN index collect every matching row of the table).
             config = SEARCH_LANGUAGES[qlang]
             prefixes = " & ".join(f"{w}:*" for w in words)
             matching = text(
-                f"SELECT message_id FROM {SEARCH_TABLE} WHERE mailbox_id = :search_mailbox "
-                f"AND tsv_{qlang} @@ to_tsquery('{config}'::regconfig, :search_query)"
+                f"SELECT message_id FROM (SELECT message_id, tsv_{qlang} AS tsv "
+                f"FROM {SEARCH_TABLE} WHERE mailbox_id = :search_mailbox OFFSET 0) AS mine "
+                f"WHERE tsv @@ to_tsquery('{config}'::regconfig, :search_query)"
             ).bindparams(search_mailbox=mailbox, search_query=prefixes)
         else:
-            phrases = " AND ".join(f'"{w}"*' for w in words)
+            # Every term carries the mailbox (ebox.projections.search): the MATCH walks
+            # this person's terms only, whatever the table holds.
+            query = scoped_query(mailbox, qlang, words)
+            if query is None:
+                return false()
             matching = text(
                 f"SELECT message_id FROM {SEARCH_TABLE} WHERE {SEARCH_TABLE} MATCH :search_query"
-            ).bindparams(search_query=f"{{{qlang}}} : ({phrases})")
+            ).bindparams(search_query=query)
         return inbox_messages.c.message_id.in_(
             matching.columns(message_id=inbox_messages.c.message_id.type)
         )
@@ -679,7 +688,19 @@ class _InboxWriter:
     def flush(self) -> None:
         self.messages.flush(self.session)
         if self.search:
-            self.session.execute(self._search_insert(), list(self.search.values()))
+            rows = list(self.search.values())
+            if self.view.dialect != "postgresql":
+                rows = [
+                    {
+                        **row,
+                        **{
+                            lang: scoped_document(row["mailbox_id"], row[lang])
+                            for lang in LANGUAGES
+                        },
+                    }
+                    for row in rows
+                ]
+            self.session.execute(self._search_insert(), rows)
 
     def _search_insert(self) -> Any:
         columns = ", ".join(LANGUAGES)
