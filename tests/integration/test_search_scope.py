@@ -168,10 +168,10 @@ def plan_nodes(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_the_migration_scopes_the_rows_written_before_it(crowd: Crowd, database_url: str) -> None:
-    """SQLite rows indexed before 0005 are rewritten with the mailbox's mark."""
+    """SQLite rows indexed before 0006 are rewritten with the mailbox's mark."""
     from alembic import command
 
-    command.downgrade(alembic_config(database_url), "0004")
+    command.downgrade(alembic_config(database_url), "0005_followers")
     with crowd.ledger.db.read() as session:
         unscoped = session.execute(
             text("SELECT count(*) FROM inbox_search WHERE inbox_search MATCH 'personenbelasting*'")

@@ -14,8 +14,8 @@ GIN index collects every matching row of the whole table first), so the GIN
 index per language is no longer read; it is dropped, which also spares every
 projected letter four GIN updates. The downgrade builds them again.
 
-Revision ID: 0005_search_scope
-Revises: 0004
+Revision ID: 0006_search_scope
+Revises: 0005_followers
 Create Date: 2026-12-01
 """
 
@@ -25,8 +25,8 @@ from collections.abc import Callable
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005_search_scope"
-down_revision = "0004"
+revision = "0006_search_scope"
+down_revision = "0005_followers"
 branch_labels = None
 depends_on = None
 
