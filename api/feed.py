@@ -30,8 +30,8 @@ When events are left out (consent, ``filter``), a page may hold fewer than
 always the last sequence number *examined*, so passing it back never misses or
 repeats an event. One request examines at most ``MAX_SCAN`` events.
 
-``eventProviderId`` is this registry's identifier: ``settings.extra
-["event_provider_id"]``, by default the host name of the public URL. The
+``eventProviderId`` is this registry's identifier: ``$EBOX_EVENT_PROVIDER_ID``
+(``settings.event_provider_id``), by default the host name of the public URL. The
 ``X-Ebox-Min-Position`` header (see ebox.api.ebox_routes) works here too,
 against the feed view.
 """
@@ -84,7 +84,7 @@ Keep = Callable[[FeedEvent], bool]
 
 
 def event_provider_id(settings: Settings) -> str:
-    configured = settings.extra.get("event_provider_id")
+    configured = settings.event_provider_id
     return configured or urlparse(settings.public_url).hostname or settings.public_url
 
 

@@ -28,9 +28,7 @@ token given to some other app cannot be replayed here). Claims read:
 
 from __future__ import annotations
 
-import base64
 import json
-import os
 import re
 import time
 import uuid
@@ -54,7 +52,7 @@ from ebox.api.tokens import (
 )
 from ebox.domain.ids import is_national_register_number
 from ebox.projections.clients import ALLOWED_SCOPES, CONSULTATION, jwk_thumbprint, public_jwk_of
-from ebox.projections.home import _secret_file, data_dir
+from ebox.projections.home import data_dir, load_secret
 
 PERSON_KEY_ENV = "EBOX_PERSON_ISSUER_KEY"
 PERSON_KEY_FILE = "person-issuer.key"
@@ -74,9 +72,8 @@ def embedded_issuer(settings: Settings) -> str:
 
 
 def person_audience(settings: Settings) -> str:
-    """The audience person tokens must carry (settings.oidc_audience if the lead adds it)."""
-    configured = getattr(settings, "oidc_audience", None) or settings.extra.get("oidc_audience")
-    return str(configured or settings.public_url)
+    """The audience person tokens must carry: $EBOX_OIDC_AUDIENCE, else the public URL."""
+    return settings.oidc_audience or settings.public_url
 
 
 # --------------------------------------------------------------------------- embedded issuer
@@ -141,13 +138,8 @@ class EmbeddedPersonIssuer:
 
 
 def load_person_seed(home: Path | None = None) -> bytes:
-    value = os.environ.get(PERSON_KEY_ENV)
-    if value:
-        seed = base64.b64decode(value)
-        if len(seed) != 32:
-            raise ValueError(f"{PERSON_KEY_ENV} must be the base64 of 32 bytes")
-        return seed
-    return _secret_file((home or data_dir()) / PERSON_KEY_FILE, 32)
+    """$EBOX_PERSON_ISSUER_KEY (base64) or its *_FILE if set, else the file in the data dir."""
+    return load_secret(PERSON_KEY_ENV, (home or data_dir()) / PERSON_KEY_FILE)
 
 
 def mint_person_token(

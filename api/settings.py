@@ -1,9 +1,39 @@
-"""One validated settings object for the API process (full-stack-fastapi-template style)."""
+"""Every setting of the ledger, as one validated object read from the environment.
+
+`Settings` is a `pydantic-settings` model (full-stack-fastapi-template style):
+each field is read from its `EBOX_*` variable, checked, and refused with one
+line naming the variable (`SettingsError`), so that `ebox` stops with that line
+and a non-zero exit rather than a traceback halfway through. The README's
+settings table lists the same variables with the same defaults.
+
+Some settings are also read where they are used, below the API: the data
+directory and the secrets (`ebox.projections.home`), the followers' retry policy
+(`ebox.projections.supervisor`) and the submission skew (the domain, through the
+eventsourcing environment). They are fields here too, so that one object
+documents and validates them all before anything runs; each secret is checked
+with the very function that later loads it (`decode_secret`).
+
+Constructing `Settings(...)` directly also reads the environment for the fields
+not given (that is what pydantic-settings does); a test that wants none of the
+shell's values passes the fields it relies on.
+"""
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ebox.projections.home import DEFAULT_ORIGIN, decode_secret
 
 MAX_UPLOAD_BYTES_DEFAULT = 20 * 1024 * 1024
 # Bodies of the JSON routes (linkEboxMessage's 10,000 recipients are about 0.6 MiB).
@@ -16,64 +46,148 @@ KEEP_ALIVE_TIMEOUT_DEFAULT = 5.0
 MAX_CONCURRENCY_DEFAULT = 500
 
 
-def _positive(env: dict[str, str] | os._Environ[str], name: str, default: float) -> float:
-    value = float(env.get(name, str(default)))
-    if not value > 0:
-        raise ValueError(f"{name} must be a positive number of seconds, not {value}")
-    return value
+class SettingsError(ValueError):
+    """A setting from the environment is refused: one line per refused variable."""
 
 
-@dataclass(frozen=True)
-class Settings:
-    environment: str = "development"
-    public_url: str = "http://127.0.0.1:8000"
-    token_ttl_seconds: int = 3600
-    max_upload_bytes: int = MAX_UPLOAD_BYTES_DEFAULT
-    max_request_bytes: int = MAX_REQUEST_BYTES_DEFAULT
-    header_timeout_seconds: float = HEADER_TIMEOUT_DEFAULT
-    body_timeout_seconds: float = BODY_TIMEOUT_DEFAULT
-    keep_alive_timeout_seconds: float = KEEP_ALIVE_TIMEOUT_DEFAULT
-    max_concurrency: int = MAX_CONCURRENCY_DEFAULT
-    require_signature: bool = False
-    oidc_issuer: str | None = None
-    oidc_jwks_file: str | None = None
+def _env(name: str, default: Any = None, **constraints: Any) -> Any:
+    """A field read from the environment variable `name` (or by its field name, in code)."""
+    return Field(default, validation_alias=AliasChoices(name), **constraints)
+
+
+Seconds = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+Rate = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+
+SECRETS = {
+    # field of the base64 value -> field of the file holding it
+    "kek": "kek_file",
+    "ledger_key": "ledger_key_file",
+    "api_token_key": "api_token_key_file",
+    "person_issuer_key": "person_issuer_key_file",
+}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        frozen=True,
+        populate_by_name=True,
+        case_sensitive=True,
+        env_ignore_empty=True,  # EBOX_OIDC_ISSUER= means unset, as it always did
+        extra="ignore",
+    )
+
+    # ----------------------------------------------------------------- storage
+    home: Path = _env("EBOX_HOME", Path(".ebox"))
+    """The data directory: the SQLite database and the secrets not given below."""
+    database_url: str | None = _env("EBOX_DATABASE_URL")
+    """A SQLAlchemy URL; unset: the SQLite file `$EBOX_HOME/ebox.sqlite`."""
+    ledger_origin: str = _env("EBOX_LEDGER_ORIGIN", DEFAULT_ORIGIN, min_length=1)
+    """The origin line of the ledger's checkpoints."""
+
+    # ----------------------------------------------------------------- secrets (base64 of 32 B)
+    kek: SecretStr | None = _env("EBOX_KEK")
+    kek_file: Path | None = _env("EBOX_KEK_FILE")
+    ledger_key: SecretStr | None = _env("EBOX_LEDGER_KEY")
+    ledger_key_file: Path | None = _env("EBOX_LEDGER_KEY_FILE")
+    api_token_key: SecretStr | None = _env("EBOX_API_TOKEN_KEY")
+    api_token_key_file: Path | None = _env("EBOX_API_TOKEN_KEY_FILE")
+    person_issuer_key: SecretStr | None = _env("EBOX_PERSON_ISSUER_KEY")
+    person_issuer_key_file: Path | None = _env("EBOX_PERSON_ISSUER_KEY_FILE")
+
+    # ----------------------------------------------------------------- the API
+    environment: str = _env("EBOX_ENVIRONMENT", "development")
+    public_url: str = _env("EBOX_PUBLIC_URL", "http://127.0.0.1:8000", min_length=1)
+    token_ttl_seconds: int = _env("EBOX_TOKEN_TTL", 3600, ge=1)
+    max_upload_bytes: int = _env("EBOX_MAX_UPLOAD_BYTES", MAX_UPLOAD_BYTES_DEFAULT, ge=1)
+    max_request_bytes: int = _env("EBOX_MAX_REQUEST_BYTES", MAX_REQUEST_BYTES_DEFAULT, ge=1)
+    header_timeout_seconds: Seconds = _env("EBOX_HEADER_TIMEOUT", HEADER_TIMEOUT_DEFAULT)
+    body_timeout_seconds: Seconds = _env("EBOX_BODY_TIMEOUT", BODY_TIMEOUT_DEFAULT)
+    keep_alive_timeout_seconds: Seconds = _env(
+        "EBOX_KEEP_ALIVE_TIMEOUT", KEEP_ALIVE_TIMEOUT_DEFAULT
+    )
+    max_concurrency: int = _env("EBOX_MAX_CONCURRENCY", MAX_CONCURRENCY_DEFAULT, ge=1)
+    require_signature: bool = _env("EBOX_REQUIRE_SIGNATURE", False)
+    """Refuse unsigned publications (else they are recorded as attested)."""
+    oidc_issuer: str | None = _env("EBOX_OIDC_ISSUER")
+    oidc_jwks_file: str | None = _env("EBOX_OIDC_JWKS_FILE")
+    oidc_audience: str | None = _env("EBOX_OIDC_AUDIENCE")
+    """The audience person tokens must carry; unset: the public URL."""
+    event_provider_id: str | None = _env("EBOX_EVENT_PROVIDER_ID")
+    """`eventProviderId` of the event feed; unset: the public URL's host name."""
     # POST /oauth/token, per process (see ebox.api.rate_limit): a burst, then so many a minute.
     # Per address: every request; per client: requests whose assertion's signature verifies.
-    oauth_address_burst: int = 30
-    oauth_address_per_minute: float = 60.0
-    oauth_client_burst: int = 10
-    oauth_client_per_minute: float = 30.0
-    max_lag: int = 10_000
-    """Events a follower may lag behind before /health says degraded (EBOX_MAX_LAG)."""
-    extra: dict[str, str] = field(default_factory=dict)
+    oauth_address_burst: int = _env("EBOX_OAUTH_ADDRESS_BURST", 30, ge=0)
+    oauth_address_per_minute: Rate = _env("EBOX_OAUTH_ADDRESS_PER_MINUTE", 60.0)
+    oauth_client_burst: int = _env("EBOX_OAUTH_CLIENT_BURST", 10, ge=0)
+    oauth_client_per_minute: Rate = _env("EBOX_OAUTH_CLIENT_PER_MINUTE", 30.0)
+    max_lag: int = _env("EBOX_MAX_LAG", 10_000, ge=0)
+    """Events a follower may lag behind before /health says degraded."""
+
+    # ----------------------------------------------------------------- followers, domain
+    follower_attempts: int = _env("EBOX_FOLLOWER_ATTEMPTS", 5, ge=1)
+    follower_backoff: Seconds = _env("EBOX_FOLLOWER_BACKOFF", 0.5)
+    follower_backoff_max: Seconds = _env("EBOX_FOLLOWER_BACKOFF_MAX", 30.0)
+    follower_parked_poll: Seconds = _env("EBOX_FOLLOWER_PARKED_POLL", 5.0)
+    submission_skew_seconds: int = _env("EBOX_SUBMISSION_SKEW_SECONDS", 300, ge=0)
+    """How far a sender's stated time may be from receipt (read by the domain itself)."""
+
+    @field_validator("public_url")
+    @classmethod
+    def _without_trailing_slash(cls, url: str) -> str:
+        return url.rstrip("/")
+
+    @model_validator(mode="after")
+    def _secrets_load(self) -> Settings:
+        """Refuse now what loading a secret would refuse later (same function)."""
+        for value_field in SECRETS:
+            self.secret(value_field)
+        return self
+
+    def secret(self, value_field: str) -> bytes | None:
+        """The decoded secret of `value_field` (e.g. "kek"), from its value or its file.
+
+        Raises `SecretUnavailable` (a ValueError) naming the variable.
+        """
+        value: SecretStr | None = getattr(self, value_field)
+        file: Path | None = getattr(self, SECRETS[value_field])
+        plain = value.get_secret_value() if value else None
+        return decode_secret(env_name(value_field), plain, file)
+
+    @property
+    def extra(self) -> dict[str, str]:
+        """Former free-form settings, now fields: kept for callers that still read them."""
+        values = {"oidc_audience": self.oidc_audience, "event_provider_id": self.event_provider_id}
+        return {key: value for key, value in values.items() if value}
 
     @classmethod
     def from_env(cls) -> Settings:
-        env = os.environ
-        max_concurrency = int(env.get("EBOX_MAX_CONCURRENCY", str(MAX_CONCURRENCY_DEFAULT)))
-        if max_concurrency < 1:
-            raise ValueError("EBOX_MAX_CONCURRENCY must be at least 1")
-        return cls(
-            environment=env.get("EBOX_ENVIRONMENT", "development"),
-            public_url=env.get("EBOX_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
-            token_ttl_seconds=int(env.get("EBOX_TOKEN_TTL", "3600")),
-            max_upload_bytes=int(env.get("EBOX_MAX_UPLOAD_BYTES", str(MAX_UPLOAD_BYTES_DEFAULT))),
-            max_request_bytes=int(
-                env.get("EBOX_MAX_REQUEST_BYTES", str(MAX_REQUEST_BYTES_DEFAULT))
-            ),
-            header_timeout_seconds=_positive(env, "EBOX_HEADER_TIMEOUT", HEADER_TIMEOUT_DEFAULT),
-            body_timeout_seconds=_positive(env, "EBOX_BODY_TIMEOUT", BODY_TIMEOUT_DEFAULT),
-            keep_alive_timeout_seconds=_positive(
-                env, "EBOX_KEEP_ALIVE_TIMEOUT", KEEP_ALIVE_TIMEOUT_DEFAULT
-            ),
-            max_concurrency=max_concurrency,
-            require_signature=env.get("EBOX_REQUIRE_SIGNATURE", "false").lower()
-            in ("1", "true", "yes"),
-            oidc_issuer=env.get("EBOX_OIDC_ISSUER") or None,
-            oidc_jwks_file=env.get("EBOX_OIDC_JWKS_FILE") or None,
-            oauth_address_burst=int(env.get("EBOX_OAUTH_ADDRESS_BURST", "30")),
-            oauth_address_per_minute=float(env.get("EBOX_OAUTH_ADDRESS_PER_MINUTE", "60")),
-            oauth_client_burst=int(env.get("EBOX_OAUTH_CLIENT_BURST", "10")),
-            oauth_client_per_minute=float(env.get("EBOX_OAUTH_CLIENT_PER_MINUTE", "30")),
-            max_lag=int(env.get("EBOX_MAX_LAG", "10000")),
-        )
+        """The settings of this process, or `SettingsError` naming each bad variable."""
+        try:
+            return cls()
+        except ValidationError as error:
+            raise SettingsError(describe(error)) from None
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with `changes` (field names), validated like the environment's values."""
+        try:
+            return type(self).model_validate({**self.model_dump(), **changes})
+        except ValidationError as error:
+            raise SettingsError(describe(error)) from None
+
+
+def env_name(field_name: str) -> str:
+    """The environment variable a field is read from."""
+    alias = Settings.model_fields[field_name].validation_alias
+    assert isinstance(alias, AliasChoices)
+    return str(alias.choices[0])
+
+
+def describe(error: ValidationError) -> str:
+    """One line per refused setting, naming its variable and never echoing a secret."""
+    lines = []
+    for problem in error.errors(include_url=False, include_input=False):
+        where = str(problem["loc"][0]) if problem["loc"] else ""
+        name = env_name(where) if where in Settings.model_fields else where
+        message = problem["msg"].removeprefix("Value error, ")
+        lines.append(f"{name}: {message}" if name and not message.startswith(name) else message)
+    return "\n".join(lines)

@@ -25,8 +25,6 @@ values where they help, and never the token itself.
 
 from __future__ import annotations
 
-import base64
-import os
 import time
 import uuid
 from collections.abc import Iterable, Sequence
@@ -39,7 +37,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ebox.api.settings import Settings
 from ebox.projections.clients import ALLOWED_SCOPES, CLIENT_KINDS, jwk_thumbprint, public_jwk_of
-from ebox.projections.home import _secret_file, data_dir
+from ebox.projections.home import data_dir, load_secret
 
 TOKEN_KEY_ENV = "EBOX_API_TOKEN_KEY"
 TOKEN_KEY_FILE = "api-token.key"
@@ -365,11 +363,5 @@ class TokenService:
 
 
 def load_token_seed(home: Path | None = None) -> bytes:
-    """$EBOX_API_TOKEN_KEY (base64) if set, else `api-token.key` in the data dir (0600)."""
-    value = os.environ.get(TOKEN_KEY_ENV)
-    if value:
-        seed = base64.b64decode(value)
-        if len(seed) != 32:
-            raise ValueError(f"{TOKEN_KEY_ENV} must be the base64 of 32 bytes")
-        return seed
-    return _secret_file((home or data_dir()) / TOKEN_KEY_FILE, 32)
+    """$EBOX_API_TOKEN_KEY (base64) or its *_FILE if set, else `api-token.key` in the data dir."""
+    return load_secret(TOKEN_KEY_ENV, (home or data_dir()) / TOKEN_KEY_FILE)

@@ -21,6 +21,23 @@ app.add_typer(ledger_app, name="ledger")
 
 err = Console(stderr=True)
 
+OFFLINE_COMMANDS = frozenset({"verify"})  # needs no setting: a file and a key
+
+
+@app.callback()
+def _settings_first(ctx: typer.Context) -> None:
+    """Check every setting before any command runs: a bad one is one line and exit 2."""
+    if ctx.invoked_subcommand in OFFLINE_COMMANDS or ctx.resilient_parsing:
+        return
+    from ebox.api.settings import Settings
+
+    try:
+        Settings.from_env()
+    except ValueError as error:  # SettingsError, SecretUnavailable: each names its variable
+        print(error, file=sys.stderr)  # plain: one unwrapped line per variable
+        raise typer.Exit(2) from None
+
+
 DbOption = Annotated[
     str | None,
     typer.Option(
@@ -240,21 +257,18 @@ def serve(
     ] = None,
 ) -> None:
     """The eBox REST API (and, on the embedded default, the workers) in one process."""
-    from dataclasses import replace
-
     from ebox.api.app import create_app
     from ebox.api.server import run_server
     from ebox.api.settings import Settings
     from ebox.projections.workers import Workers
 
-    settings = Settings.from_env()
     overrides = {
         "header_timeout_seconds": header_timeout,
         "body_timeout_seconds": body_timeout,
         "keep_alive_timeout_seconds": keep_alive_timeout,
         "max_concurrency": max_concurrency,
     }
-    settings = replace(settings, **{k: v for k, v in overrides.items() if v is not None})
+    settings = Settings.from_env().replace(**{k: v for k, v in overrides.items() if v is not None})
     ledger = _open(db)
     api = create_app(ledger, settings)
     if run_workers:

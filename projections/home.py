@@ -2,7 +2,8 @@
 
 The key-encryption key and the ledger's signing key are secrets: they live in
 files beside the database, never in it, created on first use with mode 0600.
-In production both come from the environment (or a KMS) instead.
+In production they come from the environment instead: each secret `EBOX_X` as
+base64, or `EBOX_X_FILE` naming a file that holds it (a mounted container secret).
 
 The database holds personal data (national register numbers, subjects), so
 the data directory is 0700 and an SQLite database file is created 0600 before
@@ -14,10 +15,12 @@ what an older version left readable (`protect_home`, `protect_sqlite`).
 from __future__ import annotations
 
 import base64
+import binascii
 import contextlib
 import hashlib
 import logging
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -131,11 +134,66 @@ class Secrets:
         return NoteSigner(self.origin, self.ledger_seed)
 
 
+class SecretUnavailable(ValueError):
+    """A secret the environment names cannot be used.
+
+    The message is one line naming the variable (and the file), never the value:
+    it is what an operator sees when `ebox` refuses to start.
+    """
+
+
+SECRET_SIZE = 32  # every secret of the ledger is 32 bytes: Ed25519 seeds, the SecretBox KEK
+
+
+def decode_secret(
+    name: str, value: str | None, file: str | Path | None, size: int = SECRET_SIZE
+) -> bytes | None:
+    """The secret `name` given as base64 `value` or in `file` (`name`_FILE); None if neither.
+
+    The one reading of a secret from the environment: `Settings` validates with it
+    and the loaders below load with it, so both refuse the same values the same way.
+    """
+    source = name
+    if value and file:
+        raise SecretUnavailable(f"{name} and {name}_FILE are both set: set one of them")
+    if file:
+        source = f"{name}_FILE"
+        try:
+            value = Path(file).read_text().strip()
+        except (OSError, UnicodeDecodeError) as error:
+            reason = getattr(error, "strerror", None) or "not a text file"
+            raise SecretUnavailable(f"{source}: cannot read {file}: {reason}") from None
+    if not value:
+        if file:
+            raise SecretUnavailable(f"{source}: {file} is empty")
+        return None
+    try:
+        secret = base64.b64decode(value.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        raise SecretUnavailable(f"{source} must be base64 (of {size} bytes)") from None
+    if len(secret) != size:
+        raise SecretUnavailable(f"{source} must be the base64 of {size} bytes, not {len(secret)}")
+    return secret
+
+
+def secret_from_env(
+    name: str, env: Mapping[str, str] | None = None, size: int = SECRET_SIZE
+) -> bytes | None:
+    """$`name` (base64) or the file $`name`_FILE names; None if neither is set."""
+    env = os.environ if env is None else env
+    return decode_secret(name, env.get(name), env.get(f"{name}_FILE") or None, size)
+
+
+def load_secret(name: str, path: Path, size: int = SECRET_SIZE) -> bytes:
+    """The secret `name` from the environment, else from `path` (created on first use)."""
+    secret = secret_from_env(name, size=size)
+    return secret if secret is not None else _secret_file(path, size)
+
+
 def load_secrets(home: Path | None = None) -> Secrets:
-    """Secrets from EBOX_KEK / EBOX_LEDGER_KEY (base64) if set, else files in the data dir."""
+    """Secrets from EBOX_KEK / EBOX_LEDGER_KEY (or their *_FILE) if set, else the data dir."""
     home = home or data_dir()
-    kek_env, seed_env = os.environ.get("EBOX_KEK"), os.environ.get("EBOX_LEDGER_KEY")
-    kek = base64.b64decode(kek_env) if kek_env else _secret_file(home / "kek.key", 32)
-    seed = base64.b64decode(seed_env) if seed_env else _secret_file(home / "ledger.key", 32)
+    kek = load_secret("EBOX_KEK", home / "kek.key")
+    seed = load_secret("EBOX_LEDGER_KEY", home / "ledger.key")
     origin = os.environ.get("EBOX_LEDGER_ORIGIN", DEFAULT_ORIGIN)
     return Secrets(kek=kek, ledger_seed=seed, origin=origin)

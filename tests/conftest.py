@@ -165,5 +165,10 @@ def _no_secrets_from_the_shell(monkeypatch: pytest.MonkeyPatch) -> None:
         "EBOX_OIDC_AUDIENCE",
         "EBOX_PUBLIC_URL",
         "EBOX_REQUIRE_SIGNATURE",
+        "EBOX_EVENT_PROVIDER_ID",
+        "EBOX_KEK_FILE",
+        "EBOX_LEDGER_KEY_FILE",
+        "EBOX_API_TOKEN_KEY_FILE",
+        "EBOX_PERSON_ISSUER_KEY_FILE",
     ):
         monkeypatch.delenv(name, raising=False)
