@@ -7,7 +7,7 @@ and a non-zero exit rather than a traceback halfway through. The README's
 settings table lists the same variables with the same defaults.
 
 Some settings are also read where they are used, below the API: the data
-directory and the secrets (`ebox.projections.home`), the followers' retry policy
+directory and the secrets (`ebox.adapters.home`), the followers' retry policy
 (`ebox.projections.supervisor`) and the submission skew (the domain, through the
 eventsourcing environment). They are fields here too, so that one object
 documents and validates them all before anything runs; each secret is checked
@@ -33,7 +33,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from ebox.projections.home import DEFAULT_ORIGIN, decode_secret
+from ebox.adapters.home import DEFAULT_ORIGIN, decode_secret
 
 MAX_UPLOAD_BYTES_DEFAULT = 20 * 1024 * 1024
 # Bodies of the JSON routes (linkEboxMessage's 10,000 recipients are about 0.6 MiB).

@@ -100,7 +100,7 @@ def demo(
 @db_app.command("upgrade")
 def db_upgrade(db: DbOption = None, revision: str = "head") -> None:
     """Apply the Alembic migrations (the one owner of every table)."""
-    from ebox.projections.home import default_database_url
+    from ebox.adapters.home import default_database_url
     from ebox.projections.schema import upgrade
 
     upgrade(db or default_database_url(), revision)
@@ -125,7 +125,7 @@ def ledger_checkpoint(db: DbOption = None) -> None:
 @ledger_app.command("vkey")
 def ledger_vkey() -> None:
     """The ledger's public key as a C2SP vkey."""
-    from ebox.projections.home import load_secrets
+    from ebox.adapters.home import load_secrets
 
     print(load_secrets().ledger_signer().vkey)
 
@@ -300,8 +300,8 @@ def token_person(
     """A person token of the embedded OIDC issuer for NRN (portal, or --partner ID)."""
     import os
 
+    from ebox.adapters.home import data_dir
     from ebox.api.oidc import mint_person_token
-    from ebox.projections.home import data_dir
 
     if os.environ.get("EBOX_OIDC_ISSUER"):
         err.print("[yellow]EBOX_OIDC_ISSUER is set: the API trusts that provider instead[/]")

@@ -1,199 +1,26 @@
-"""The data directory ($EBOX_HOME, default ./.ebox): database, ledger key, KEK.
+"""Moved to `ebox.adapters.home`: the data directory and its secrets are no projection.
 
-The key-encryption key and the ledger's signing key are secrets: they live in
-files beside the database, never in it, created on first use with mode 0600.
-In production they come from the environment instead: each secret `EBOX_X` as
-base64, or `EBOX_X_FILE` naming a file that holds it (a mounted container secret).
-
-The database holds personal data (national register numbers, subjects), so
-the data directory is 0700 and an SQLite database file is created 0600 before
-SQLite first opens it: SQLite gives its -wal, -shm and -journal files the
-database file's own mode, whatever the umask. Opening tightens the modes of
-what an older version left readable (`protect_home`, `protect_sqlite`).
+Kept so that the old import name keeps working (api/deps.py, and branches not yet
+merged); remove once nothing imports `ebox.projections.home`.
 """
 
-from __future__ import annotations
-
-import base64
-import binascii
-import contextlib
-import hashlib
-import logging
-import os
-from collections.abc import Mapping
-from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING
-
-from nacl.utils import random
-
-if TYPE_CHECKING:
-    from ebox.domain.proofs.note import NoteSigner
-
-DEFAULT_ORIGIN = "ebox.example.be/ledger"
-log = logging.getLogger("ebox.home")
-
-
-def data_dir() -> Path:
-    return Path(os.environ.get("EBOX_HOME", ".ebox"))
-
-
-def default_database_url(home: Path | None = None) -> str:
-    url = os.environ.get("EBOX_DATABASE_URL")
-    if url:
-        return url
-    path = (home or data_dir()).resolve() / "ebox.sqlite"
-    return f"sqlite:///{path}"
-
-
-PRIVATE_DIRECTORY = 0o700
-PRIVATE_FILE = 0o600
-SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")
-
-
-def _tighten(path: Path, mode: int) -> None:
-    """chmod what we own; a file of another user is theirs to protect (say so, go on)."""
-    try:
-        if path.stat().st_mode & 0o777 != mode:
-            os.chmod(path, mode)
-    except PermissionError:
-        log.warning("cannot restrict %s to mode %o: not its owner", path, mode)
-
-
-def private_directory(path: Path) -> Path:
-    """Create `path` readable by its owner alone (0700), or tighten it if it exists."""
-    path.mkdir(mode=PRIVATE_DIRECTORY, parents=True, exist_ok=True)
-    _tighten(path, PRIVATE_DIRECTORY)
-    return path
-
-
-def protect_home(home: Path) -> None:
-    """The data directory, if it exists, is its owner's alone (0700)."""
-    if home.is_dir():
-        _tighten(home, PRIVATE_DIRECTORY)
-
-
-def sqlite_path(url: str) -> Path | None:
-    """The file of an SQLite URL (None for other databases and in-memory SQLite)."""
-    from sqlalchemy.engine import make_url
-
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
-        return None
-    if parsed.database.startswith("file:"):  # URI filenames: left to whoever wrote them
-        return None
-    return Path(parsed.database)
-
-
-def protect_sqlite(url: str) -> None:
-    """Create an SQLite database file 0600 before SQLite does; tighten it and its companions.
-
-    A missing directory for it is created 0700; an existing one is left alone
-    (a database named in /tmp must not make /tmp private).
-    """
-    path = sqlite_path(url)
-    if path is None:
-        return
-    if not path.parent.exists():
-        path.parent.mkdir(mode=PRIVATE_DIRECTORY, parents=True, exist_ok=True)
-    with contextlib.suppress(FileExistsError):
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE))
-    for companion in (path, *(path.with_name(path.name + s) for s in SQLITE_COMPANIONS)):
-        if companion.exists():
-            _tighten(companion, PRIVATE_FILE)
-
-
-def _secret_file(path: Path, size: int) -> bytes:
-    """Read a base64 secret, creating it with fresh random bytes on first use."""
-    if path.exists():
-        _tighten(path, PRIVATE_FILE)
-        return base64.b64decode(path.read_text().strip())
-    if not path.parent.exists():
-        private_directory(path.parent)
-    secret = random(size)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(base64.b64encode(secret).decode() + "\n")
-    return secret
-
-
-@dataclass(frozen=True)
-class Secrets:
-    kek: bytes
-    ledger_seed: bytes
-    origin: str
-
-    @property
-    def kek_id(self) -> str:
-        """Names the KEK in stored rows without revealing it."""
-        return hashlib.sha256(b"ebox-kek\n" + self.kek).hexdigest()[:16]
-
-    def ledger_signer(self) -> NoteSigner:
-        from ebox.domain.proofs.note import NoteSigner
-
-        return NoteSigner(self.origin, self.ledger_seed)
-
-
-class SecretUnavailable(ValueError):
-    """A secret the environment names cannot be used.
-
-    The message is one line naming the variable (and the file), never the value:
-    it is what an operator sees when `ebox` refuses to start.
-    """
-
-
-SECRET_SIZE = 32  # every secret of the ledger is 32 bytes: Ed25519 seeds, the SecretBox KEK
-
-
-def decode_secret(
-    name: str, value: str | None, file: str | Path | None, size: int = SECRET_SIZE
-) -> bytes | None:
-    """The secret `name` given as base64 `value` or in `file` (`name`_FILE); None if neither.
-
-    The one reading of a secret from the environment: `Settings` validates with it
-    and the loaders below load with it, so both refuse the same values the same way.
-    """
-    source = name
-    if value and file:
-        raise SecretUnavailable(f"{name} and {name}_FILE are both set: set one of them")
-    if file:
-        source = f"{name}_FILE"
-        try:
-            value = Path(file).read_text().strip()
-        except (OSError, UnicodeDecodeError) as error:
-            reason = getattr(error, "strerror", None) or "not a text file"
-            raise SecretUnavailable(f"{source}: cannot read {file}: {reason}") from None
-    if not value:
-        if file:
-            raise SecretUnavailable(f"{source}: {file} is empty")
-        return None
-    try:
-        secret = base64.b64decode(value.strip(), validate=True)
-    except (binascii.Error, ValueError):
-        raise SecretUnavailable(f"{source} must be base64 (of {size} bytes)") from None
-    if len(secret) != size:
-        raise SecretUnavailable(f"{source} must be the base64 of {size} bytes, not {len(secret)}")
-    return secret
-
-
-def secret_from_env(
-    name: str, env: Mapping[str, str] | None = None, size: int = SECRET_SIZE
-) -> bytes | None:
-    """$`name` (base64) or the file $`name`_FILE names; None if neither is set."""
-    env = os.environ if env is None else env
-    return decode_secret(name, env.get(name), env.get(f"{name}_FILE") or None, size)
-
-
-def load_secret(name: str, path: Path, size: int = SECRET_SIZE) -> bytes:
-    """The secret `name` from the environment, else from `path` (created on first use)."""
-    secret = secret_from_env(name, size=size)
-    return secret if secret is not None else _secret_file(path, size)
-
-
-def load_secrets(home: Path | None = None) -> Secrets:
-    """Secrets from EBOX_KEK / EBOX_LEDGER_KEY (or their *_FILE) if set, else the data dir."""
-    home = home or data_dir()
-    kek = load_secret("EBOX_KEK", home / "kek.key")
-    seed = load_secret("EBOX_LEDGER_KEY", home / "ledger.key")
-    origin = os.environ.get("EBOX_LEDGER_ORIGIN", DEFAULT_ORIGIN)
-    return Secrets(kek=kek, ledger_seed=seed, origin=origin)
+from ebox.adapters.home import (  # noqa: F401
+    DEFAULT_ORIGIN,
+    PRIVATE_DIRECTORY,
+    PRIVATE_FILE,
+    SECRET_SIZE,
+    SQLITE_COMPANIONS,
+    Secrets,
+    SecretUnavailable,
+    _secret_file,
+    data_dir,
+    decode_secret,
+    default_database_url,
+    load_secret,
+    load_secrets,
+    private_directory,
+    protect_home,
+    protect_sqlite,
+    secret_from_env,
+    sqlite_path,
+)

@@ -9,8 +9,7 @@ from typing import Any
 from eventsourcing_sqlalchemy.datastore import SQLAlchemyDatastore
 from eventsourcing_sqlalchemy.factory import Factory
 
-from ebox.domain.application import EboxLedger
-from ebox.projections.home import (
+from ebox.adapters.home import (
     Secrets,
     data_dir,
     default_database_url,
@@ -18,6 +17,7 @@ from ebox.projections.home import (
     protect_home,
     protect_sqlite,
 )
+from ebox.domain.application import EboxLedger
 from ebox.projections.schema import is_current, upgrade
 from ebox.projections.stores import SqlLedgerStores, SqlSession
 

@@ -9,7 +9,7 @@ from alembic.config import Config
 from sqlalchemy import create_engine, inspect
 
 import ebox.migrations
-from ebox.projections.home import protect_sqlite
+from ebox.adapters.home import protect_sqlite
 
 MIGRATIONS_DIR = Path(ebox.migrations.__file__).resolve().parent
 

@@ -20,8 +20,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from ebox.adapters.home import Secrets
 from ebox.projections.bulk import insert_rows
-from ebox.projections.home import Secrets
 from ebox.projections.tables import blobs, vault_keys, wrapped_keys
 
 

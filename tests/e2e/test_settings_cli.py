@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from ebox.adapters.home import DEFAULT_ORIGIN
 from ebox.domain.proofs.note import NoteSigner
-from ebox.projections.home import DEFAULT_ORIGIN
 
 REFUSED = 2
 # `serve` must refuse before it listens: should it not, the run ends here and fails.

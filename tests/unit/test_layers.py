@@ -24,6 +24,7 @@ REPO = Path(__file__).resolve().parents[2]
 # import name -> folder, as in pyproject's [tool.setuptools.package-dir]
 PACKAGES = {
     "ebox.domain": "domain",
+    "ebox.adapters": "adapters",
     "ebox.projections": "projections",
     "ebox.api": "api",
     "ebox.verifier": "verifier",
@@ -54,8 +55,22 @@ class Rule:
 RULES = [
     Rule(
         "domain",
-        (*SQL, *HTTP, *CLI, "ebox.projections", "ebox.api", "ebox.cli", "ebox.verifier"),
+        (
+            *SQL,
+            *HTTP,
+            *CLI,
+            "ebox.adapters",
+            "ebox.projections",
+            "ebox.api",
+            "ebox.cli",
+            "ebox.verifier",
+        ),
         why="the domain knows nothing of SQL, HTTP, the CLI or the outer layers",
+    ),
+    Rule(
+        "adapters",
+        (*HTTP, *CLI, "ebox.projections", "ebox.api", "ebox.cli", "ebox.verifier"),
+        why="adapters serve the domain and the projections: they may use SQL, not the layers above",
     ),
     Rule(
         "domain/proofs",

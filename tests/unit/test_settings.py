@@ -16,11 +16,11 @@ from typing import Any
 
 import pytest
 
+from ebox.adapters.home import SecretUnavailable, load_secrets
 from ebox.api.feed import event_provider_id
 from ebox.api.oidc import load_person_seed, person_audience
 from ebox.api.settings import SECRETS, Settings, SettingsError, env_name
 from ebox.api.tokens import load_token_seed
-from ebox.projections.home import SecretUnavailable, load_secrets
 
 REPO = Path(__file__).resolve().parents[2]
 SEED = bytes(range(32))
