@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.served import ebox_env, served
+from tests.served import ebox_env, served
 
 
 def ebox(home: Path, *args: str) -> str:
