@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ebox.domain import errors as domain
+from ebox.domain.redaction import code_location, error_classes, stack_without_text
 
 log = logging.getLogger("ebox.api")
 
@@ -108,5 +109,12 @@ def install_error_handlers(app: FastAPI, environment: str) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, error: Exception) -> JSONResponse:
-        log.exception("unexpected error")
+        # The class, the place and the frames, never the error's text (it may quote the
+        # failing row: personal data); the request id says which request it was.
+        log.error(
+            "unexpected error %s at %s\n%s",
+            error_classes(error),
+            code_location(error),
+            stack_without_text(error),
+        )
         return JSONResponse(status_message("INTERNAL_ERROR", "internal error", environment), 500)

@@ -348,11 +348,17 @@ def _redact(url: str) -> str:
 
 
 @contextmanager
-def _output(path: Path | None) -> Iterator[IO[str]]:
+def private_output(path: Path | None) -> Iterator[IO[str]]:
+    """Standard output, or a text file only its owner may read (0600, also over an old file).
+
+    Exports name every recipient and carry the letters' metadata: personal data.
+    """
     if path is None:
         yield sys.stdout
         return
-    with path.open("w", encoding="utf-8") as handle:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        os.fchmod(handle.fileno(), PRIVATE_FILE)
         yield handle
 
 
@@ -368,7 +374,7 @@ def ledger_checkpoints(
 
     ledger = _open(db)
     try:
-        with _output(output) as out:
+        with private_output(output) as out:
             for size, note in DatabaseAuditSource(ledger).checkpoints():
                 out.write(
                     note
@@ -390,7 +396,7 @@ def ledger_envelopes(
     ledger = _open(db)
     seen: dict[str, None] = {}
     try:
-        with _output(output) as out:
+        with private_output(output) as out:
             for row in TransparencyLog(ledger).entries():
                 canonical = row["canonical"]
                 if canonical["type"] != "Sent" or canonical["aggregate_type"] != "Message":

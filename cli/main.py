@@ -135,17 +135,16 @@ def ledger_export(
     db: DbOption = None, output: Annotated[Path | None, typer.Option("-o")] = None
 ) -> None:
     """Every sealed event as one JSON line, in leaf order: leaf_index, event_hash, canonical."""
+    from ebox.cli.evidence_commands import private_output
     from ebox.projections.transparency import TransparencyLog, export_line
 
     ledger = _open(db)
-    out = output.open("w") if output else sys.stdout
     try:
-        for row in TransparencyLog(ledger).entries():
-            out.write(export_line(row))
+        with private_output(output) as out:
+            for row in TransparencyLog(ledger).entries():
+                out.write(export_line(row))
     finally:
         ledger.close()
-        if output:
-            out.close()
 
 
 @ledger_app.command("proof")

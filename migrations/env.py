@@ -19,6 +19,7 @@ def run_migrations_online() -> None:
         config.get_section(config.config_ini_section) or {},
         prefix="sqlalchemy.",
         poolclass=pool.NullPool,
+        hide_parameters=True,  # a failed rewrite must not print the rows' personal data
     )
     with engine.connect() as connection:
         context.configure(connection=connection, render_as_batch=True)

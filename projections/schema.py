@@ -32,7 +32,7 @@ def is_current(url: str) -> bool:
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
 
-    engine = create_engine(url)
+    engine = create_engine(url, hide_parameters=True)
     try:
         with engine.connect() as connection:
             if "alembic_version" not in inspect(connection).get_table_names():

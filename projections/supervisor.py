@@ -19,10 +19,10 @@ import logging
 import os
 import threading
 import time
-import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from ebox.domain.redaction import code_location
 from ebox.projections.faults import Fault, clear_fault, error_class, fault_of, record_fault
 from ebox.projections.follower import Batch, Follower
 
@@ -55,24 +55,6 @@ class RetryPolicy:
     def delay(self, attempt: int) -> float:
         """The pause after failed attempt number `attempt` (1-based)."""
         return float(min(self.max_backoff, self.backoff * 2 ** (attempt - 1)))
-
-
-def _code_location(error: BaseException) -> str:
-    """Where our code raised the error (file:line in function): code, never data.
-
-    The innermost frame outside installed libraries, in the traceback of the
-    first error of the chain (a library that wraps an error raises anew from
-    its own frames): the handler that failed, not the wrapper.
-    """
-    root = error
-    while root.__cause__ is not None:
-        root = root.__cause__
-    frames = traceback.extract_tb(root.__traceback__)
-    ours = [f for f in frames if "site-packages" not in f.filename] or frames
-    if not ours:
-        return "?"
-    frame = ours[-1]
-    return f"{os.path.basename(frame.filename)}:{frame.lineno} in {frame.name}"
 
 
 class FollowerLoop:
@@ -169,7 +151,7 @@ class FollowerLoop:
                 "follower %s could not start a batch (%s at %s); retrying in %.1f s",
                 self.name,
                 error_class(error),
-                _code_location(error),
+                code_location(error),
                 delay,
             )
             self.stop.wait(delay)
@@ -192,7 +174,7 @@ class FollowerLoop:
                 batch.notification_ids[0],
                 batch.notification_ids[-1],
                 error_class(error),
-                _code_location(error),
+                code_location(error),
             )
             return
         delay = self.policy.delay(self.attempts)
@@ -205,7 +187,7 @@ class FollowerLoop:
             batch.notification_ids[-1],
             batch.start,
             error_class(error),
-            _code_location(error),
+            code_location(error),
             self.attempts,
             self.policy.attempts,
             delay,
@@ -246,7 +228,7 @@ class FollowerLoop:
             notification,
             attempts,
             error_class(error),
-            _code_location(error),
+            code_location(error),
         )
 
     def _record(self, error: Exception, batch: Batch, *, parked: bool) -> None:
@@ -289,7 +271,7 @@ class FollowerLoop:
                     "follower %s: supervision failed (%s at %s)",
                     self.name,
                     error_class(error),
-                    _code_location(error),
+                    code_location(error),
                 )
                 self.stop.wait(self.policy.max_backoff)
 

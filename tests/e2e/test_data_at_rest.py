@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.served import ebox_env, served
+from tests.served import ebox_env, served
 
 
 def ebox(home: Path, *args: str) -> str:
@@ -103,3 +103,14 @@ def test_a_disclosed_evidence_bundle_is_readable_by_its_owner_alone(
     assert json.loads(bundle.read_text())  # the new bundle replaced the old file
     assert mode(bundle) == "0o600"
     assert mode(certificate) == "0o600"
+
+
+def test_exports_for_an_audit_are_owner_only(demo_home: Path, tmp_path: Path) -> None:
+    """An export names every recipient: `ebox ledger export|checkpoints|envelopes -o` write 0600."""
+    files = {name: tmp_path / f"{name}.out" for name in ("export", "checkpoints", "envelopes")}
+    files["export"].write_text("an earlier file, world-readable")
+    os.chmod(files["export"], 0o644)
+    for name, path in files.items():
+        ebox(demo_home, "ledger", name, "-o", str(path))
+        assert path.stat().st_size > 0
+        assert mode(path) == "0o600", name

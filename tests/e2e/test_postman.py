@@ -39,7 +39,7 @@ from ebox.projections.delivery import DeliveryWorker
 from ebox.projections.runtime import open_ledger
 from tests.auth_helpers import ClientKey, register_test_client
 from tests.contract import REPO, reference_dir, validate_response
-from tests.ebox_serve import Server, serving
+from tests.served import Server, served
 
 COLLECTION = "publication-examples.postman_collection.json"
 TOKEN_PLACEHOLDER = "pasteYourTokenHere"
@@ -271,7 +271,7 @@ def test_newman_publishes_the_five_official_examples(sqlite_url: str, tmp_path: 
     collection.write_text(json.dumps(localised(official_collection(), files)))
     client = onboard(sqlite_url, home)
 
-    with serving(sqlite_url, home) as server:
+    with served(home, db=sqlite_url, workers=True) as server:
         report = run_newman(command, collection, server, sender_token_from(server, client))
 
     executions = report["run"]["executions"]

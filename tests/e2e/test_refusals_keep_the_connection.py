@@ -8,11 +8,6 @@ on it failed too. Now each is an ordinary 400 and the connection carries on.
 from __future__ import annotations
 
 import http.client
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
@@ -22,49 +17,18 @@ import pytest
 from ebox.projections.runtime import Ledger
 from tests.auth_helpers import app_settings, person_token
 from tests.builders import CITIZEN, make_world
-
-STARTUP_TIMEOUT = 60.0
-"""Seconds `ebox serve` may take to answer /health (liveness only, generous)."""
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from tests.served import served
 
 
 @pytest.fixture
-def served(ledger: Ledger, ledger_home: Path, database_url: str) -> Iterator[tuple[int, str]]:
+def serving(ledger: Ledger, ledger_home: Path, database_url: str) -> Iterator[tuple[int, str]]:
     """`ebox serve` on the test's database and data directory; its port and a person token."""
     make_world(ledger)
-    port = free_port()
-    public_url = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "EBOX_HOME": str(ledger_home),
-        "EBOX_DATABASE_URL": database_url,
-        "EBOX_PUBLIC_URL": public_url,
-    }
-    ebox = Path(sys.executable).with_name("ebox")
-    command = [str(ebox), "serve", "--port", str(port), "--no-workers"]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while True:
-            assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                assert time.monotonic() < deadline, "ebox serve did not start listening"
-                time.sleep(0.1)
+    with served(ledger_home, db=database_url) as server:
         token = person_token(
-            ledger_home, CITIZEN.id_value, settings=app_settings(public_url=public_url)
+            ledger_home, CITIZEN.id_value, settings=app_settings(public_url=server.url)
         )
-        yield port, token
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+        yield server.port, token
 
 
 @pytest.mark.parametrize(
@@ -75,8 +39,8 @@ def served(ledger: Ledger, ledger_home: Path, database_url: str) -> Iterator[tup
         "messageTypeId=TAX%00",
     ],
 )
-def test_a_refused_value_keeps_the_connection_alive(served: tuple[int, str], query: str) -> None:
-    port, token = served
+def test_a_refused_value_keeps_the_connection_alive(serving: tuple[int, str], query: str) -> None:
+    port, token = serving
     headers = {"Authorization": f"Bearer {token}"}
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     try:

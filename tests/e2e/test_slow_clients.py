@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.contract import validate
-from tests.e2e.served import LIVENESS_SECONDS, RawConnection, Server, served
+from tests.served import LIVENESS_SECONDS, RawConnection, Server, served
 
 TIMEOUTS = ("--header-timeout", "1", "--body-timeout", "1", "--keep-alive-timeout", "1")
 

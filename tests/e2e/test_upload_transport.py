@@ -23,7 +23,7 @@ from ebox.projections.clients import ALLOWED_SCOPES
 from ebox.projections.runtime import Ledger, open_ledger
 from tests.auth_helpers import register_test_client
 from tests.contract import validate
-from tests.e2e.served import RawConnection, Server, served
+from tests.served import RawConnection, Server, served
 
 MiB = 1024 * 1024
 BODY = 96 * MiB  # what the client would send if nobody stopped it

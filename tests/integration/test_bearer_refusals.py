@@ -183,17 +183,32 @@ def _jwk() -> dict[str, Any]:
     return generate_key().public_jwk
 
 
-def test_an_unexpected_error_is_logged_with_the_request_id(
+def test_an_unexpected_error_is_logged_with_the_request_id_and_without_its_text(
     ledger: Ledger, ledger_home: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """A 500's log line names the error's class, where it was raised and the request id; its
+    text may quote a failing row (PostgreSQL's DETAIL), so it never reaches the log."""
+
     def broken_route(app: Any) -> None:
         @app.get("/broken")
-        def broken() -> None:
-            raise RuntimeError("a bug")
+        def broken(nrn: str, subject: str) -> None:
+            try:
+                raise LookupError(f"Failing row contains ({nrn}, {subject})")
+            except LookupError as error:
+                raise RuntimeError(f"while projecting {nrn}") from error
 
     app = bare_app(ledger, ledger_home, routers=(broken_route,))
     with TestClient(app, raise_server_exceptions=False) as client:
-        response = client.get("/broken", headers={"X-Request-Id": "req-500"})
+        response = client.get(
+            "/broken",
+            params={"nrn": "85073003328", "subject": "Aanslag 2026"},
+            headers={"X-Request-Id": "req-500"},
+        )
     assert response.status_code == 500
-    (record,) = [r for r in caplog.records if r.getMessage() == "unexpected error"]
+    assert "85073003328" not in response.text
+    (record,) = [r for r in caplog.records if r.getMessage().startswith("unexpected error")]
     assert record.request_id == "req-500"  # type: ignore[attr-defined]
+    assert "RuntimeError <- LookupError" in record.getMessage()
+    assert "in broken" in record.getMessage()
+    assert "85073003328" not in caplog.text
+    assert "Aanslag" not in caplog.text

@@ -1,5 +1,9 @@
 """`ebox serve` as a real process on a free port, and a raw HTTP/1.1 client for the transport.
 
+The one way the tests start the server (e2e tests of the transport, newman, keep-alive):
+`served(home, *options, db=URL, workers=True)`; without `db` it serves the SQLite
+default of `home`, without `workers` it runs `--no-workers`.
+
 Tests of the transport (timeouts, what the server reads, how it closes) need
 the real server and a client that sends exactly the bytes it is told to: no
 HTTP library buffers, retries or waits for the whole body before reading::
@@ -104,6 +108,11 @@ class Server:
     port: int
     home: Path
     process: subprocess.Popen[bytes]
+    log: Path
+
+    def output(self) -> str:
+        """What the server printed so far (shown when a test fails)."""
+        return self.log.read_text(errors="replace")
 
     @contextmanager
     def connect(self) -> Iterator[RawConnection]:
@@ -125,27 +134,45 @@ def ebox_env(home: Path, **extra: str) -> dict[str, str]:
 
 
 @contextmanager
-def served(home: Path, *options: str, env: dict[str, str] | None = None) -> Iterator[Server]:
-    """`ebox serve --no-workers` on a free port until the block ends; ready when it answers."""
+def served(
+    home: Path,
+    *options: str,
+    env: dict[str, str] | None = None,
+    db: str | None = None,
+    workers: bool = False,
+) -> Iterator[Server]:
+    """`ebox serve` on a free port until the block ends; ready when it answers.
+
+    `db`: the database URL (default: the SQLite file of `home`); `workers`: run the
+    followers in the server too (default `--no-workers`).
+    """
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     home.parent.mkdir(parents=True, exist_ok=True)
-    log = (home.parent / f"serve-{port}.log").open("wb")
-    command = ["serve", "--no-workers", "--port", str(port), *options]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "ebox.cli.main", *command],
-        env={**ebox_env(home, EBOX_PUBLIC_URL=url), **(env or {})},
-        cwd=home.parent,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        preexec_fn=lambda: os.umask(0o022),
-    )
-    server = Server(url, port, home, process)
+    log_path = home.parent / f"serve-{port}.log"
+    command = ["serve", "--port", str(port), *options]
+    if not workers:
+        command.append("--no-workers")
+    if db is not None:
+        command += ["--db", db]
+    environment = {**ebox_env(home, EBOX_PUBLIC_URL=url), **(env or {})}
+    if db is not None:
+        environment.pop("EBOX_DATABASE_URL", None)
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "ebox.cli.main", *command],
+            env=environment,
+            cwd=home.parent,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=lambda: os.umask(0o022),
+        )
+    server = Server(url, port, home, process, log_path)
     try:
         deadline = time.monotonic() + LIVENESS_SECONDS
         while True:
             if process.poll() is not None:
-                raise RuntimeError(f"ebox serve exited: {Path(log.name).read_text()}")
+                raise RuntimeError(f"ebox serve exited: {server.output()}")
             try:
                 server.get("/ledger/vkey")
                 break
@@ -161,4 +188,3 @@ def served(home: Path, *options: str, env: dict[str, str] | None = None) -> Iter
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-        log.close()
