@@ -131,6 +131,20 @@ class Settings(BaseSettings):
     submission_skew_seconds: int = _env("EBOX_SUBMISSION_SKEW_SECONDS", 300, ge=0)
     """How far a sender's stated time may be from receipt (read by the domain itself)."""
 
+    @field_validator("database_url")
+    @classmethod
+    def _a_sqlalchemy_url(cls, url: str | None) -> str | None:
+        """Refused here, in one line, rather than as a traceback when the engine opens."""
+        if url is not None:
+            from sqlalchemy.engine import make_url
+            from sqlalchemy.exc import ArgumentError
+
+            try:
+                make_url(url)
+            except ArgumentError:
+                raise ValueError("not a SQLAlchemy URL (dialect+driver://...)") from None
+        return url
+
     @field_validator("public_url")
     @classmethod
     def _without_trailing_slash(cls, url: str) -> str:

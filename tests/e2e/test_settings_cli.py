@@ -57,6 +57,11 @@ def test_a_bad_value_stops_any_command_with_one_line(tmp_path: Path, args: tuple
     assert not (tmp_path / "home").exists()  # refused before anything was made
 
 
+def test_a_database_url_that_is_not_one_stops_the_command_with_one_line(tmp_path: Path) -> None:
+    result = ebox(tmp_path / "home", {"EBOX_DATABASE_URL": "ebox.sqlite"}, "ledger", "checkpoint")
+    assert_refused_in_one_line(result, "EBOX_DATABASE_URL")
+
+
 def test_a_missing_secret_file_stops_the_command_with_one_line(tmp_path: Path) -> None:
     missing = tmp_path / "run" / "secrets" / "kek"
     result = ebox(tmp_path / "home", {"EBOX_KEK_FILE": str(missing)}, "ledger", "vkey")

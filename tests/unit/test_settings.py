@@ -169,6 +169,7 @@ def test_fields_given_in_code_win_over_the_environment(monkeypatch: pytest.Monke
         ("EBOX_OAUTH_ADDRESS_PER_MINUTE", "inf"),
         ("EBOX_FOLLOWER_ATTEMPTS", "0"),
         ("EBOX_SUBMISSION_SKEW_SECONDS", "soon"),
+        ("EBOX_DATABASE_URL", "ebox.sqlite"),
     ],
 )
 def test_a_bad_value_is_one_line_naming_its_variable(
