@@ -228,7 +228,11 @@ def send(http: httpx.Client, sender: Sender, letter: Letter) -> Outcome:
     data, files = publish_request(letter, sender.organisation, key)
     headers = {"Authorization": f"Bearer {sender.token}", "Idempotency-Key": key}
     started = time.perf_counter()
-    response = http.post(PUBLISH_PATH, data=data, files=files, headers=headers)
+    try:
+        response = http.post(PUBLISH_PATH, data=data, files=files, headers=headers)
+    except httpx.HTTPError as error:  # a dropped connection is a finding, not the end of the run
+        done = time.perf_counter()
+        return Outcome(done - started, 0, done, error=f"{type(error).__name__}: {error}"[:300])
     done = time.perf_counter()
     if response.status_code != 201:
         return Outcome(done - started, response.status_code, done, error=response.text[:300])
