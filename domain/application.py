@@ -38,7 +38,7 @@ from ebox.domain.message import Message
 from ebox.domain.message import message_id as message_id_of
 from ebox.domain.ports import LedgerStores
 from ebox.domain.preparation import PreparedPublication
-from ebox.domain.proofs.canonical import b64url, rfc3339
+from ebox.domain.proofs.canonical import b64url, parse_rfc3339, rfc3339
 from ebox.domain.proofs.encryption import (
     decrypt_document,
     unwrap_key,
@@ -302,7 +302,7 @@ class EboxLedger(Application):  # type: ignore[type-arg]
             expires_at = (
                 prepared.expires_at
                 if letters.messages
-                else self.sent(outcome.message_id).expires_at
+                else parse_rfc3339(self.sent(outcome.message_id).expires_at)
             )
             answer(outcome.message_id, expires_at)
             self._write(letters)

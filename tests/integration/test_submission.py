@@ -8,6 +8,9 @@ a refused submission keeps neither the letter nor the key.
 
 from __future__ import annotations
 
+import dataclasses
+import uuid
+
 import pytest
 from sqlalchemy import text
 
@@ -92,3 +95,16 @@ def test_a_letter_without_a_key_is_submitted_once(ledger: Ledger, world: World) 
     second = ledger.app.submit(letter)
     assert first.message_id != second.message_id
     assert ledger.app.message(first.message_id).recipient == CITIZEN.address
+
+
+def test_a_publication_sent_again_under_its_own_id_is_answered_with_the_letter_it_made(
+    ledger: Ledger, world: World
+) -> None:
+    letter = dataclasses.replace(world.letter(), publication_id=str(uuid.uuid4()))
+    first = ledger.app.submit(letter)
+    written = events(ledger)
+
+    again = ledger.app.submit(letter)
+
+    assert (again.message_id, again.expires_at) == (first.message_id, first.expires_at)
+    assert events(ledger) == written
