@@ -23,8 +23,14 @@ from ebox.api.ebox_routes import error_responses
 from ebox.api.errors import ApiError
 from ebox.api.publication_request import UploadedPart, publication_of, recipient_of
 from ebox.api.validation import EboxIdValue, ReferenceId
-from ebox.projections import idempotency
+from ebox.domain.submission import (
+    IdempotencyKey,
+    IdempotencyKeyInFlight,
+    IdempotencyKeyReused,
+    Submitted,
+)
 from ebox.projections.runner import EboxId
+from ebox.projections.runtime import Ledger
 from ebox.projections.status import MessageRef, StatusView
 
 IN_FLIGHT_RETRY_AFTER_S = 1
@@ -72,72 +78,46 @@ def _request_digest(message: str, parts: dict[str, UploadedPart]) -> str:
     return digest.hexdigest()
 
 
-def _publish(
-    ledger: Any,
+def _submit(
+    ledger: Ledger,
     message_to_publish: str,
     parts: dict[str, UploadedPart],
     kbo: str,
     client_id: str,
     idempotency_key: str | None,
-) -> tuple[int, dict[str, Any], bool, int | None]:
-    """Publish in one transaction with the idempotency row: both or neither.
-
-    With a key, the key is claimed first (see ebox.projections.idempotency): a
-    concurrent retry waits for the first request, then answers its stored result,
-    or 409 while the first is still in flight; it never makes a second letter.
-    """
-    request_sha256 = _request_digest(message_to_publish, parts)
-    if idempotency_key:
-        with ledger.db.read() as session:
-            earlier = idempotency.find(session, client_id, idempotency_key)
-        if earlier is not None:
-            return _replayed(earlier, request_sha256)
-    try:
-        with ledger.db.write() as session:
-            if idempotency_key:
-                idempotency.claim(session, client_id, idempotency_key, request_sha256)
-            publication = publication_of(
-                message_to_publish,
-                parts,
-                sender_kbo=kbo,
-                client_id=client_id,
-                idempotency_key=idempotency_key,
-            )
-            message_id = ledger.app.publish(publication)
-            sent = ledger.app.sent(message_id)
-            body = {"messageId": message_id, "expirationDate": contract_datetime(sent.expires_at)}
-            position = ledger.app.last_position()
-            if idempotency_key:
-                idempotency.answer(session, client_id, idempotency_key, 201, body)
-    except idempotency.KeyTaken:
-        assert idempotency_key is not None
-        with ledger.db.read() as session:
-            earlier = idempotency.find(session, client_id, idempotency_key)
-        if earlier is None:  # nothing removes a committed key; if it were gone, retry later
-            raise _in_flight() from None
-        return _replayed(earlier, request_sha256)
-    except idempotency.KeyInFlight:
-        raise _in_flight() from None
-    return 201, body, False, position
-
-
-def _replayed(
-    earlier: idempotency.StoredAnswer, request_sha256: str
-) -> tuple[int, dict[str, Any], bool, int | None]:
-    if earlier.request_sha256 != request_sha256:
-        raise ApiError(
-            422, "IDEMPOTENCY_KEY_REUSED", "this Idempotency-Key was used for a different request"
-        )
-    return earlier.status, earlier.body, True, None
-
-
-def _in_flight() -> ApiError:
-    return ApiError(
-        409,
-        "IDEMPOTENCY_KEY_IN_FLIGHT",
-        "a request with this Idempotency-Key is still being processed; retry later",
-        headers={"Retry-After": str(IN_FLIGHT_RETRY_AFTER_S)},
+) -> Submitted:
+    """Parse, then submit: the use case owns the transaction and the key (EboxLedger.submit)."""
+    publication = publication_of(
+        message_to_publish,
+        parts,
+        sender_kbo=kbo,
+        client_id=client_id,
+        idempotency_key=idempotency_key,
     )
+    key = (
+        IdempotencyKey(idempotency_key, _request_digest(message_to_publish, parts))
+        if idempotency_key
+        else None
+    )
+    try:
+        return ledger.app.submit(publication, key)
+    except IdempotencyKeyReused as error:
+        raise ApiError(422, error.code, error.message) from None
+    except IdempotencyKeyInFlight as error:
+        raise ApiError(
+            409, error.code, error.message, headers={"Retry-After": str(IN_FLIGHT_RETRY_AFTER_S)}
+        ) from None
+
+
+def _answer(submitted: Submitted) -> JSONResponse:
+    body = {
+        "messageId": submitted.message_id,
+        "expirationDate": contract_datetime(submitted.expires_at),
+    }
+    headers = {"Idempotent-Replayed": "true"} if submitted.replayed else {}
+    if submitted.position is not None:
+        headers["X-Ebox-Position"] = str(submitted.position)
+    return JSONResponse(body, 201, headers=headers)
 
 
 def register(app: FastAPI) -> None:
@@ -178,13 +158,10 @@ def _register_domain(app: FastAPI, domain: str) -> None:
         parts = await _parts(uploads, UPLOAD_PARTS, settings.max_upload_bytes)
         client_id = principal.client_id or principal.subject
         # Database work is blocking: keep it off the event loop.
-        status, body, replayed, position = await run_in_threadpool(
-            _publish, ledger, messageToPublish, parts, kbo, client_id, idempotency_key
+        submitted = await run_in_threadpool(
+            _submit, ledger, messageToPublish, parts, kbo, client_id, idempotency_key
         )
-        headers = {"Idempotent-Replayed": "true"} if replayed else {}
-        if position is not None:
-            headers["X-Ebox-Position"] = str(position)
-        return JSONResponse(body, status, headers=headers)
+        return _answer(submitted)
 
     @app.post(
         f"{base}/linkEboxMessage",

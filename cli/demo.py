@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,9 +24,7 @@ from ebox.cli.demo_data import (
     national_register_number,
 )
 from ebox.domain.errors import Conflict
-from ebox.domain.proofs.canonical import rfc3339
-from ebox.domain.proofs.encryption import sha256_hex
-from ebox.domain.proofs.envelope import DocumentDigest, SubmissionEnvelope, sign_envelope
+from ebox.domain.proofs.envelope import SubmissionEnvelope, sign_envelope
 from ebox.domain.publication import Document, Publication, Recipient
 from ebox.projections.delivery import DeliveryWorker
 from ebox.projections.runtime import Ledger
@@ -65,33 +63,22 @@ def signed_publication(
     idempotency_key: str,
 ) -> Publication:
     """Build the envelope exactly as the ledger will, and sign it as a sender would."""
-    submitted_at = datetime.now(UTC)
     recipients = recipient if isinstance(recipient, list) else [recipient]
-    envelope = SubmissionEnvelope(
-        sender=sender.kbo,
-        application="mybox-publisher",
-        recipients=[r.address for r in recipients],
-        message_type=message_type,
-        subjects=subjects,
-        documents=[DocumentDigest(d.name, d.media_type, sha256_hex(d.content)) for d in documents],
-        registered=registered,
-        submitted_at=rfc3339(submitted_at),
-        idempotency_key=idempotency_key,
-    )
-    return Publication(
+    unsigned = Publication(
         sender=sender.kbo,
         application="mybox-publisher",
         message_type=message_type,
         subjects=subjects,
         documents=documents,
         recipients=recipients,
-        submitted_at=submitted_at,
+        submitted_at=datetime.now(UTC),
         client_id=f"sender:{sender.kbo}",
         registered=registered,
         idempotency_key=idempotency_key,
         signing_key_id=sender.key_id,
-        signature=sign_envelope(envelope, sender.key),
     )
+    signature = sign_envelope(SubmissionEnvelope.of(unsigned), sender.key)
+    return replace(unsigned, signature=signature)
 
 
 def setup_senders(ledger: Ledger) -> list[DemoSender]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID
@@ -37,7 +38,7 @@ from ebox.domain.message import Message
 from ebox.domain.message import message_id as message_id_of
 from ebox.domain.ports import LedgerStores
 from ebox.domain.preparation import PreparedPublication
-from ebox.domain.proofs.canonical import b64url, rfc3339
+from ebox.domain.proofs.canonical import b64url, parse_rfc3339, rfc3339
 from ebox.domain.proofs.encryption import (
     decrypt_document,
     unwrap_key,
@@ -48,13 +49,25 @@ from ebox.domain.proofs.envelope import (
 )
 from ebox.domain.publication import Outcome, Publication, Recipient
 from ebox.domain.sender import SenderOrganization
+from ebox.domain.submission import IdempotencyKey, Submitted, submit_once
 from ebox.domain.validity import submission_skew as submission_skew_of
 
 DEFAULT_BATCH_SIZE = 500
 _last_position: ContextVar[int | None] = ContextVar("ebox_last_position", default=None)
 MAILBOX_CACHE_SIZE = 100_000
+SENDER_CACHE_SIZE = 10_000
 
 Served = TypeVar("Served")
+
+
+@dataclass
+class _Letters:
+    """A batch made in memory, not written yet: the outcomes and what they store."""
+
+    outcomes: list[Outcome] = field(default_factory=list)
+    messages: list[Message] = field(default_factory=list)
+    blobs: dict[str, bytes] = field(default_factory=dict)
+    wrapped: list[tuple[str, str, bytes]] = field(default_factory=list)
 
 
 class ChainedRepository(Repository):  # type: ignore[type-arg]
@@ -87,6 +100,8 @@ class EboxLedger(Application):  # type: ignore[type-arg]
         self.stores = stores(self)
         self._mailboxes: dict[UUID, Mailbox] = {}
         self._mailboxes_lock = threading.Lock()
+        self._senders: dict[UUID, SenderOrganization] = {}
+        self._senders_lock = threading.Lock()
         self.require_signature = require_signature
         self.submission_skew = (
             submission_skew_of(self.env) if submission_skew is None else submission_skew
@@ -256,6 +271,51 @@ class EboxLedger(Application):  # type: ignore[type-arg]
 
     # Publication.
 
+    def submit(
+        self, publication: Publication, idempotency_key: IdempotencyKey | None = None
+    ) -> Submitted:
+        """The contract's publishMessage: one letter, made once, in one unit of work.
+
+        With a key, the key is claimed first and answered before the letter's
+        events are saved (ebox.domain.submission): a retry gets the same letter
+        (`replayed`), a different request under the same key is refused. The
+        sender and the mailbox come from versioned caches revalidated by one
+        query inside the unit of work, so a key revoked a moment ago is seen;
+        the answer is made from what was written, never read back.
+        """
+        if len(publication.recipients) != 1:
+            raise InvalidPublication("a letter has exactly one recipient; use broadcast")
+        if idempotency_key is not None and idempotency_key.value != publication.idempotency_key:
+            raise InvalidPublication("the Idempotency-Key is not the one the publication names")
+
+        def write(answer: Callable[[str, datetime], None]) -> Submitted:
+            (recipient,) = publication.recipients
+            versions = self.stores.events.latest_versions(
+                [sender_id(publication.sender), mailbox_id(recipient.ebox_type, recipient.id_value)]
+            )
+            prepared = self._prepare(publication, self._sender_at(publication.sender, versions))
+            letters = self._letters([(prepared, publication.recipients)], versions)
+            (outcome,) = letters.outcomes
+            if outcome.message_id is None:
+                raise NoDigitalUser(outcome.error or "recipient refused")
+            # A letter already held (a caller-given publication id sent again) keeps its expiry.
+            expires_at = (
+                prepared.expires_at
+                if letters.messages
+                else parse_rfc3339(self.sent(outcome.message_id).expires_at)
+            )
+            answer(outcome.message_id, expires_at)
+            self._write(letters)
+            return Submitted(outcome.message_id, expires_at, self.last_position())
+
+        return submit_once(
+            self.stores.idempotency,
+            self.stores.unit_of_work,
+            publication.client_id,
+            idempotency_key,
+            write,
+        )
+
     def publish(self, publication: Publication) -> str:
         """One letter to one recipient; raises the refusal instead of returning it."""
         if len(publication.recipients) != 1:
@@ -266,19 +326,43 @@ class EboxLedger(Application):  # type: ignore[type-arg]
         return outcome.message_id
 
     def publish_many(self, publications: Sequence[Publication]) -> list[Outcome]:
-        """Several letters in one transaction (the unit a batch commits)."""
-        senders: dict[str, SenderOrganization] = {}
-        prepared = []
-        for publication in publications:
-            if publication.sender not in senders:
-                senders[publication.sender] = self.sender(publication.sender)
-            prepared.append(
-                (
-                    self._prepare(publication, senders[publication.sender]),
-                    publication.recipients,
-                )
-            )
-        return self._send(prepared)
+        """Several letters in one transaction (the unit a batch commits).
+
+        Senders and mailboxes are revalidated together by one query of versions.
+        """
+        versions = self.stores.events.latest_versions(
+            [sender_id(p.sender) for p in publications]
+            + [mailbox_id(r.ebox_type, r.id_value) for p in publications for r in p.recipients]
+        )
+        senders = {p.sender: self._sender_at(p.sender, versions) for p in publications}
+        prepared = [(self._prepare(p, senders[p.sender]), p.recipients) for p in publications]
+        letters = self._letters(prepared, versions)
+        self._write(letters)
+        return letters.outcomes
+
+    def _sender_at(self, kbo_number: str, versions: Mapping[UUID, int]) -> SenderOrganization:
+        """A sender for publication, verified once, then revalidated by its version only.
+
+        Shared between requests and never changed (use `sender()` for that):
+        any event of the sender (a key added or revoked, a message type
+        registered) bumps the version in `versions` and reloads it.
+        """
+        aggregate_id = sender_id(kbo_number)
+        version = versions.get(aggregate_id)
+        if version is None:
+            raise UnknownSender(f"no sender organisation with KBO number {kbo_number}")
+        cached = self._senders.get(aggregate_id)
+        if cached is not None and cached.version == version:
+            return cached
+        stored = self.stores.events.select_events_many([aggregate_id])[aggregate_id]
+        sender: SenderOrganization = project_verified(
+            None, map(self.mapper.to_domain_event, stored)
+        )
+        with self._senders_lock:
+            if len(self._senders) >= SENDER_CACHE_SIZE:
+                self._senders.pop(next(iter(self._senders)))
+            self._senders[aggregate_id] = sender
+        return sender
 
     def broadcast(
         self,
@@ -296,7 +380,10 @@ class EboxLedger(Application):  # type: ignore[type-arg]
         prepared = self._prepare(publication, self.sender(publication.sender))
         outcomes: list[Outcome] = []
         for chunk in _chunks(_distinct(publication.recipients), batch_size):
-            batch = self._send([(prepared, chunk)])
+            self._refresh_signers([prepared])
+            letters = self._letters([(prepared, chunk)])
+            self._write(letters)
+            batch = letters.outcomes
             outcomes.extend(batch)
             if on_batch is not None:
                 on_batch(batch)
@@ -329,18 +416,20 @@ class EboxLedger(Application):  # type: ignore[type-arg]
             if publication.sender.id in fresh:
                 publication.sender = fresh[publication.sender.id]
 
-    def _send(
-        self, prepared: Sequence[tuple[PreparedPublication, Sequence[Recipient]]]
-    ) -> list[Outcome]:
-        """Write one batch: one letter per publication and mailbox, however often it is listed.
+    def _letters(
+        self,
+        prepared: Sequence[tuple[PreparedPublication, Sequence[Recipient]]],
+        versions: Mapping[UUID, int] | None = None,
+    ) -> _Letters:
+        """Make one batch: one letter per publication and mailbox, however often it is listed.
 
         A recipient listed twice in a publication gets one letter and one
         outcome; a mailbox that already holds the publication (a caller-given
-        publication id sent again) is answered with the letter it has.
+        publication id sent again) is answered with the letter it has. `versions`,
+        when the caller read them already, hold the mailboxes' current versions.
         """
-        self._refresh_signers([p for p, _ in prepared])
         mailboxes: dict[str, Mailbox | EboxError] = {}
-        self._preload_mailboxes([r for _, rs in prepared for r in rs], mailboxes)
+        self._preload_mailboxes([r for _, rs in prepared for r in rs], mailboxes, versions)
         held = self._copies_held(
             (p.publication_id, m)
             for p, rs in prepared
@@ -348,10 +437,13 @@ class EboxLedger(Application):  # type: ignore[type-arg]
             for m in (mailboxes[r.address] for r in rs)
             if isinstance(m, Mailbox)
         )
-        outcomes: list[Outcome] = []
-        messages: list[Message] = []
-        blobs: dict[str, bytes] = {}
-        wrapped: list[tuple[str, str, bytes]] = []
+        letters = _Letters()
+        outcomes, messages, blobs, wrapped = (
+            letters.outcomes,
+            letters.messages,
+            letters.blobs,
+            letters.wrapped,
+        )
         for publication, recipients in prepared:
             listed: set[UUID] = set()
             for recipient in recipients:
@@ -378,12 +470,19 @@ class EboxLedger(Application):  # type: ignore[type-arg]
                 )
                 messages.append(message)
                 outcomes.append(Outcome(recipient, message_id=str(message.id)))
-        if messages:
+        return letters
+
+    def _write(self, letters: _Letters) -> None:
+        """Blobs, wrapped keys and events in one unit of work; the events last.
+
+        On PostgreSQL the event store locks its table from the events' insert
+        to the commit, so nothing else is written after them.
+        """
+        if letters.messages:
             with self.stores.unit_of_work():
-                self.stores.blobs.put_many(blobs.items())
-                self.stores.wrapped_keys.put_many(wrapped)
-                self.save(*messages)
-        return outcomes
+                self.stores.blobs.put_many(letters.blobs.items())
+                self.stores.wrapped_keys.put_many(letters.wrapped)
+                self.save(*letters.messages)
 
     def _copies_held(self, copies: Iterable[tuple[str, Mailbox]]) -> set[UUID]:
         """Which of these (publication, mailbox) letters already exist, in one query."""
@@ -391,12 +490,21 @@ class EboxLedger(Application):  # type: ignore[type-arg]
         return set(self.stores.events.latest_versions(ids)) if ids else set()
 
     def _preload_mailboxes(
-        self, recipients_of_batch: Sequence[Recipient], cache: dict[str, Mailbox | EboxError]
+        self,
+        recipients_of_batch: Sequence[Recipient],
+        cache: dict[str, Mailbox | EboxError],
+        current: Mapping[UUID, int] | None = None,
     ) -> None:
-        """Load every recipient's mailbox of a batch in one query, chains verified."""
+        """Load every recipient's mailbox of a batch in one query, chains verified.
+
+        `current`, if given, holds their versions as read by the caller (else one query).
+        """
         recipients = {r.address: r for r in recipients_of_batch}
         ids = {mailbox_id(r.ebox_type, r.id_value): a for a, r in recipients.items()}
-        versions = self.stores.events.latest_versions(ids)
+        if current is None:
+            versions = self.stores.events.latest_versions(ids)
+        else:
+            versions = {i: current[i] for i in ids if i in current}
         stale = [
             i for i in ids if i in versions and self._verified_mailbox_version(i) != versions[i]
         ]

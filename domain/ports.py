@@ -1,13 +1,16 @@
 """What the mailbox model needs from the outside world, and nothing more.
 
 The application depends on these protocols; projections/stores.py implements
-them on SQLAlchemy so that blobs, wrapped keys and events commit together.
+them on SQLAlchemy so that blobs, wrapped keys and events commit together
+(and projections/idempotency.py the idempotency keys, in the same transaction).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
@@ -49,11 +52,45 @@ class BulkEventReader(Protocol):
     def latest_versions(self, ids: Iterable[UUID]) -> dict[UUID, int]: ...
 
 
+@dataclass(frozen=True)
+class StoredSubmission:
+    """The answer kept under a sender's Idempotency-Key, with what identifies its request."""
+
+    request_sha256: str
+    message_id: str
+    expires_at: datetime
+
+
+class KeyTaken(Exception):
+    """Another request committed this key first; its answer is stored."""
+
+
+class KeyInFlight(Exception):
+    """Another request holds this key and has not committed yet."""
+
+
+class IdempotencyStore(Protocol):
+    """A sender client's Idempotency-Keys, claimed and answered inside the unit of work.
+
+    `claim` must be the unit of work's first statement, and `answer` fills the
+    claimed key before it commits: the key and the letter exist together or
+    not at all, and no other transaction sees a key without its answer.
+    """
+
+    def find(self, client_id: str, key: str) -> StoredSubmission | None: ...
+
+    def claim(self, client_id: str, key: str, request_sha256: str) -> None:
+        """Take the key for this unit of work, or raise KeyTaken / KeyInFlight."""
+
+    def answer(self, client_id: str, key: str, message_id: str, expires_at: datetime) -> None: ...
+
+
 class LedgerStores(Protocol):
     events: BulkEventReader
     blobs: BlobStore
     wrapped_keys: WrappedKeyStore
     vault: KeyVault
+    idempotency: IdempotencyStore
 
     def unit_of_work(self) -> AbstractContextManager[object]:
         """One transaction around stores and event saves made inside it."""

@@ -19,7 +19,6 @@ from ebox.domain.message import Message
 from ebox.domain.proofs.canonical import rfc3339
 from ebox.domain.proofs.encryption import encrypt_document, new_data_key, sha256_hex
 from ebox.domain.proofs.envelope import (
-    DocumentDigest,
     EnvelopeSignatureError,
     SubmissionEnvelope,
     verify_envelope,
@@ -74,21 +73,7 @@ class PreparedPublication:
         names = [d.name for d in publication.documents]
         if len(set(names)) != len(names):
             raise InvalidPublication("document names must be unique within a publication")
-        envelope = SubmissionEnvelope(
-            sender=publication.sender,
-            application=publication.application,
-            recipients=[r.address for r in publication.recipients],
-            message_type=publication.message_type,
-            subjects=publication.subjects,
-            documents=[
-                DocumentDigest(d.name, d.media_type, sha256_hex(d.content))
-                for d in publication.documents
-            ],
-            registered=publication.registered,
-            submitted_at=rfc3339(publication.submitted_at),
-            idempotency_key=publication.idempotency_key,
-            extra=publication.details,
-        )
+        envelope = SubmissionEnvelope.of(publication)
         origin = _check_origin(publication, sender, envelope, require_signature, received_at)
         data_key = new_data_key()
         documents: list[dict[str, Any]] = []

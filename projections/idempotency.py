@@ -1,5 +1,8 @@
 """Idempotency-Key for publications: a retried request never makes a second letter.
 
+The SQL side of the domain's `IdempotencyStore` port (ebox.domain.ports); the
+use case (`EboxLedger.submit`) decides what a taken key means.
+
 The key is claimed by the first statement of the publication's own
 transaction (an insert that skips an existing key) and the answer is written
 into the claimed row before that transaction commits, so the key row and the
@@ -15,9 +18,9 @@ PostgreSQL; past that the first request is reported as still in flight
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from sqlalchemy import CursorResult, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -25,6 +28,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from ebox.domain.ports import KeyInFlight, KeyTaken, StoredSubmission
+from ebox.domain.proofs.canonical import rfc3339
 from ebox.projections.tables import idempotency_keys
 
 CLAIM_WAIT = timedelta(seconds=2)
@@ -34,77 +39,92 @@ LOCK_NOT_AVAILABLE = "55P03"
 """PostgreSQL's SQLSTATE when lock_timeout cancels a wait."""
 
 
-@dataclass(frozen=True)
-class StoredAnswer:
-    request_sha256: str
-    status: int
-    body: Any
+class Transactions(Protocol):
+    """The current unit of work's session (ebox.projections.stores.SqlSession)."""
+
+    def write(self) -> AbstractContextManager[Session]: ...
+
+    def read(self) -> AbstractContextManager[Session]: ...
 
 
-class KeyTaken(Exception):
-    """Another request committed this key first; its answer is stored."""
+SUBMITTED = 201
+"""The status stored with an answer: the publication's 201."""
 
 
-class KeyInFlight(Exception):
-    """Another request holds this key and has not committed yet."""
+class SqlIdempotencyStore:
+    """Keys in `idempotency_keys`, in the session of the current unit of work.
 
-
-def find(session: Session, client_id: str, key: str) -> StoredAnswer | None:
-    row = session.execute(
-        select(
-            idempotency_keys.c.request_sha256,
-            idempotency_keys.c.status,
-            idempotency_keys.c.response,
-        ).where(idempotency_keys.c.client_id == client_id, idempotency_keys.c.key == key)
-    ).first()
-    if row is None:
-        return None
-    return StoredAnswer(row[0], int(row[1]), json.loads(row[2]))
-
-
-def claim(session: Session, client_id: str, key: str, request_sha256: str) -> None:
-    """Take the key for this transaction, or raise KeyTaken / KeyInFlight.
-
-    Must be the transaction's first statement: on SQLite it then opens the
-    write transaction on a fresh snapshot, on PostgreSQL it waits for a
-    concurrent holder of the key, then skips the insert if that one committed.
-    The row's answer is a placeholder until `answer` fills it in the same
-    transaction; no other transaction can see it before then.
+    The stored response is the 201's body (`messageId`, `expirationDate`), as
+    rows written before this store existed hold it.
     """
-    dialect = session.get_bind().dialect.name
-    row = {
-        "client_id": client_id,
-        "key": key,
-        "request_sha256": request_sha256,
-        "status": 0,
-        "response": "null",
-        "created_at": datetime.now(UTC),
-    }
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(idempotency_keys).values(row).on_conflict_do_nothing()
-    if dialect != "postgresql":
-        inserted = cast(CursorResult[Any], session.execute(statement)).rowcount
-    else:
-        previous = session.execute(text("SHOW lock_timeout")).scalar_one()
-        wait_ms = int(CLAIM_WAIT.total_seconds() * 1000)
-        session.execute(text(f"SET LOCAL lock_timeout = {wait_ms}"))
-        try:
-            inserted = cast(CursorResult[Any], session.execute(statement)).rowcount
-        except OperationalError as error:
-            if getattr(error.orig, "pgcode", None) == LOCK_NOT_AVAILABLE:
-                raise KeyInFlight(key) from None
-            raise
-        session.execute(
-            text("SELECT set_config('lock_timeout', :previous, true)"), {"previous": previous}
+
+    def __init__(self, db: Transactions) -> None:
+        self.db = db
+
+    def find(self, client_id: str, key: str) -> StoredSubmission | None:
+        query = select(idempotency_keys.c.request_sha256, idempotency_keys.c.response).where(
+            idempotency_keys.c.client_id == client_id, idempotency_keys.c.key == key
         )
-    if inserted != 1:
-        raise KeyTaken(key)
+        with self.db.read() as session:
+            row = session.execute(query).first()
+        if row is None:
+            return None
+        response = json.loads(row[1])
+        expires_at = datetime.fromisoformat(response["expirationDate"].replace("Z", "+00:00"))
+        return StoredSubmission(row[0], response["messageId"], expires_at)
 
+    def claim(self, client_id: str, key: str, request_sha256: str) -> None:
+        """Take the key for this transaction, or raise KeyTaken / KeyInFlight.
 
-def answer(session: Session, client_id: str, key: str, status: int, body: Any) -> None:
-    """Store the answer in the row this transaction claimed."""
-    session.execute(
-        update(idempotency_keys)
-        .where(idempotency_keys.c.client_id == client_id, idempotency_keys.c.key == key)
-        .values(status=status, response=json.dumps(body))
-    )
+        Must be the transaction's first statement: on SQLite it then opens the
+        write transaction on a fresh snapshot, on PostgreSQL it waits for a
+        concurrent holder of the key, then skips the insert if that one committed.
+        The row's answer is a placeholder until `answer` fills it in the same
+        transaction; no other transaction can see it before then.
+        """
+        row = {
+            "client_id": client_id,
+            "key": key,
+            "request_sha256": request_sha256,
+            "status": 0,
+            "response": "null",
+            "created_at": datetime.now(UTC),
+        }
+        with self.db.write() as session:
+            postgresql = session.get_bind().dialect.name == "postgresql"
+            insert = pg_insert if postgresql else sqlite_insert
+            statement = insert(idempotency_keys).values(row).on_conflict_do_nothing()
+            if not postgresql:
+                inserted = cast(CursorResult[Any], session.execute(statement)).rowcount
+            else:
+                wait_ms = str(int(CLAIM_WAIT.total_seconds() * 1000))
+                # One round trip: the transaction's lock_timeout, and the short one set.
+                previous = session.execute(
+                    text(
+                        "SELECT current_setting('lock_timeout'), "
+                        "set_config('lock_timeout', :wait, true)"
+                    ),
+                    {"wait": wait_ms},
+                ).scalar_one()
+                try:
+                    inserted = cast(CursorResult[Any], session.execute(statement)).rowcount
+                except OperationalError as error:
+                    if getattr(error.orig, "pgcode", None) == LOCK_NOT_AVAILABLE:
+                        raise KeyInFlight(key) from None
+                    raise
+                session.execute(
+                    text("SELECT set_config('lock_timeout', :previous, true)"),
+                    {"previous": previous},
+                )
+        if inserted != 1:
+            raise KeyTaken(key)
+
+    def answer(self, client_id: str, key: str, message_id: str, expires_at: datetime) -> None:
+        """Store the answer in the row this transaction claimed."""
+        response = {"messageId": message_id, "expirationDate": rfc3339(expires_at)}
+        with self.db.write() as session:
+            session.execute(
+                update(idempotency_keys)
+                .where(idempotency_keys.c.client_id == client_id, idempotency_keys.c.key == key)
+                .values(status=SUBMITTED, response=json.dumps(response))
+            )

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from ebox.adapters.home import Secrets
 from ebox.projections.bulk import insert_rows
+from ebox.projections.idempotency import SqlIdempotencyStore
 from ebox.projections.tables import blobs, vault_keys, wrapped_keys
 
 
@@ -180,6 +181,7 @@ class SqlLedgerStores:
         self.blobs = SqlBlobStore(self.db)
         self.wrapped_keys = SqlWrappedKeyStore(self.db)
         self.vault = SqlKeyVault(self.db, secrets)
+        self.idempotency = SqlIdempotencyStore(self.db)
 
     def unit_of_work(self) -> Any:
         return self.db.write()

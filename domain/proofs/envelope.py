@@ -10,13 +10,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cached_property
-from typing import Any
+from typing import Any, Protocol
 
 from nacl.exceptions import BadSignatureError
 from nacl.signing import SigningKey, VerifyKey
 
-from ebox.domain.proofs.canonical import b64url, canonical_json, unb64url
+from ebox.domain.proofs.canonical import b64url, canonical_json, rfc3339, unb64url
 
 ENVELOPE_FORMAT = "ebox-envelope/v1"
 
@@ -40,6 +41,48 @@ class DocumentDigest:
         return {"name": self.name, "media_type": self.media_type, "sha256": self.sha256}
 
 
+class SubmittedDocument(Protocol):
+    @property
+    def name(self) -> str: ...
+    @property
+    def media_type(self) -> str: ...
+    @property
+    def content(self) -> bytes: ...
+
+
+class SubmittedRecipient(Protocol):
+    @property
+    def address(self) -> str: ...
+
+
+class Submission(Protocol):
+    """What a publication must tell for its envelope (ebox.domain.publication.Publication).
+
+    A protocol, so that the proof machinery stays free of the mailbox model.
+    """
+
+    @property
+    def sender(self) -> str: ...
+    @property
+    def application(self) -> str: ...
+    @property
+    def recipients(self) -> Sequence[SubmittedRecipient]: ...
+    @property
+    def message_type(self) -> str: ...
+    @property
+    def subjects(self) -> Mapping[str, str]: ...
+    @property
+    def documents(self) -> Sequence[SubmittedDocument]: ...
+    @property
+    def registered(self) -> bool: ...
+    @property
+    def submitted_at(self) -> datetime: ...
+    @property
+    def idempotency_key(self) -> str | None: ...
+    @property
+    def details(self) -> Mapping[str, Any]: ...
+
+
 @dataclass(frozen=True)
 class SubmissionEnvelope:
     """What the sender signs; `recipients` has one entry for a letter, many for a broadcast."""
@@ -54,6 +97,29 @@ class SubmissionEnvelope:
     submitted_at: str
     idempotency_key: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, publication: Submission) -> SubmissionEnvelope:
+        """The envelope of a publication: the one place it is built.
+
+        The ledger builds it to check a signature and keeps it as evidence; a
+        sender (the demo, the tests) builds it the same way to sign it.
+        """
+        return cls(
+            sender=publication.sender,
+            application=publication.application,
+            recipients=[r.address for r in publication.recipients],
+            message_type=publication.message_type,
+            subjects=publication.subjects,
+            documents=[
+                DocumentDigest(d.name, d.media_type, hashlib.sha256(d.content).hexdigest())
+                for d in publication.documents
+            ],
+            registered=publication.registered,
+            submitted_at=rfc3339(publication.submitted_at),
+            idempotency_key=publication.idempotency_key,
+            extra=publication.details,
+        )
 
     def as_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {
