@@ -48,17 +48,13 @@ from ebox.domain.ids import sender_id
 from ebox.domain.message import Message
 from ebox.domain.proofs.canonical import parse_rfc3339
 from ebox.domain.sender import SenderOrganization
-from ebox.projections.runner import (
+from ebox.projections.queries import (
     EboxId,
     InvalidQuery,
     NotFound,
     Page,
-    RowBatch,
-    View,
-    ViewProjection,
     canonical_message_id,
     check_paging,
-    dispatch,
     utc,
     utc_required,
 )
@@ -70,6 +66,12 @@ from ebox.projections.tables import (
     ref_message_types,
     ref_sender_applications,
     ref_sender_organizations,
+)
+from ebox.projections.views import (
+    RowBatch,
+    View,
+    ViewProjection,
+    dispatch,
 )
 
 LANGUAGES = tuple(SEARCH_LANGUAGES)
