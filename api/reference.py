@@ -50,9 +50,9 @@ from ebox.api.ebox_routes import (
 from ebox.api.errors import ApiError
 from ebox.api.validation import KboNumber, MessageTypeId, ReferenceId, SenderApplicationId
 from ebox.domain.limits import LIMITS
-from ebox.projections.inbox import (
-    InboxView,
+from ebox.projections.catalogue import (
     MessageTypeInfo,
+    ReferenceCatalogue,
     SenderApplicationInfo,
     SenderOrganizationInfo,
 )
@@ -67,14 +67,14 @@ def catalogue(
     principal: CurrentPrincipal,
     ledger: LedgerDep,
     min_position: MinPositionHeader = None,
-) -> InboxView:
+) -> ReferenceCatalogue:
     """The reference data, for any authenticated caller (see the module docstring)."""
     del principal  # authenticated is enough
     wait_for_view(ledger, "inbox", min_position, consistency_timeout(request))
-    return InboxView.of(ledger)
+    return ReferenceCatalogue.of(ledger)
 
 
-Catalogue = Annotated[InboxView, Depends(catalogue)]
+Catalogue = Annotated[ReferenceCatalogue, Depends(catalogue)]
 
 
 def message_type_json(info: MessageTypeInfo) -> dict[str, Any]:
