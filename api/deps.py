@@ -66,6 +66,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated
@@ -97,12 +98,17 @@ __all__ = [
     "PUBLICATION",
     "SCOPES",
     "CurrentPrincipal",
+    "EboxDomain",
     "EboxIdHeader",
+    "EventReader",
     "LedgerDep",
     "MailboxAccess",
+    "MailboxInScope",
     "Principal",
+    "SenderKbo",
     "SettingsDep",
     "mailbox_access",
+    "mounted_for",
     "require_kind",
     "require_message_in",
     "require_scope",
@@ -358,3 +364,72 @@ def require_message_in(access: MailboxAccess, message_mailbox_id: str) -> None:
     """A message outside the mailbox read answers 404 (pass `message.mailbox_id`)."""
     if str(message_mailbox_id) != str(access.mailbox.id):
         raise ApiError(404, "NOT_FOUND", "no such message")
+
+
+# --------------------------------------------------------------------------- per request
+
+EBOX_DOMAIN_STATE = "ebox_domain"
+
+
+def mounted_for(domain: str) -> Callable[[Request], Awaitable[None]]:
+    """A dependency of one mount of a router (`include_router(dependencies=...)`): the eBox
+    type its base path names, `/ebox/citizen/v2` or `/ebox/enterprise/v2`.
+
+    One router serves both base paths; its routes learn which one they were
+    called under from `EboxDomain`, not from parsing the URL.
+    """
+    if domain not in EBOX_TYPES:
+        raise ValueError(f"eBox type must be one of {EBOX_TYPES}, not {domain!r}")
+
+    async def mounted(request: Request) -> None:
+        setattr(request.state, EBOX_DOMAIN_STATE, domain)
+
+    return mounted
+
+
+async def get_ebox_domain(request: Request) -> str:
+    domain = getattr(request.state, EBOX_DOMAIN_STATE, None)
+    if domain is None:
+        raise RuntimeError("this route is mounted without mounted_for(domain)")
+    return str(domain)
+
+
+EboxDomain = Annotated[str, Depends(get_ebox_domain)]
+
+
+def get_mailbox_in_scope(
+    principal: CurrentPrincipal,
+    ledger: LedgerDep,
+    domain: EboxDomain,
+    ebox_id: EboxIdHeader = None,
+) -> MailboxAccess:
+    """The eBox of the base path's type that this person may read (`mailbox_access`)."""
+    return mailbox_access(principal, domain, ledger, ebox_id)
+
+
+MailboxInScope = Annotated[MailboxAccess, Depends(get_mailbox_in_scope)]
+
+
+def get_sender(principal: CurrentPrincipal) -> str:
+    """The KBO number of the sender client calling (scope ebox:publication); 403 otherwise."""
+    return sender_kbo(principal)
+
+
+SenderKbo = Annotated[str, Depends(get_sender)]
+
+
+def get_event_reader(principal: CurrentPrincipal) -> Principal:
+    """A reader of the event API: an auditor (ebox:audit) or a partner client
+    (ebox:consultation, its own token); anyone else 403 (see ebox.api.feed)."""
+    if principal.kind == "auditor":
+        require_scope(principal, AUDIT)
+    elif principal.kind == "partner":
+        require_scope(principal, CONSULTATION)
+    else:
+        raise _forbidden(
+            "the event API is for partner applications (their client token) and auditors"
+        )
+    return principal
+
+
+EventReader = Annotated[Principal, Depends(get_event_reader)]
