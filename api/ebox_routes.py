@@ -39,10 +39,10 @@ Consistency (``X-Ebox-Position``, ``X-Ebox-Min-Position``): ebox.api.consistency
 The JSON shapes are ebox.api.presenters, their schemas (the routes'
 ``response_model``) ebox.api.schemas, the reading itself ebox.api.consultation.
 
-One ``APIRouter`` serves both base paths: ebox.api.app mounts it under each
+One ``APIRouter`` serves both base paths: `register` mounts it under each
 with ``include_router``, a dependency naming the eBox type
 (ebox.api.deps.mounted_for) and the operation ids of that domain
-(`operation_ids`: ``getEBoxById_citizen``, ...).
+(ebox.api.mounting: ``getEBoxById_citizen``, ...).
 
 Extensions to the contract, all optional for a client: ``archived`` in Message
 and as a listing filter, archive/unarchive, ``X-Ebox-Id``, the two position
@@ -106,7 +106,7 @@ from ebox.projections.queries import canonical_message_id
 __all__ = ["StatusMessage", "error_responses", "register", "router"]
 
 router = APIRouter()
-"""Mounted under /ebox/citizen/v2 and /ebox/enterprise/v2 (ebox.api.app)."""
+"""Mounted under /ebox/citizen/v2 and /ebox/enterprise/v2 by `register` (ebox.api.mounting)."""
 
 MESSAGE_PATH = "/ebox/messages/{messageId}"
 read_errors = error_responses(400, 401, 403, 404, 503)

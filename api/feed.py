@@ -178,7 +178,7 @@ def event_json(event: FeedEvent, provider: str) -> dict[str, Any]:
 
 
 router = APIRouter(tags=["Event API"])
-"""Mounted under /ebox/citizen and /ebox/enterprise (ebox.api.app)."""
+"""Mounted under /ebox/citizen and /ebox/enterprise by `register` (ebox.api.mounting)."""
 
 
 @router.get(

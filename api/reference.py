@@ -123,7 +123,7 @@ def no_image() -> ApiError:
 
 
 router = APIRouter(prefix="/referenceData")
-"""Mounted under /ebox/citizen/v2 and /ebox/enterprise/v2 (ebox.api.app)."""
+"""Mounted under /ebox/citizen/v2 and /ebox/enterprise/v2 by `register` (ebox.api.mounting)."""
 
 errors = error_responses(400, 401, 404, 503)
 
