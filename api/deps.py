@@ -66,7 +66,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated
@@ -75,6 +74,7 @@ from fastapi import Depends, FastAPI, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ebox.api.errors import ApiError
+from ebox.api.mounting import EboxDomain
 from ebox.api.oidc import OidcConfigurationError, PersonTokenVerifier
 from ebox.api.request_id import current_request_id
 from ebox.api.settings import Settings
@@ -108,7 +108,6 @@ __all__ = [
     "SenderKbo",
     "SettingsDep",
     "mailbox_access",
-    "mounted_for",
     "require_kind",
     "require_message_in",
     "require_scope",
@@ -367,34 +366,6 @@ def require_message_in(access: MailboxAccess, message_mailbox_id: str) -> None:
 
 
 # --------------------------------------------------------------------------- per request
-
-EBOX_DOMAIN_STATE = "ebox_domain"
-
-
-def mounted_for(domain: str) -> Callable[[Request], Awaitable[None]]:
-    """A dependency of one mount of a router (`include_router(dependencies=...)`): the eBox
-    type its base path names, `/ebox/citizen/v2` or `/ebox/enterprise/v2`.
-
-    One router serves both base paths; its routes learn which one they were
-    called under from `EboxDomain`, not from parsing the URL.
-    """
-    if domain not in EBOX_TYPES:
-        raise ValueError(f"eBox type must be one of {EBOX_TYPES}, not {domain!r}")
-
-    async def mounted(request: Request) -> None:
-        setattr(request.state, EBOX_DOMAIN_STATE, domain)
-
-    return mounted
-
-
-async def get_ebox_domain(request: Request) -> str:
-    domain = getattr(request.state, EBOX_DOMAIN_STATE, None)
-    if domain is None:
-        raise RuntimeError("this route is mounted without mounted_for(domain)")
-    return str(domain)
-
-
-EboxDomain = Annotated[str, Depends(get_ebox_domain)]
 
 
 def get_mailbox_in_scope(

@@ -41,7 +41,7 @@ The JSON shapes are ebox.api.presenters, their schemas (the routes'
 
 One ``APIRouter`` serves both base paths: `register` mounts it under each
 with ``include_router``, a dependency naming the eBox type
-(ebox.api.deps.mounted_for) and the operation ids of that domain
+(ebox.api.mounting.mounted_for) and the operation ids of that domain
 (ebox.api.mounting: ``getEBoxById_citizen``, ...).
 
 Extensions to the contract, all optional for a client: ``archived`` in Message

@@ -4,7 +4,7 @@ The consultation, reference-data and event routers (ebox.api.ebox_routes,
 .reference, .feed) are each one `APIRouter` whose routes serve both types of
 eBox. `mount_per_domain` includes it once per type with `include_router`:
 under that type's base path, with a dependency naming the type for the routes
-(ebox.api.deps.EboxDomain), that type's tags, and that type's operation ids.
+(`EboxDomain`), that type's tags, and that type's operation ids.
 
 Operation ids are what tests/contract.py and schemathesis match the contract
 on, so they stay exactly what they were: a route is named by a template
@@ -12,14 +12,43 @@ on, so they stay exactly what they were: a route is named by a template
 fills it in.
 """
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from enum import Enum
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.routing import APIRoute
 
 from ebox.api.contract import EBOX_DOMAINS
-from ebox.api.deps import mounted_for
+from ebox.domain.mailbox import EBOX_TYPES
+
+EBOX_DOMAIN_STATE = "ebox_domain"
+
+
+def mounted_for(domain: str) -> Callable[[Request], Awaitable[None]]:
+    """A dependency of one mount of a router (`include_router(dependencies=...)`): the eBox
+    type its base path names, `/ebox/citizen/v2` or `/ebox/enterprise/v2`.
+
+    One router serves both base paths; its routes learn which one they were
+    called under from `EboxDomain`, not from parsing the URL.
+    """
+    if domain not in EBOX_TYPES:
+        raise ValueError(f"eBox type must be one of {EBOX_TYPES}, not {domain!r}")
+
+    async def mounted(request: Request) -> None:
+        setattr(request.state, EBOX_DOMAIN_STATE, domain)
+
+    return mounted
+
+
+async def get_ebox_domain(request: Request) -> str:
+    domain = getattr(request.state, EBOX_DOMAIN_STATE, None)
+    if domain is None:
+        raise RuntimeError("this route is mounted without mounted_for(domain)")
+    return str(domain)
+
+
+EboxDomain = Annotated[str, Depends(get_ebox_domain)]
 
 
 def operation_ids(domain: str) -> Callable[[APIRoute], str]:
