@@ -36,7 +36,7 @@ kept); validity periods are shown in the contract's lower-case units.
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from ebox.api.consistency import MinPositionHeader, consistency_timeout, wait_for_view
 from ebox.api.contract import MAX_PAGE_SIZE
@@ -128,6 +128,15 @@ router = APIRouter(prefix="/referenceData")
 errors = error_responses(400, 401, 404, 503)
 
 
+image_responses: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The image's bytes (the contract's); none are kept yet",
+        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+    },
+    **errors,
+}
+
+
 def described(definition: str) -> dict[int | str, dict[str, Any]]:
     return {200: {"description": f"The contract's {definition}"}, **errors}
 
@@ -180,7 +189,8 @@ def sender_application(view: Catalogue, senderApplicationId: SenderApplicationId
     "/senderApplications/{senderApplicationId}/images/{imageId}/content",
     name="getImageForSenderApplication_{domain}",
     summary="An application's logo: none are kept yet, so always 404.",
-    responses=errors,
+    response_class=Response,
+    responses=image_responses,
 )
 def sender_application_image(
     view: Catalogue, senderApplicationId: SenderApplicationId, imageId: ReferenceId
@@ -215,7 +225,8 @@ def sender_organization(view: Catalogue, senderOrganizationId: KboNumber) -> JSO
     "/senderOrganizations/{senderOrganizationId}/images/{imageId}/content",
     name="getImageForSenderOrganization_{domain}",
     summary="An organisation's logo: none are kept yet, so always 404.",
-    responses=errors,
+    response_class=Response,
+    responses=image_responses,
 )
 def sender_organization_image(
     view: Catalogue, senderOrganizationId: KboNumber, imageId: ReferenceId

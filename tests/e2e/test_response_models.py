@@ -80,6 +80,12 @@ def test_every_json_answer_of_these_routers_has_a_schema(box: Box) -> None:
         for name in JSON_OPERATIONS:
             documented_schema(document, f"{name}_{domain}", 200)
         documented_schema(document, f"getEbox{domain.capitalize()}DocumentEvents", 200)
+        for name in ("getImageForSenderApplication", "getImageForSenderOrganization"):
+            ok = operation(document, f"{name}_{domain}")["responses"]["200"]
+            # The contract's image content is bytes, never the JSON default of FastAPI.
+            assert ok["content"] == {
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+            }
 
 
 @pytest.mark.parametrize("base", [BASE, ENTERPRISE_BASE], ids=["citizen", "enterprise"])
