@@ -74,6 +74,7 @@ from fastapi import Depends, FastAPI, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ebox.api.errors import ApiError
+from ebox.api.mounting import EboxDomain
 from ebox.api.oidc import OidcConfigurationError, PersonTokenVerifier
 from ebox.api.request_id import current_request_id
 from ebox.api.settings import Settings
@@ -97,10 +98,14 @@ __all__ = [
     "PUBLICATION",
     "SCOPES",
     "CurrentPrincipal",
+    "EboxDomain",
     "EboxIdHeader",
+    "EventReader",
     "LedgerDep",
     "MailboxAccess",
+    "MailboxInScope",
     "Principal",
+    "SenderKbo",
     "SettingsDep",
     "mailbox_access",
     "require_kind",
@@ -358,3 +363,44 @@ def require_message_in(access: MailboxAccess, message_mailbox_id: str) -> None:
     """A message outside the mailbox read answers 404 (pass `message.mailbox_id`)."""
     if str(message_mailbox_id) != str(access.mailbox.id):
         raise ApiError(404, "NOT_FOUND", "no such message")
+
+
+# --------------------------------------------------------------------------- per request
+
+
+def get_mailbox_in_scope(
+    principal: CurrentPrincipal,
+    ledger: LedgerDep,
+    domain: EboxDomain,
+    ebox_id: EboxIdHeader = None,
+) -> MailboxAccess:
+    """The eBox of the base path's type that this person may read (`mailbox_access`)."""
+    return mailbox_access(principal, domain, ledger, ebox_id)
+
+
+MailboxInScope = Annotated[MailboxAccess, Depends(get_mailbox_in_scope)]
+
+
+def get_sender(principal: CurrentPrincipal) -> str:
+    """The KBO number of the sender client calling (scope ebox:publication); 403 otherwise."""
+    return sender_kbo(principal)
+
+
+SenderKbo = Annotated[str, Depends(get_sender)]
+
+
+def get_event_reader(principal: CurrentPrincipal) -> Principal:
+    """A reader of the event API: an auditor (ebox:audit) or a partner client
+    (ebox:consultation, its own token); anyone else 403 (see ebox.api.feed)."""
+    if principal.kind == "auditor":
+        require_scope(principal, AUDIT)
+    elif principal.kind == "partner":
+        require_scope(principal, CONSULTATION)
+    else:
+        raise _forbidden(
+            "the event API is for partner applications (their client token) and auditors"
+        )
+    return principal
+
+
+EventReader = Annotated[Principal, Depends(get_event_reader)]

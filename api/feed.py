@@ -41,27 +41,16 @@ from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlparse
 
-from fastapi import FastAPI, Query, Request
+from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import JSONResponse
 
-from ebox.api.contract import EBOX_DOMAINS, contract_datetime
-from ebox.api.deps import (
-    AUDIT,
-    CONSULTATION,
-    CurrentPrincipal,
-    LedgerDep,
-    Principal,
-    SettingsDep,
-    require_scope,
-)
-from ebox.api.ebox_routes import (
-    MinPositionHeader,
-    consistency_timeout,
-    date_bound,
-    error_responses,
-    wait_for_view,
-)
+from ebox.api.consistency import MinPositionHeader, consistency_timeout, wait_for_view
+from ebox.api.consultation import date_bound
+from ebox.api.contract import contract_datetime
+from ebox.api.deps import EboxDomain, EventReader, LedgerDep, Principal, SettingsDep
 from ebox.api.errors import ApiError
+from ebox.api.mounting import mount_per_domain
+from ebox.api.schemas import EboxEnterpriseDocumentEventPage, error_responses
 from ebox.api.settings import Settings
 from ebox.api.validation import ReferenceId
 from ebox.domain.errors import NoDigitalUser
@@ -89,18 +78,13 @@ def event_provider_id(settings: Settings) -> str:
 
 
 def reader_filter(principal: Principal, ledger: Ledger) -> Keep | None:
-    """None: every event; else which events this principal may see (see the docstring)."""
-    if principal.kind == "auditor":
-        require_scope(principal, AUDIT)
-        return None
+    """None: every event; else which events this event reader may see (see the docstring).
+
+    Who may read at all is ebox.api.deps.EventReader: an auditor or a partner client.
+    """
     if principal.kind == "partner":
-        require_scope(principal, CONSULTATION)
         return _consenting_to(principal.subject, ledger)
-    raise ApiError(
-        403,
-        "FORBIDDEN",
-        "the event API is for partner applications (their client token) and auditors",
-    )
+    return None
 
 
 def _consenting_to(partner: str, ledger: Ledger) -> Keep:
@@ -193,55 +177,58 @@ def event_json(event: FeedEvent, provider: str) -> dict[str, Any]:
     }
 
 
-def register(app: FastAPI) -> None:
-    for domain in EBOX_DOMAINS:
-        _register_domain(app, domain)
+router = APIRouter(tags=["Event API"])
+"""Mounted under /ebox/citizen and /ebox/enterprise by `register` (ebox.api.mounting)."""
 
 
-def _register_domain(app: FastAPI, domain: str) -> None:
-    @app.get(
-        f"/ebox/{domain}/document/events",
-        tags=["Event API"],
-        operation_id=f"getEbox{domain.capitalize()}DocumentEvents",
-        summary=f"The {domain} eBoxes' document events after lastSequenceNbr, in order.",
-        responses={
-            200: {"description": "The event API's EboxEnterpriseDocumentEventPage"},
-            **error_responses(400, 401, 403, 503),
-        },
+@router.get(
+    "/document/events",
+    name="getEbox{Domain}DocumentEvents",
+    response_model=EboxEnterpriseDocumentEventPage,
+    summary="The document events of this type of eBox after lastSequenceNbr, in order.",
+    responses={
+        200: {"description": "The event API's EboxEnterpriseDocumentEventPage"},
+        **error_responses(400, 401, 403, 503),
+    },
+)
+def events(
+    request: Request,
+    principal: EventReader,
+    ledger: LedgerDep,
+    domain: EboxDomain,
+    settings: SettingsDep,
+    lastSequenceNbr: Annotated[
+        int,
+        Query(
+            ge=0,
+            le=LIMITS.position,
+            description="The last sequence number of the previous page",
+        ),
+    ],
+    pageSize: Annotated[int, Query(ge=1, le=MAX_FEED_PAGE_SIZE)],
+    clientId: ReferenceId | None = None,
+    startTime: Annotated[str | None, Query(description="RFC 3339 date-time")] = None,
+    filter: Annotated[
+        str | None, Query(max_length=200, description="Event types to keep, comma-separated")
+    ] = None,
+    min_position: MinPositionHeader = None,
+) -> JSONResponse:
+    keep = reader_filter(principal, ledger)
+    if clientId is not None and clientId not in (principal.client_id, principal.subject):
+        raise ApiError(403, "FORBIDDEN", "clientId names another client than the caller")
+    keep = of_types(event_types(filter), keep)
+    start = date_bound("startTime", startTime)
+    wait_for_view(ledger, "feed", min_position, consistency_timeout(request))
+    view = FeedView.of(ledger)
+    found, last, has_next = scan(view, domain, lastSequenceNbr, pageSize, start, keep)
+    provider = event_provider_id(settings)
+    return JSONResponse(
+        {
+            PAGE_KEY: [event_json(e, provider) for e in found],
+            "pageInfo": {"lastSequenceNbr": last, "hasNext": has_next},
+        }
     )
-    def events(
-        request: Request,
-        principal: CurrentPrincipal,
-        ledger: LedgerDep,
-        settings: SettingsDep,
-        lastSequenceNbr: Annotated[
-            int,
-            Query(
-                ge=0,
-                le=LIMITS.position,
-                description="The last sequence number of the previous page",
-            ),
-        ],
-        pageSize: Annotated[int, Query(ge=1, le=MAX_FEED_PAGE_SIZE)],
-        clientId: ReferenceId | None = None,
-        startTime: Annotated[str | None, Query(description="RFC 3339 date-time")] = None,
-        filter: Annotated[
-            str | None, Query(max_length=200, description="Event types to keep, comma-separated")
-        ] = None,
-        min_position: MinPositionHeader = None,
-    ) -> JSONResponse:
-        keep = reader_filter(principal, ledger)
-        if clientId is not None and clientId not in (principal.client_id, principal.subject):
-            raise ApiError(403, "FORBIDDEN", "clientId names another client than the caller")
-        keep = of_types(event_types(filter), keep)
-        start = date_bound("startTime", startTime)
-        wait_for_view(ledger, "feed", min_position, consistency_timeout(request))
-        view = FeedView.of(ledger)
-        found, last, has_next = scan(view, domain, lastSequenceNbr, pageSize, start, keep)
-        provider = event_provider_id(settings)
-        return JSONResponse(
-            {
-                PAGE_KEY: [event_json(e, provider) for e in found],
-                "pageInfo": {"lastSequenceNbr": last, "hasNext": has_next},
-            }
-        )
+
+
+def register(app: FastAPI) -> None:
+    mount_per_domain(app, router, "/ebox/{domain}")

@@ -33,26 +33,30 @@ Names are what the sender registered (a TranslatedString, possibly with
 kept); validity periods are shown in the contract's lower-case units.
 """
 
-from enum import Enum
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi.responses import JSONResponse, Response
 
-from ebox.api.contract import EBOX_DOMAINS, MAX_PAGE_SIZE
+from ebox.api.consistency import MinPositionHeader, consistency_timeout, wait_for_view
+from ebox.api.contract import MAX_PAGE_SIZE
 from ebox.api.deps import CurrentPrincipal, LedgerDep
-from ebox.api.ebox_routes import (
-    MinPositionHeader,
-    consistency_timeout,
-    error_responses,
-    wait_for_view,
-)
 from ebox.api.errors import ApiError
+from ebox.api.mounting import mount_per_domain
+from ebox.api.schemas import (
+    MessageType,
+    MessageTypes,
+    SenderApplication,
+    SenderApplications,
+    SenderOrganization,
+    SenderOrganizations,
+    error_responses,
+)
 from ebox.api.validation import KboNumber, MessageTypeId, ReferenceId, SenderApplicationId
 from ebox.domain.limits import LIMITS
-from ebox.projections.inbox import (
-    InboxView,
+from ebox.projections.catalogue import (
     MessageTypeInfo,
+    ReferenceCatalogue,
     SenderApplicationInfo,
     SenderOrganizationInfo,
 )
@@ -67,14 +71,14 @@ def catalogue(
     principal: CurrentPrincipal,
     ledger: LedgerDep,
     min_position: MinPositionHeader = None,
-) -> InboxView:
+) -> ReferenceCatalogue:
     """The reference data, for any authenticated caller (see the module docstring)."""
     del principal  # authenticated is enough
     wait_for_view(ledger, "inbox", min_position, consistency_timeout(request))
-    return InboxView.of(ledger)
+    return ReferenceCatalogue.of(ledger)
 
 
-Catalogue = Annotated[InboxView, Depends(catalogue)]
+Catalogue = Annotated[ReferenceCatalogue, Depends(catalogue)]
 
 
 def message_type_json(info: MessageTypeInfo) -> dict[str, Any]:
@@ -118,109 +122,118 @@ def no_image() -> ApiError:
     return ApiError(404, "IMAGE_NOT_FOUND", "no image: this registry keeps no logos yet")
 
 
+router = APIRouter(prefix="/referenceData")
+"""Mounted under /ebox/citizen/v2 and /ebox/enterprise/v2 by `register` (ebox.api.mounting)."""
+
+errors = error_responses(400, 401, 404, 503)
+
+
+image_responses: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The image's bytes (the contract's); none are kept yet",
+        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+    },
+    **errors,
+}
+
+
+def described(definition: str) -> dict[int | str, dict[str, Any]]:
+    return {200: {"description": f"The contract's {definition}"}, **errors}
+
+
+@router.get(
+    "/messageTypes",
+    name="getAllMessagesTypes_{domain}",
+    response_model=MessageTypes,
+    summary="The message types, one page.",
+    responses=described("MessageTypes"),
+)
+def message_types(view: Catalogue, page: Page_ = 1, pageSize: PageSize = 25) -> JSONResponse:
+    return _page(view.message_types(page, pageSize), message_type_json)
+
+
+@router.get(
+    "/messageTypes/{messageTypeId}",
+    name="getMessageTypeById_{domain}",
+    response_model=MessageType,
+    summary="One message type.",
+    responses=described("MessageType"),
+)
+def message_type(view: Catalogue, messageTypeId: MessageTypeId) -> JSONResponse:
+    return JSONResponse(message_type_json(view.message_type(messageTypeId)))
+
+
+@router.get(
+    "/senderApplications",
+    name="findAllSenderApplications_{domain}",
+    response_model=SenderApplications,
+    summary="The sender applications, one page.",
+    responses=described("SenderApplications"),
+)
+def sender_applications(view: Catalogue, page: Page_ = 1, pageSize: PageSize = 25) -> JSONResponse:
+    return _page(view.sender_applications(page, pageSize), sender_application_json)
+
+
+@router.get(
+    "/senderApplications/{senderApplicationId}",
+    name="getSenderApplicationById_{domain}",
+    response_model=SenderApplication,
+    summary="One sender application.",
+    responses=described("SenderApplication"),
+)
+def sender_application(view: Catalogue, senderApplicationId: SenderApplicationId) -> JSONResponse:
+    return JSONResponse(sender_application_json(view.sender_application(senderApplicationId)))
+
+
+@router.get(
+    "/senderApplications/{senderApplicationId}/images/{imageId}/content",
+    name="getImageForSenderApplication_{domain}",
+    summary="An application's logo: none are kept yet, so always 404.",
+    response_class=Response,
+    responses=image_responses,
+)
+def sender_application_image(
+    view: Catalogue, senderApplicationId: SenderApplicationId, imageId: ReferenceId
+) -> JSONResponse:
+    view.sender_application(senderApplicationId)  # an unknown application is 404 first
+    raise no_image()
+
+
+@router.get(
+    "/senderOrganizations",
+    name="findAllSenderOrganizations_{domain}",
+    response_model=SenderOrganizations,
+    summary="The sender organisations, one page.",
+    responses=described("SenderOrganizations"),
+)
+def sender_organizations(view: Catalogue, page: Page_ = 1, pageSize: PageSize = 25) -> JSONResponse:
+    return _page(view.sender_organizations(page, pageSize), sender_organization_json)
+
+
+@router.get(
+    "/senderOrganizations/{senderOrganizationId}",
+    name="getSenderOrganizationById_{domain}",
+    response_model=SenderOrganization,
+    summary="One sender organisation (by KBO number).",
+    responses=described("SenderOrganization"),
+)
+def sender_organization(view: Catalogue, senderOrganizationId: KboNumber) -> JSONResponse:
+    return JSONResponse(sender_organization_json(view.sender_organization(senderOrganizationId)))
+
+
+@router.get(
+    "/senderOrganizations/{senderOrganizationId}/images/{imageId}/content",
+    name="getImageForSenderOrganization_{domain}",
+    summary="An organisation's logo: none are kept yet, so always 404.",
+    response_class=Response,
+    responses=image_responses,
+)
+def sender_organization_image(
+    view: Catalogue, senderOrganizationId: KboNumber, imageId: ReferenceId
+) -> JSONResponse:
+    view.sender_organization(senderOrganizationId)  # an unknown organisation is 404 first
+    raise no_image()
+
+
 def register(app: FastAPI) -> None:
-    for domain in EBOX_DOMAINS:
-        _register_domain(app, domain)
-
-
-def _register_domain(app: FastAPI, domain: str) -> None:
-    base = f"/ebox/{domain}/v2/referenceData"
-    tags: list[str | Enum] = [f"Reference data ({domain})"]
-    errors = error_responses(400, 401, 404, 503)
-
-    def described(definition: str) -> dict[int | str, dict[str, Any]]:
-        return {200: {"description": f"The contract's {definition}"}, **errors}
-
-    @app.get(
-        f"{base}/messageTypes",
-        tags=tags,
-        operation_id=f"getAllMessagesTypes_{domain}",
-        summary="The message types, one page.",
-        responses=described("MessageTypes"),
-    )
-    def message_types(view: Catalogue, page: Page_ = 1, pageSize: PageSize = 25) -> JSONResponse:
-        return _page(view.message_types(page, pageSize), message_type_json)
-
-    @app.get(
-        f"{base}/messageTypes/{{messageTypeId}}",
-        tags=tags,
-        operation_id=f"getMessageTypeById_{domain}",
-        summary="One message type.",
-        responses=described("MessageType"),
-    )
-    def message_type(view: Catalogue, messageTypeId: MessageTypeId) -> JSONResponse:
-        return JSONResponse(message_type_json(view.message_type(messageTypeId)))
-
-    @app.get(
-        f"{base}/senderApplications",
-        tags=tags,
-        operation_id=f"findAllSenderApplications_{domain}",
-        summary="The sender applications, one page.",
-        responses=described("SenderApplications"),
-    )
-    def sender_applications(
-        view: Catalogue, page: Page_ = 1, pageSize: PageSize = 25
-    ) -> JSONResponse:
-        return _page(view.sender_applications(page, pageSize), sender_application_json)
-
-    @app.get(
-        f"{base}/senderApplications/{{senderApplicationId}}",
-        tags=tags,
-        operation_id=f"getSenderApplicationById_{domain}",
-        summary="One sender application.",
-        responses=described("SenderApplication"),
-    )
-    def sender_application(
-        view: Catalogue, senderApplicationId: SenderApplicationId
-    ) -> JSONResponse:
-        return JSONResponse(sender_application_json(view.sender_application(senderApplicationId)))
-
-    @app.get(
-        f"{base}/senderApplications/{{senderApplicationId}}/images/{{imageId}}/content",
-        tags=tags,
-        operation_id=f"getImageForSenderApplication_{domain}",
-        summary="An application's logo: none are kept yet, so always 404.",
-        responses=errors,
-    )
-    def sender_application_image(
-        view: Catalogue, senderApplicationId: SenderApplicationId, imageId: ReferenceId
-    ) -> JSONResponse:
-        view.sender_application(senderApplicationId)  # an unknown application is 404 first
-        raise no_image()
-
-    @app.get(
-        f"{base}/senderOrganizations",
-        tags=tags,
-        operation_id=f"findAllSenderOrganizations_{domain}",
-        summary="The sender organisations, one page.",
-        responses=described("SenderOrganizations"),
-    )
-    def sender_organizations(
-        view: Catalogue, page: Page_ = 1, pageSize: PageSize = 25
-    ) -> JSONResponse:
-        return _page(view.sender_organizations(page, pageSize), sender_organization_json)
-
-    @app.get(
-        f"{base}/senderOrganizations/{{senderOrganizationId}}",
-        tags=tags,
-        operation_id=f"getSenderOrganizationById_{domain}",
-        summary="One sender organisation (by KBO number).",
-        responses=described("SenderOrganization"),
-    )
-    def sender_organization(view: Catalogue, senderOrganizationId: KboNumber) -> JSONResponse:
-        return JSONResponse(
-            sender_organization_json(view.sender_organization(senderOrganizationId))
-        )
-
-    @app.get(
-        f"{base}/senderOrganizations/{{senderOrganizationId}}/images/{{imageId}}/content",
-        tags=tags,
-        operation_id=f"getImageForSenderOrganization_{domain}",
-        summary="An organisation's logo: none are kept yet, so always 404.",
-        responses=errors,
-    )
-    def sender_organization_image(
-        view: Catalogue, senderOrganizationId: KboNumber, imageId: ReferenceId
-    ) -> JSONResponse:
-        view.sender_organization(senderOrganizationId)  # an unknown organisation is 404 first
-        raise no_image()
+    mount_per_domain(app, router, "/ebox/{domain}/v2", "Reference data ({domain})")

@@ -35,17 +35,19 @@ from sqlalchemy.orm import Session
 from ebox.domain.mailbox import EBOX_TYPES
 from ebox.domain.message import Message
 from ebox.domain.proofs.canonical import parse_rfc3339
-from ebox.projections.runner import (
+from ebox.projections.queries import (
     EboxId,
     InvalidQuery,
-    RowBatch,
-    View,
-    ViewProjection,
-    dispatch,
     utc,
     utc_required,
 )
 from ebox.projections.tables import feed_events, feed_messages
+from ebox.projections.views import (
+    RowBatch,
+    View,
+    ViewProjection,
+    dispatch,
+)
 
 NEW_DOCUMENT = "newDocument"
 READ_DOCUMENT = "readDocument"

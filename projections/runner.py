@@ -1,20 +1,17 @@
 """Running the read models: exactly once, in batches, rebuildable, with their lag.
 
-Each read model is a `ViewProjection` (what its rows are) run by a `ViewFollower`:
-the one follower engine of `ebox.projections.follower` that delivery and the
-sealer use too. The engine reads the notifications of the projection's topics
-after the view's position, hands them to `apply` inside one transaction and
-moves the position (its row in `ebox_tracking`) in the same transaction, so
-after a crash a view is always exactly the fold of a prefix of the log. It
-tracks the last notification it *examined*, so a view that nothing concerns
-has no lag, and it can rebuild a view from zero.
+Each read model is a `ViewProjection` (what its rows are, ebox.projections.views)
+run by a `ViewFollower`: the one follower engine of `ebox.projections.follower`
+that delivery and the sealer use too. The engine reads the notifications of the
+projection's topics after the view's position, hands them to `apply` inside one
+transaction and moves the position (its row in `ebox_tracking`) in the same
+transaction, so after a crash a view is always exactly the fold of a prefix of
+the log. It tracks the last notification it *examined*, so a view that nothing
+concerns has no lag, and it can rebuild a view from zero.
 
-The handlers keep eventsourcing's `(event, tracking)` shape, so a view's code
-reads like eventsourcing's own projections.
-
-This module also holds what the three views share: the base view and projection,
-the batch writer and the registry; the query values and errors live in
-`ebox.projections.queries` and are re-exported here.
+The views' base classes live in `ebox.projections.views`, their names in
+`ebox.projections.registry`, the query values and errors in
+`ebox.projections.queries`; the names callers know from here are re-exported.
 """
 
 from __future__ import annotations
@@ -22,13 +19,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from typing import Any, ClassVar, Generic, TypeVar
+from collections.abc import Sequence
+from typing import Any
 
 from eventsourcing.persistence import Notification, Tracking
-from sqlalchemy import Table, bindparam, delete, insert, update
 from sqlalchemy.orm import Session
 
 from ebox.projections.faults import clear_fault, error_class, fault_of
@@ -44,38 +38,41 @@ from ebox.projections.queries import (
     utc,
     utc_required,
 )
+from ebox.projections.registry import (
+    PROJECTION_NAMES,
+    ProjectionError,
+    UnknownProjection,
+    make_projection,
+)
 from ebox.projections.runtime import Ledger
+from ebox.projections.views import RowBatch, ViewProjection
 from ebox.projections.wakeup import Waker
 
-# Re-exported: the views, the API and the tests import them from here.
+# Re-exported: the API, the CLI and the tests import them from here.
 __all__ = [
     "MAX_PAGE_SIZE",
+    "PROJECTION_NAMES",
     "EboxId",
     "InvalidQuery",
     "NotFound",
     "Page",
+    "ProjectionError",
+    "ProjectionTimeout",
+    "RowBatch",
+    "UnknownProjection",
+    "ViewFollower",
+    "ViewRunner",
     "canonical_message_id",
     "check_paging",
     "latest_notification_id",
     "utc",
     "utc_required",
+    "wait_until_position",
 ]
 
 DEFAULT_BATCH_SIZE = 500
 
 log = logging.getLogger("ebox.projections")
-
-# --------------------------------------------------------------------------- errors
-
-
-class ProjectionError(RuntimeError):
-    """Running a projection went wrong."""
-
-
-class UnknownProjection(ProjectionError):
-    def __init__(self, name: str) -> None:
-        super().__init__(f"no projection named {name!r}; known: {', '.join(PROJECTION_NAMES)}")
-        self.name = name
 
 
 class ProjectionTimeout(ProjectionError, TimeoutError):
@@ -86,146 +83,6 @@ class ProjectionTimeout(ProjectionError, TimeoutError):
             f"projection {name} is at notification {position}, not at {wanted} after {timeout:g} s"
         )
         self.name, self.wanted, self.position = name, wanted, position
-
-
-# --------------------------------------------------------------------------- views
-
-
-class View:
-    """A materialised view: the tables of one read model, in the ledger's database.
-
-    Its position is not here: like every follower's, it is the view's row in
-    `ebox_tracking`, moved by the follower engine in the transaction that writes
-    the rows.
-    """
-
-    projection_name: ClassVar[str] = ""
-    view_tables: ClassVar[tuple[Table, ...]] = ()
-    """The tables holding this view's rows: emptied by a rebuild."""
-
-    def __init__(self, datastore: Any) -> None:
-        self.datastore = datastore
-
-    @classmethod
-    def of(cls: type[TV], ledger: Ledger) -> TV:
-        return cls(ledger.app.factory.datastore)  # type: ignore[attr-defined]
-
-    @property
-    def dialect(self) -> str:
-        assert self.datastore.engine is not None
-        return str(self.datastore.engine.dialect.name)
-
-    def transaction(self, commit: bool) -> Any:
-        """The ledger's current transaction (eventsourcing_sqlalchemy's context variable)."""
-        return self.datastore.transaction(commit=commit)
-
-    @contextmanager
-    def reading(self) -> Iterator[Session]:
-        """A read-only transaction (one snapshot on PostgreSQL for count and page alike)."""
-        with self.transaction(commit=False) as session:
-            yield session
-
-    def clear(self, session: Session) -> None:
-        """Forget every row: the view of an empty log (the caller resets the position)."""
-        for table in self.view_tables:
-            session.execute(delete(table))
-
-
-TV = TypeVar("TV", bound=View)
-
-
-class RowBatch:
-    """The changes a batch makes to one table, written with a few executemany statements.
-
-    Rows inserted by the batch absorb later changes in memory; changes to older
-    rows merge per key (later events win) and are grouped by the set of columns
-    they set. Handlers therefore stay one line each and a batch of 500 events
-    costs a handful of round trips.
-    """
-
-    def __init__(self, table: Table, key: str) -> None:
-        self.table = table
-        self.key = key
-        self.new: dict[str, dict[str, Any]] = {}
-        self.changes: dict[str, dict[str, Any]] = {}
-
-    def insert(self, row: dict[str, Any]) -> None:
-        self.new[row[self.key]] = row
-
-    def update(self, key: str, **values: Any) -> None:
-        if key in self.new:
-            self.new[key].update(values)
-        else:
-            self.changes.setdefault(key, {}).update(values)
-
-    def flush(self, session: Session) -> None:
-        if self.new:
-            session.execute(insert(self.table), list(self.new.values()))
-        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-        for key, values in self.changes.items():
-            columns = tuple(sorted(values))
-            groups.setdefault(columns, []).append(
-                {"_key": key, **{f"_{c}": values[c] for c in columns}}
-            )
-        for columns, rows in groups.items():
-            statement = (
-                update(self.table)
-                .where(self.table.c[self.key] == bindparam("_key"))
-                .values({c: bindparam(f"_{c}", type_=self.table.c[c].type) for c in columns})
-            )
-            session.execute(statement, rows)
-        self.new, self.changes = {}, {}
-
-
-Handler = Callable[[Any, Tracking], None]
-
-
-class ViewProjection(ABC, Generic[TV]):
-    """What a read model does with a batch of events: write its rows, nothing else.
-
-    The follower engine (`ViewFollower`) selects the events of `topics`, opens the
-    transaction, moves the position and commits; `apply` only writes rows.
-    """
-
-    name: ClassVar[str] = ""
-    topics: ClassVar[tuple[str, ...]] = ()
-
-    def __init__(self, view: TV) -> None:
-        self.view = view
-
-    @abstractmethod
-    def apply(self, session: Session, items: Sequence[tuple[Any, Tracking]]) -> None:
-        """Write the rows for these events (the caller commits them with the position)."""
-
-    def forget(self) -> None:
-        """Drop in-memory caches after a failed batch."""
-
-
-# --------------------------------------------------------------------------- registry
-
-PROJECTION_NAMES = ("inbox", "status", "feed")
-
-
-def projection_types(name: str) -> tuple[type[View], type[ViewProjection[Any]]]:
-    """The view and projection classes of a projection name (imported lazily: they import us)."""
-    if name == "inbox":
-        from ebox.projections.inbox import InboxProjection, InboxView
-
-        return InboxView, InboxProjection
-    if name == "status":
-        from ebox.projections.status import StatusProjection, StatusView
-
-        return StatusView, StatusProjection
-    if name == "feed":
-        from ebox.projections.feed import FeedProjection, FeedView
-
-        return FeedView, FeedProjection
-    raise UnknownProjection(name)
-
-
-def make_projection(name: str, ledger: Ledger) -> ViewProjection[Any]:
-    view_class, projection_class = projection_types(name)
-    return projection_class(view=view_class.of(ledger))
 
 
 # --------------------------------------------------------------------------- runner
@@ -388,11 +245,3 @@ def wait_until_position(
                     ) from None
         time.sleep(pause)
         pause = min(pause * 2, 0.1)
-
-
-def dispatch(handlers: Mapping[type, Handler], items: Sequence[tuple[Any, Tracking]]) -> None:
-    """Call each event's handler; events of other types are not this view's business."""
-    for event, tracking in items:
-        handler = handlers.get(type(event))
-        if handler is not None:
-            handler(event, tracking)

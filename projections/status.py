@@ -21,18 +21,20 @@ from sqlalchemy.orm import Session
 
 from ebox.domain.message import Message
 from ebox.domain.proofs.canonical import parse_rfc3339
-from ebox.projections.runner import (
+from ebox.projections.queries import (
     EboxId,
     InvalidQuery,
-    RowBatch,
-    View,
-    ViewProjection,
     canonical_message_id,
-    dispatch,
     utc,
     utc_required,
 )
 from ebox.projections.tables import status_messages
+from ebox.projections.views import (
+    RowBatch,
+    View,
+    ViewProjection,
+    dispatch,
+)
 
 MAX_STATUS_REQUEST = 1000
 

@@ -20,6 +20,7 @@ from ebox.projections.inbox import (
     InboxView,
     MessageFilter,
     MessageNotFound,
+    ReferenceCatalogue,
     ReferenceNotFound,
 )
 from ebox.projections.runner import EboxId, InvalidQuery, ViewRunner
@@ -364,7 +365,7 @@ def test_the_ebox_summary_counts_and_remembers_consultations(inbox: Inbox) -> No
 
 
 def test_reference_data_of_organisations_applications_and_message_types(inbox: Inbox) -> None:
-    view = inbox.view
+    view = ReferenceCatalogue.of(inbox.ledger)
     organisations = view.sender_organizations(page_size=1)
     assert organisations.total_items == 2 and len(organisations.items) == 1
     tax_office = view.sender_organization(SENDER_KBO)

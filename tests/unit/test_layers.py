@@ -248,3 +248,98 @@ def test_the_verifier_and_the_proofs_import_without_the_frameworks(tmp_path: Pat
     parents = {"ebox", "ebox.domain"}
     wrong = [module for module in loaded if module not in parents and breaks(verifier, module)]
     assert not wrong, f"importing ebox.verifier and ebox.domain.proofs also loads {wrong}"
+
+
+# --------------------------------------------------------------------------- the import graph
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Each module of the repository -> the repository's modules it imports (any kind of import)."""
+    graph: dict[str, set[str]] = {}
+    for folder in PACKAGES.values():
+        for path in sorted((REPO / folder).rglob("*.py")):
+            if "versions" in path.relative_to(REPO).parts:
+                continue  # Alembic revisions are loaded by file, never imported
+            this = module_name(path)
+            graph.setdefault(this, set()).update(
+                imported.module
+                for imported in imports_of(path)
+                if is_ebox_module(imported.module) and imported.module != this
+            )
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan), each sorted."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for target in sorted(graph.get(node, ())):
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in on_stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return sorted(found)
+
+
+def test_the_cycle_finder_finds_a_cycle_through_a_lazy_import() -> None:
+    """The checker itself: a cycle closed inside a function counts; a chain does not."""
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}, "e": set()}
+    assert cycles(graph) == [["a", "b", "c"]]
+    assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_module_of_the_package_imports_itself_back() -> None:
+    """No import cycles, lazy ones included: a cycle makes the import order matter and
+    hides which module is the base and which builds on it."""
+    graph = import_graph()
+    assert "ebox.projections.runner" in graph  # the graph covers the package
+    found = cycles(graph)
+    assert not found, "import cycles:\n  " + "\n  ".join(" <-> ".join(c) for c in found)
+
+
+def test_projections_import_no_api() -> None:
+    """Projections sit below the API: nothing under projections/ imports ebox.api."""
+    wrong = [
+        f"{module} imports {target}"
+        for module, targets in import_graph().items()
+        if _within(module, "ebox.projections")
+        for target in sorted(targets)
+        if _within(target, "ebox.api")
+    ]
+    assert not wrong, "\n  ".join(wrong)
+
+
+def test_only_the_cli_and_the_api_import_the_verifier() -> None:
+    """The offline verifier is a leaf that the ledger's own code never leans on."""
+    allowed = ("ebox.verifier", "ebox.cli", "ebox.api")
+    wrong = [
+        f"{module} imports {target}"
+        for module, targets in import_graph().items()
+        if not any(_within(module, prefix) for prefix in allowed)
+        for target in sorted(targets)
+        if _within(target, "ebox.verifier")
+    ]
+    assert not wrong, "\n  ".join(wrong)

@@ -1,0 +1,164 @@
+"""`/openapi.json` describes every answer of the consultation, reference-data and event routes.
+
+Each route declares its answer's schema (ebox.api.schemas, mirroring the
+contract's definitions); these tests ask every one of those routes over HTTP,
+under both base paths, and validate what it answers against the schema the
+app's own document gives for that operation and status. A route that answers
+something its documentation does not describe fails here, and so does a route
+whose 200 is documented without a schema.
+
+The world is the consultation tests' (`box`: a tax letter with attachments,
+payment data and business data, a pension certificate with a body, a fine).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import jsonschema
+import pytest
+
+from tests.auth_helpers import auditor_token, bearer, person_token_for
+from tests.builders import CITIZEN, ENTERPRISE, SENDER_KBO
+from tests.e2e.test_consultation_api import BASE, ENTERPRISE_BASE, NEIGHBOUR, Box, box
+
+__all__ = ["box"]  # the fixture, shared with the consultation tests
+
+# Every operation of those routers that answers a JSON body, by its name without the domain.
+JSON_OPERATIONS = (
+    "getEBoxById",
+    "getMessagesByEBoxId",
+    "getMessageById",
+    "getAttachmentByMessageId",
+    "getAttachmentById",
+    "getBodyContent",
+    "getPaymentDataByMessageId",
+    "getAllMessagesTypes",
+    "getMessageTypeById",
+    "findAllSenderApplications",
+    "getSenderApplicationById",
+    "findAllSenderOrganizations",
+    "getSenderOrganizationById",
+)
+
+
+def openapi(box: Box) -> dict[str, Any]:
+    document: dict[str, Any] = box.http.get("/openapi.json").json()
+    return document
+
+
+def operation(document: dict[str, Any], operation_id: str) -> dict[str, Any]:
+    for item in document["paths"].values():
+        for op in item.values():
+            if isinstance(op, dict) and op.get("operationId") == operation_id:
+                return op
+    raise KeyError(operation_id)
+
+
+def documented_schema(document: dict[str, Any], operation_id: str, status: int) -> dict[str, Any]:
+    """The JSON schema `/openapi.json` gives for this answer; fails when there is none."""
+    response = operation(document, operation_id)["responses"].get(str(status))
+    assert response is not None, f"{operation_id} documents no {status}"
+    schema = response.get("content", {}).get("application/json", {}).get("schema")
+    assert schema, f"{operation_id} documents its {status} without a schema"
+    return {**schema, "components": document["components"]}
+
+
+def assert_documented(document: dict[str, Any], operation_id: str, answer: httpx.Response) -> Any:
+    """The answer is valid against what the app documents for its operation and status."""
+    assert answer.headers["content-type"].startswith("application/json"), answer.text
+    body = answer.json()
+    schema = documented_schema(document, operation_id, answer.status_code)
+    jsonschema.Draft202012Validator(schema).validate(body)
+    return body
+
+
+def test_every_json_answer_of_these_routers_has_a_schema(box: Box) -> None:
+    document = openapi(box)
+    for domain in ("citizen", "enterprise"):
+        for name in JSON_OPERATIONS:
+            documented_schema(document, f"{name}_{domain}", 200)
+        documented_schema(document, f"getEbox{domain.capitalize()}DocumentEvents", 200)
+        for name in ("getImageForSenderApplication", "getImageForSenderOrganization"):
+            ok = operation(document, f"{name}_{domain}")["responses"]["200"]
+            # The contract's image content is bytes, never the JSON default of FastAPI.
+            assert ok["content"] == {
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+            }
+
+
+@pytest.mark.parametrize("base", [BASE, ENTERPRISE_BASE], ids=["citizen", "enterprise"])
+def test_the_reference_data_answers_what_it_documents(box: Box, base: str) -> None:
+    document = openapi(box)
+    domain = base.split("/")[2]
+    headers = box.citizen()
+
+    def check(name: str, path: str) -> Any:
+        answer = box.http.get(base + "/referenceData" + path, headers=headers)
+        assert answer.status_code == 200, answer.text
+        return assert_documented(document, f"{name}_{domain}", answer)
+
+    assert check("getAllMessagesTypes", "/messageTypes")["totalItems"] >= 3
+    check("getMessageTypeById", "/messageTypes/TAX")
+    assert check("findAllSenderApplications", "/senderApplications")["items"]
+    check("getSenderApplicationById", "/senderApplications/mybox-publisher")
+    assert check("findAllSenderOrganizations", "/senderOrganizations")["items"]
+    check("getSenderOrganizationById", f"/senderOrganizations/{SENDER_KBO}")
+
+
+@pytest.mark.parametrize("base", [BASE, ENTERPRISE_BASE], ids=["citizen", "enterprise"])
+def test_the_consultation_answers_what_it_documents(box: Box, base: str) -> None:
+    """Both base paths: a person's own eBox, and an enterprise's read by mandate."""
+    document = openapi(box)
+    domain = base.split("/")[2]
+    headers = box.citizen()
+    letter: str = box.tax
+    with_body: str | None = box.pension
+    if domain == "enterprise":
+        holder = f"citizen:{CITIZEN.id_value}"
+        box.ledger.app.grant_mandate("enterprise", ENTERPRISE.id_value, holder)
+        headers = box.citizen(**{"X-Ebox-Id": ENTERPRISE.id_value})
+        letter, with_body = box.enterprise, None
+
+    def check(name: str, path: str) -> Any:
+        answer = box.get(path, base=base, headers=headers)
+        assert answer.status_code == 200, answer.text
+        return assert_documented(document, f"{name}_{domain}", answer)
+
+    assert check("getEBoxById", "/ebox")["numberOfMessages"] >= 1
+    assert check("getMessagesByEBoxId", "/ebox/messages")["items"]
+    message = check("getMessageById", f"/ebox/messages/{letter}")
+    assert "paymentData" in message and "businessDataList" in message
+    attachments = check("getAttachmentByMessageId", f"/ebox/messages/{letter}/attachments")
+    first = attachments["items"][0]["attachmentId"]
+    check("getAttachmentById", f"/ebox/messages/{letter}/attachments/{first}")
+    check("getPaymentDataByMessageId", f"/ebox/messages/{letter}/paymentData")
+    if with_body is not None:
+        assert check("getBodyContent", f"/ebox/messages/{with_body}/body")
+        assert "forTheAttentionOf" in check("getMessageById", f"/ebox/messages/{box.fine}")
+
+
+@pytest.mark.parametrize("domain", ["citizen", "enterprise"])
+def test_the_event_feed_answers_what_it_documents(box: Box, domain: str) -> None:
+    document = openapi(box)
+    token = auditor_token(box.http, box.ledger)
+    answer = box.http.get(
+        f"/ebox/{domain}/document/events",
+        params={"lastSequenceNbr": 0, "pageSize": 10},
+        headers=bearer(token),
+    )
+    assert answer.status_code == 200, answer.text
+    page = assert_documented(document, f"getEbox{domain.capitalize()}DocumentEvents", answer)
+    assert page["EboxEnterpriseDocumentEvents"]
+
+
+def test_a_refusal_answers_the_documented_status_message(box: Box) -> None:
+    document = openapi(box)
+    neighbour = bearer(person_token_for(box.http, NEIGHBOUR))
+    answer = box.http.get(f"{BASE}/ebox/messages/{box.tax}", headers=neighbour)
+    assert answer.status_code == 404, answer.text
+    assert_documented(document, "getMessageById_citizen", answer)
+    unnamed = box.get("/ebox", base=ENTERPRISE_BASE)
+    assert unnamed.status_code == 400, unnamed.text
+    assert_documented(document, "getEBoxById_enterprise", unnamed)
