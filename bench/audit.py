@@ -395,8 +395,8 @@ def _measure_export_audit(
 
 def _measure_db_audit(url: str, home: Path, signatures: bool) -> dict[str, Any]:
     os.environ["EBOX_HOME"] = str(home)
+    from ebox.cli.audit_source import DatabaseAuditSource
     from ebox.domain.proofs.note import NoteVerifier
-    from ebox.projections.audit_source import DatabaseAuditSource
     from ebox.projections.runtime import open_ledger
     from ebox.projections.transparency import TransparencyLog
     from ebox.verifier.audit import LedgerAuditor
@@ -439,7 +439,7 @@ def child(argv: Sequence[str]) -> None:
     import ebox.verifier.export
 
     if mode.startswith("db"):
-        import ebox.projections.audit_source  # noqa: F401
+        import ebox.cli.audit_source  # noqa: F401
     baseline = _memory_kib("VmRSS")
     if mode == "sha256":
         figures = _measure_sha256(Path(rest[0]))

@@ -277,7 +277,7 @@ def _audit_export(
 
 
 def _audit_database(db: str | None, vkey: str | None, signatures: bool) -> Any:
-    from ebox.projections.audit_source import DatabaseAuditSource
+    from ebox.cli.audit_source import DatabaseAuditSource
     from ebox.projections.transparency import TransparencyLog
     from ebox.verifier.audit import LedgerAuditor
     from ebox.verifier.bundle import trusted_verifier
@@ -370,7 +370,7 @@ def ledger_checkpoints(
     ] = False,
 ) -> None:
     """Every signed checkpoint in increasing size: one JSON line {size, note} each (or --notes)."""
-    from ebox.projections.audit_source import DatabaseAuditSource
+    from ebox.cli.audit_source import DatabaseAuditSource
 
     ledger = _open(db)
     try:

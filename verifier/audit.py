@@ -1,7 +1,7 @@
 """The whole-ledger audit: every event, every chain, every checkpoint, in one pass.
 
 Input is a stream of events in log order (from an export file or a database,
-see :mod:`ebox.verifier.export` and ``ebox.projections.audit_source``), the
+see :mod:`ebox.verifier.export` and ``ebox.cli.audit_source``), the
 signed checkpoints in increasing size, and optionally a way to fetch the
 envelopes that senders signed. For each event the auditor:
 

@@ -21,10 +21,10 @@ from uuid import UUID
 import pytest
 from sqlalchemy import text
 
+from ebox.cli.audit_source import DatabaseAuditSource
 from ebox.domain.proofs.canonical import b64url, canonical_json
 from ebox.domain.proofs.checkpoint import Checkpoint, sign_checkpoint
 from ebox.domain.proofs.note import NoteSigner, NoteVerifier
-from ebox.projections.audit_source import DatabaseAuditSource
 from ebox.projections.delivery import DeliveryWorker
 from ebox.projections.runtime import Ledger, open_ledger
 from ebox.projections.sealer import Sealer

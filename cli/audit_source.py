@@ -1,4 +1,7 @@
-"""The audit's view of a ledger database: stored events, checkpoints, envelopes, sealing records.
+"""The audit's view of a ledger database: stored events, checkpoints, envelopes, leaves.
+
+It serves `ebox audit` and lives with the CLI because it speaks the verifier's types, and
+only the CLI and the API may import the verifier (tests/unit/test_layers.py).
 
 Events are read as stored, in notification order, straight from the event
 table (not through the application, which would refuse to load a tampered
