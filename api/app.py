@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from ebox.adapters.runtime import Ledger
 from ebox.api import (
     ebox_routes,
     evidence_routes,
@@ -23,7 +24,6 @@ from ebox.api.errors import install_error_handlers
 from ebox.api.limits import BodyLimits
 from ebox.api.settings import Settings
 from ebox.api.upload_guard import UploadGuard
-from ebox.projections.runtime import Ledger
 
 
 def create_app(ledger: Ledger, settings: Settings | None = None) -> FastAPI:

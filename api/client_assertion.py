@@ -2,7 +2,7 @@
 
 The assertion: ``iss`` = ``sub`` = client_id, ``aud`` = the token endpoint,
 ``exp`` at most 5 minutes ahead, ``jti`` unique (the replay check is the token
-endpoint's, see ebox.projections.clients), ``kid`` optional (else each of the
+endpoint's, see ebox.adapters.clients), ``kid`` optional (else each of the
 client's keys of the algorithm's type is tried), signed with EdDSA or RS256.
 
 Every way an assertion fails raises the one `ClientAuthenticationFailed`,
@@ -24,6 +24,8 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
+from ebox.adapters.clients import MAX_JTI_LENGTH, OAuthClient, UnknownClient, get_client
+from ebox.adapters.runtime import Ledger
 from ebox.api.tokens import (
     LEEWAY_SECONDS,
     MalformedToken,
@@ -33,8 +35,6 @@ from ebox.api.tokens import (
     unverified_header,
 )
 from ebox.domain.limits import LIMITS, FieldRejected, checked_identifier
-from ebox.projections.clients import MAX_JTI_LENGTH, OAuthClient, UnknownClient, get_client
-from ebox.projections.runtime import Ledger
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ASSERTION_ALGORITHMS = ("EdDSA", "RS256")

@@ -17,6 +17,7 @@ from typing import Annotated
 
 from fastapi import Header, Request
 
+from ebox.adapters.runtime import Ledger
 from ebox.api.errors import ApiError
 from ebox.domain.limits import LIMITS
 from ebox.projections.runner import (
@@ -24,7 +25,6 @@ from ebox.projections.runner import (
     latest_notification_id,
     wait_until_position,
 )
-from ebox.projections.runtime import Ledger
 
 log = logging.getLogger("ebox.api.consultation")
 

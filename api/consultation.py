@@ -17,6 +17,7 @@ from typing import Annotated, TypeVar
 from fastapi import Depends, Path, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
+from ebox.adapters.runtime import Ledger
 from ebox.api.consistency import (
     MinPositionHeader,
     after_write,
@@ -37,7 +38,6 @@ from ebox.api.settings import Settings
 from ebox.api.validation import ReferenceId
 from ebox.projections.inbox_view import AttachmentInfo, InboxMessage, InboxView
 from ebox.projections.queries import EboxId
-from ebox.projections.runtime import Ledger
 
 Served = TypeVar("Served")
 

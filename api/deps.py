@@ -73,6 +73,9 @@ from typing import Annotated
 from fastapi import Depends, FastAPI, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from ebox.adapters.clients import AUDIT, CONSULTATION, PUBLICATION, client_standing
+from ebox.adapters.home import data_dir
+from ebox.adapters.runtime import Ledger
 from ebox.api.errors import ApiError
 from ebox.api.mounting import EboxDomain
 from ebox.api.oidc import OidcConfigurationError, PersonTokenVerifier
@@ -88,9 +91,6 @@ from ebox.api.tokens import (
 )
 from ebox.domain.errors import NoDigitalUser
 from ebox.domain.mailbox import EBOX_TYPES, Mailbox
-from ebox.projections.clients import AUDIT, CONSULTATION, PUBLICATION, client_standing
-from ebox.projections.home import data_dir
-from ebox.projections.runtime import Ledger
 
 __all__ = [
     "AUDIT",

@@ -16,12 +16,12 @@ from typing import Annotated
 from fastapi import FastAPI, Header, Query
 from fastapi.responses import Response
 
+from ebox.adapters.evidence import EvidenceUnavailable, build_evidence
+from ebox.adapters.transparency import NoCheckpoint, TransparencyLog
 from ebox.api.deps import AUDIT, CurrentPrincipal, EboxIdHeader, LedgerDep, mailbox_access
 from ebox.api.ebox_routes import error_responses
 from ebox.api.errors import ApiError
 from ebox.domain.errors import UnknownMessage
-from ebox.projections.evidence import EvidenceUnavailable, build_evidence
-from ebox.projections.transparency import NoCheckpoint, TransparencyLog
 
 
 def _party(

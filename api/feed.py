@@ -44,6 +44,7 @@ from urllib.parse import urlparse
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import JSONResponse
 
+from ebox.adapters.runtime import Ledger
 from ebox.api.consistency import MinPositionHeader, consistency_timeout, wait_for_view
 from ebox.api.consultation import date_bound
 from ebox.api.contract import contract_datetime
@@ -62,7 +63,6 @@ from ebox.projections.feed import (
     FeedEvent,
     FeedView,
 )
-from ebox.projections.runtime import Ledger
 
 EVENT_TYPES = (NEW_DOCUMENT, "newDocumentReminder", READ_DOCUMENT, "documentExpirationAlert")
 PAGE_KEY = "EboxEnterpriseDocumentEvents"

@@ -31,8 +31,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
+from ebox.adapters.runtime import Ledger
 from ebox.projections.follower_status import follower_statuses
-from ebox.projections.runtime import Ledger
 
 log = logging.getLogger("ebox.api.health")
 
@@ -118,7 +118,7 @@ def _heads() -> tuple[str, ...]:
     """The code's latest migration(s), read once from the migration scripts."""
     from alembic.script import ScriptDirectory
 
-    from ebox.projections.schema import alembic_config
+    from ebox.adapters.schema import alembic_config
 
     return tuple(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())
 

@@ -15,16 +15,16 @@ from typing import Annotated
 from fastapi import FastAPI, Query
 from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
 
-from ebox.api.deps import AUDIT, CurrentPrincipal, LedgerDep, require_scope
-from ebox.api.ebox_routes import error_responses
-from ebox.api.errors import ApiError
-from ebox.domain.proofs.errors import ProofError
-from ebox.projections.transparency import (
+from ebox.adapters.transparency import (
     LeafOutOfRange,
     NoCheckpoint,
     TransparencyLog,
     export_line,
 )
+from ebox.api.deps import AUDIT, CurrentPrincipal, LedgerDep, require_scope
+from ebox.api.ebox_routes import error_responses
+from ebox.api.errors import ApiError
+from ebox.domain.proofs.errors import ProofError
 
 NOTE = "text/plain; charset=utf-8"
 MAX_ENTRIES = 100_000

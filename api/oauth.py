@@ -10,7 +10,7 @@ does it::
 
 The assertion: ``iss`` = ``sub`` = client_id, ``aud`` = ``{public_url}/oauth/token``,
 ``exp`` at most 5 minutes ahead, ``jti`` unique (a replay is refused, across
-replicas: see ebox.projections.clients), ``kid`` optional (else each of the
+replicas: see ebox.adapters.clients), ``kid`` optional (else each of the
 client's keys of the algorithm's type is tried): see ebox.api.client_assertion.
 Answers RFC 6749 §5.1 JSON
 (``access_token``, ``token_type``, ``expires_in``, ``scope``) with
@@ -55,6 +55,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from ebox.adapters.clients import ALLOWED_SCOPES, OAuthClient, remember_assertion
+from ebox.adapters.runtime import Ledger
 from ebox.api.client_assertion import (
     ASSERTION_ALGORITHMS,
     ASSERTION_TYPE,
@@ -67,8 +69,6 @@ from ebox.api.rate_limit import RateLimit, RateLimited, RateLimiter
 from ebox.api.request_id import current_request_id
 from ebox.api.settings import Settings
 from ebox.api.tokens import MalformedToken, unverified_claims
-from ebox.projections.clients import ALLOWED_SCOPES, OAuthClient, remember_assertion
-from ebox.projections.runtime import Ledger
 
 log = logging.getLogger("ebox.api.oauth")
 

@@ -40,6 +40,7 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from ebox.adapters.clients import ALLOWED_SCOPES, CONSULTATION, jwk_thumbprint, public_jwk_of
 from ebox.adapters.home import data_dir, load_secret
 from ebox.api.settings import Settings
 from ebox.api.tokens import (
@@ -52,7 +53,6 @@ from ebox.api.tokens import (
     unverified_header,
 )
 from ebox.domain.ids import is_national_register_number
-from ebox.projections.clients import ALLOWED_SCOPES, CONSULTATION, jwk_thumbprint, public_jwk_of
 
 PERSON_KEY_ENV = "EBOX_PERSON_ISSUER_KEY"
 PERSON_KEY_FILE = "person-issuer.key"

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
+from ebox.adapters.runtime import Ledger
 from ebox.api.contract import EBOX_DOMAINS, UPLOAD_PARTS, contract_datetime
 from ebox.api.deps import (
     PUBLICATION,
@@ -30,7 +31,6 @@ from ebox.domain.submission import (
     Submitted,
 )
 from ebox.projections.runner import EboxId
-from ebox.projections.runtime import Ledger
 from ebox.projections.status import MessageRef, StatusView
 
 IN_FLIGHT_RETRY_AFTER_S = 1

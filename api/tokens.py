@@ -35,9 +35,9 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from ebox.adapters.clients import ALLOWED_SCOPES, CLIENT_KINDS, jwk_thumbprint, public_jwk_of
 from ebox.adapters.home import data_dir, load_secret
 from ebox.api.settings import Settings
-from ebox.projections.clients import ALLOWED_SCOPES, CLIENT_KINDS, jwk_thumbprint, public_jwk_of
 
 TOKEN_KEY_ENV = "EBOX_API_TOKEN_KEY"
 TOKEN_KEY_FILE = "api-token.key"

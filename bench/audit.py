@@ -395,10 +395,10 @@ def _measure_export_audit(
 
 def _measure_db_audit(url: str, home: Path, signatures: bool) -> dict[str, Any]:
     os.environ["EBOX_HOME"] = str(home)
+    from ebox.adapters.runtime import open_ledger
+    from ebox.adapters.transparency import TransparencyLog
     from ebox.cli.audit_source import DatabaseAuditSource
     from ebox.domain.proofs.note import NoteVerifier
-    from ebox.projections.runtime import open_ledger
-    from ebox.projections.transparency import TransparencyLog
     from ebox.verifier.audit import LedgerAuditor
 
     ledger = open_ledger(url, home=home)
@@ -530,8 +530,8 @@ def _export(workdir: Path, events: int) -> Path:
 
 
 def _database(workdir: Path, letters: int) -> tuple[str, Path]:
+    from ebox.adapters.runtime import open_ledger
     from ebox.cli.demo import run_demo
-    from ebox.projections.runtime import open_ledger
 
     home = workdir / "db-home"
     url = f"sqlite:///{home / 'ebox.sqlite'}"

@@ -38,12 +38,12 @@ import httpx
 from sqlalchemy import create_engine, select
 from sqlalchemy.pool import NullPool
 
+from ebox.adapters.tables import inbox_messages, tracking
 from ebox.cli.demo import DemoSender
 from ebox.domain.proofs.canonical import rfc3339
 from ebox.domain.proofs.encryption import sha256_hex
 from ebox.domain.proofs.envelope import DocumentDigest, SubmissionEnvelope, sign_envelope
 from ebox.domain.publication import Recipient
-from ebox.projections.tables import inbox_messages, tracking
 
 PUBLISH_PATH = "/ebox/enterprise/v2/publishMessage"
 APPLICATION = "mybox-publisher"

@@ -66,12 +66,12 @@ from bench.publish import (
     redact,
     sqlite_databases,
 )
+from ebox.adapters.clients import ALLOWED_SCOPES, generate_key, register_client
+from ebox.adapters.runtime import open_ledger
 from ebox.api.client_assertion import ASSERTION_TYPE, make_client_assertion
 from ebox.api.oauth import GRANT_TYPE, TOKEN_PATH
 from ebox.cli.demo import DemoSender, setup_senders
 from ebox.cli.demo_data import MESSAGE_TYPES, SUBJECTS, letter_pdf
-from ebox.projections.clients import ALLOWED_SCOPES, generate_key, register_client
-from ebox.projections.runtime import open_ledger
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_LETTERS = 2_000

@@ -74,6 +74,9 @@ from sqlalchemy import create_engine, event, func, insert, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
+from ebox.adapters.runtime import Ledger, open_ledger
+from ebox.adapters.schema import upgrade
+from ebox.adapters.tables import inbox_messages, ref_sender_organizations
 from ebox.api.oidc import mint_person_token
 from ebox.api.settings import Settings
 from ebox.cli.demo import letters, setup_senders
@@ -83,10 +86,7 @@ from ebox.domain.publication import Recipient
 from ebox.projections.delivery import DeliveryWorker
 from ebox.projections.inbox import LANGUAGES, InboxView, MessageFilter, search_words
 from ebox.projections.runner import EboxId, ViewRunner
-from ebox.projections.runtime import Ledger, open_ledger
-from ebox.projections.schema import upgrade
 from ebox.projections.search import MARK_LENGTH, scoped_document
-from ebox.projections.tables import inbox_messages, ref_sender_organizations
 
 DEFAULT_MESSAGES = 1_000_000
 DEFAULT_SQLITE_MESSAGES = 200_000

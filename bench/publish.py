@@ -50,14 +50,14 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
+from ebox.adapters.runtime import Ledger, open_ledger
+from ebox.adapters.schema import upgrade
 from ebox.cli.demo import DemoSender, letters, setup_senders
 from ebox.cli.demo_data import SENDERS, kbo, national_register_number
 from ebox.domain.message import Message
 from ebox.domain.proofs.merkle import leaf_hash, root_of
 from ebox.domain.publication import Publication, Recipient
 from ebox.projections.delivery import DeliveryWorker
-from ebox.projections.runtime import Ledger, open_ledger
-from ebox.projections.schema import upgrade
 from ebox.projections.sealer import Sealer
 
 DEFAULT_LETTERS = 20_000
@@ -367,7 +367,7 @@ def count_events(ledger: Ledger) -> dict[str, int]:
 
 
 def count_checkpoints(ledger: Ledger) -> int:
-    from ebox.projections.tables import checkpoints
+    from ebox.adapters.tables import checkpoints
 
     with ledger.db.read() as session:
         return int(session.execute(select(func.count()).select_from(checkpoints)).scalar() or 0)

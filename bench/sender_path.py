@@ -37,12 +37,12 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
+from ebox.adapters.runtime import Ledger, open_ledger
+from ebox.adapters.schema import upgrade
 from ebox.api.app import create_app
 from ebox.api.settings import Settings
 from ebox.domain.proofs.canonical import rfc3339
 from ebox.domain.proofs.envelope import DocumentDigest, SubmissionEnvelope, sign_envelope
-from ebox.projections.runtime import Ledger, open_ledger
-from ebox.projections.schema import upgrade
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.auth_helpers import sender_token

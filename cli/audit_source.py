@@ -24,11 +24,11 @@ from typing import Any
 from eventsourcing.persistence import StoredEvent
 from sqlalchemy import func, select
 
+from ebox.adapters.runtime import Ledger
+from ebox.adapters.tables import EVENTS_TABLE, blobs, ledger_leaves, merkle_nodes
+from ebox.adapters.transparency import TransparencyLog
 from ebox.domain.chain import aggregate_type_of
 from ebox.domain.proofs.canonical import canonical_json
-from ebox.projections.runtime import Ledger
-from ebox.projections.tables import EVENTS_TABLE, blobs, ledger_leaves, merkle_nodes
-from ebox.projections.transparency import TransparencyLog
 from ebox.verifier.audit import Entry, SealedLeaf, Unreadable, entry_of
 from ebox.verifier.errors import MalformedEvidence
 

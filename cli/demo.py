@@ -15,6 +15,7 @@ from pathlib import Path
 from nacl.signing import SigningKey
 from rich.progress import Progress
 
+from ebox.adapters.runtime import Ledger
 from ebox.cli.demo_data import (
     MESSAGE_TYPES,
     SENDERS,
@@ -27,7 +28,6 @@ from ebox.domain.errors import Conflict
 from ebox.domain.proofs.envelope import SubmissionEnvelope, sign_envelope
 from ebox.domain.publication import Document, Publication, Recipient
 from ebox.projections.delivery import DeliveryWorker
-from ebox.projections.runtime import Ledger
 
 BATCH = 500
 
@@ -233,10 +233,10 @@ def write_credentials(ledger: Ledger, person: Recipient, sender_kbo: str) -> Pat
     import json
     import os
 
+    from ebox.adapters.clients import ALLOWED_SCOPES, generate_key, register_client
     from ebox.api.oauth import token_endpoint
     from ebox.api.oidc import mint_person_token
     from ebox.api.settings import Settings
-    from ebox.projections.clients import ALLOWED_SCOPES, generate_key, register_client
 
     settings = Settings.from_env()
     sender_key, partner_key = generate_key("EdDSA"), generate_key("EdDSA")

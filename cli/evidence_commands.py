@@ -39,7 +39,7 @@ from rich.progress import (
 )
 
 if TYPE_CHECKING:
-    from ebox.projections.runtime import Ledger
+    from ebox.adapters.runtime import Ledger
 
 err = Console(stderr=True)
 PRIVATE_FILE = 0o600
@@ -74,7 +74,7 @@ def register(app: typer.Typer) -> None:
 
 
 def _open(db: str | None) -> Ledger:
-    from ebox.projections.runtime import SchemaNotReady, open_ledger
+    from ebox.adapters.runtime import SchemaNotReady, open_ledger
 
     try:
         return open_ledger(db)
@@ -113,9 +113,9 @@ def evidence(
     ] = False,
 ) -> None:
     """Write the evidence of notification of MESSAGE_ID (ebox-evidence/v1), checked first."""
+    from ebox.adapters.evidence import EvidenceUnavailable, build_evidence
+    from ebox.adapters.transparency import NoCheckpoint, TransparencyLog
     from ebox.domain.errors import ChainIntegrityError, EboxError
-    from ebox.projections.evidence import EvidenceUnavailable, build_evidence
-    from ebox.projections.transparency import NoCheckpoint, TransparencyLog
     from ebox.verifier.bundle import verify_bundle
     from ebox.verifier.errors import VerificationError
     from ebox.verifier.report import render_failure
@@ -277,8 +277,8 @@ def _audit_export(
 
 
 def _audit_database(db: str | None, vkey: str | None, signatures: bool) -> Any:
+    from ebox.adapters.transparency import TransparencyLog
     from ebox.cli.audit_source import DatabaseAuditSource
-    from ebox.projections.transparency import TransparencyLog
     from ebox.verifier.audit import LedgerAuditor
     from ebox.verifier.bundle import trusted_verifier
 
@@ -390,8 +390,8 @@ def ledger_envelopes(
     output: Annotated[Path | None, typer.Option("-o", "--output")] = None,
 ) -> None:
     """The envelopes senders signed, in log order: JSON lines {sha256, envelope (base64url)}."""
+    from ebox.adapters.transparency import TransparencyLog
     from ebox.domain.proofs.canonical import b64url
-    from ebox.projections.transparency import TransparencyLog
 
     ledger = _open(db)
     seen: dict[str, None] = {}

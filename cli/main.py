@@ -47,7 +47,7 @@ DbOption = Annotated[
 
 
 def _open(db: str | None):  # type: ignore[no-untyped-def]
-    from ebox.projections.runtime import SchemaNotReady, open_ledger
+    from ebox.adapters.runtime import SchemaNotReady, open_ledger
 
     try:
         return open_ledger(db)
@@ -65,8 +65,8 @@ def demo(
     seed: Annotated[int | None, typer.Option(help="Random seed for reproducible data.")] = None,
 ) -> None:
     """Publish, deliver, read and archive letters, seal them, print the signed checkpoint."""
+    from ebox.adapters.transparency import TransparencyLog
     from ebox.cli.demo import run_demo
-    from ebox.projections.transparency import TransparencyLog
 
     ledger = _open(db)
     try:
@@ -101,7 +101,7 @@ def demo(
 def db_upgrade(db: DbOption = None, revision: str = "head") -> None:
     """Apply the Alembic migrations (the one owner of every table)."""
     from ebox.adapters.home import default_database_url
-    from ebox.projections.schema import upgrade
+    from ebox.adapters.schema import upgrade
 
     upgrade(db or default_database_url(), revision)
     err.print("database is at the latest migration")
@@ -110,7 +110,7 @@ def db_upgrade(db: DbOption = None, revision: str = "head") -> None:
 @ledger_app.command("checkpoint")
 def ledger_checkpoint(db: DbOption = None) -> None:
     """The latest checkpoint, exactly as signed."""
-    from ebox.projections.transparency import NoCheckpoint, TransparencyLog
+    from ebox.adapters.transparency import NoCheckpoint, TransparencyLog
 
     ledger = _open(db)
     try:
@@ -135,8 +135,8 @@ def ledger_export(
     db: DbOption = None, output: Annotated[Path | None, typer.Option("-o")] = None
 ) -> None:
     """Every sealed event as one JSON line, in leaf order: leaf_index, event_hash, canonical."""
+    from ebox.adapters.transparency import TransparencyLog, export_line
     from ebox.cli.evidence_commands import private_output
-    from ebox.projections.transparency import TransparencyLog, export_line
 
     ledger = _open(db)
     try:
@@ -152,7 +152,7 @@ def ledger_proof(
     index: int, db: DbOption = None, size: Annotated[int | None, typer.Option("--size")] = None
 ) -> None:
     """The C2SP tlog-proof of leaf INDEX against the latest (or the given) checkpoint."""
-    from ebox.projections.transparency import LeafOutOfRange, NoCheckpoint, TransparencyLog
+    from ebox.adapters.transparency import LeafOutOfRange, NoCheckpoint, TransparencyLog
 
     ledger = _open(db)
     try:
@@ -167,8 +167,8 @@ def ledger_proof(
 @ledger_app.command("consistency")
 def ledger_consistency(first: int, second: int, db: DbOption = None) -> None:
     """The RFC 9162 consistency proof between two tree sizes, base64 hashes one per line."""
+    from ebox.adapters.transparency import TransparencyLog
     from ebox.domain.proofs.errors import ProofError
-    from ebox.projections.transparency import TransparencyLog
 
     ledger = _open(db)
     try:
@@ -323,8 +323,8 @@ def token_client(
     """Register an OAuth client with a new key pair; the private key goes to --key-out (0600)."""
     import os
 
+    from ebox.adapters.clients import ALLOWED_SCOPES, ClientError, generate_key, register_client
     from ebox.domain.errors import EboxError
-    from ebox.projections.clients import ALLOWED_SCOPES, ClientError, generate_key, register_client
 
     if kind not in ("sender", "partner", "auditor"):
         err.print("[red]KIND is sender, partner or auditor[/red]")
@@ -382,7 +382,7 @@ def admin_client_disable(
     """Disable an OAuth client: no new token, and its live tokens are refused at once."""
     import json
 
-    from ebox.projections.clients import UnknownClient, disable_client
+    from ebox.adapters.clients import UnknownClient, disable_client
 
     ledger = _open(db)
     try:

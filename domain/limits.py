@@ -4,7 +4,7 @@ Why one table: a value the API accepts ends up in a read-model column, a search
 document or a canonical event. If the API's bound and the column's width are
 two numbers in two places, they drift, and a letter that was accepted (201)
 then fails to fit its row and stops the view that follows it, for every later
-letter too. So the columns of ``ebox.projections.tables`` are declared as
+letter too. So the columns of ``ebox.adapters.tables`` are declared as
 ``String(LIMITS.x)`` and the API validates against the same ``LIMITS.x``:
 nothing accepted can fail to fit. It lives in the domain because both the
 projections and the API import it, and the projections may not import the API.

@@ -1,8 +1,8 @@
 """What the mailbox model needs from the outside world, and nothing more.
 
-The application depends on these protocols; projections/stores.py implements
+The application depends on these protocols; adapters/stores.py implements
 them on SQLAlchemy so that blobs, wrapped keys and events commit together
-(and projections/idempotency.py the idempotency keys, in the same transaction).
+(and adapters/idempotency.py the idempotency keys, in the same transaction).
 """
 
 from __future__ import annotations

@@ -17,12 +17,12 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ebox.projections.queries import NotFound, Page, check_paging
-from ebox.projections.tables import (
+from ebox.adapters.tables import (
     ref_message_types,
     ref_sender_applications,
     ref_sender_organizations,
 )
+from ebox.projections.queries import NotFound, Page, check_paging
 from ebox.projections.views import View
 
 

@@ -18,8 +18,8 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from ebox.projections.runtime import Ledger
-from ebox.projections.tables import follower_faults
+from ebox.adapters.runtime import Ledger
+from ebox.adapters.tables import follower_faults
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from eventsourcing.utils import get_topic
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ebox.adapters.tables import feed_events, feed_messages
 from ebox.domain.mailbox import EBOX_TYPES
 from ebox.domain.message import Message
 from ebox.domain.proofs.canonical import parse_rfc3339
@@ -41,7 +42,6 @@ from ebox.projections.queries import (
     utc,
     utc_required,
 )
-from ebox.projections.tables import feed_events, feed_messages
 from ebox.projections.views import (
     RowBatch,
     View,

@@ -32,8 +32,8 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from ebox.projections.runtime import Ledger
-from ebox.projections.tables import tracking
+from ebox.adapters.runtime import Ledger
+from ebox.adapters.tables import tracking
 
 CONTENTION_RETRIES = 50
 """Lock timeouts in a row before a batch counts as failed rather than contended."""

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from ebox.adapters.runtime import Ledger
+from ebox.adapters.tables import tracking
 from ebox.projections.faults import faults
 from ebox.projections.follower import latest_notification_id
 from ebox.projections.runner import PROJECTION_NAMES
-from ebox.projections.runtime import Ledger
-from ebox.projections.tables import tracking
 
 FOLLOWER_NAMES = ("delivery", *PROJECTION_NAMES, "sealer")
 

@@ -23,6 +23,13 @@ from eventsourcing.utils import get_topic
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
+from ebox.adapters.tables import (
+    SEARCH_LANGUAGES,
+    inbox_messages,
+    ref_message_types,
+    ref_sender_applications,
+    ref_sender_organizations,
+)
 from ebox.domain.ids import sender_id
 from ebox.domain.message import Message
 from ebox.domain.proofs.canonical import parse_rfc3339
@@ -46,13 +53,6 @@ from ebox.projections.inbox_view import (
 )
 from ebox.projections.queries import EboxId
 from ebox.projections.search import LANGUAGES, SEARCH_TABLE, fold, search_words
-from ebox.projections.tables import (
-    SEARCH_LANGUAGES,
-    inbox_messages,
-    ref_message_types,
-    ref_sender_applications,
-    ref_sender_organizations,
-)
 from ebox.projections.views import RowBatch, ViewProjection, dispatch
 
 __all__ = [

@@ -20,6 +20,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
+from ebox.adapters.tables import inbox_messages, mailbox_consultations
 from ebox.projections import search
 from ebox.projections.catalogue import ReferenceCatalogue
 from ebox.projections.queries import (
@@ -31,7 +32,6 @@ from ebox.projections.queries import (
     utc,
     utc_required,
 )
-from ebox.projections.tables import inbox_messages, mailbox_consultations
 from ebox.projections.views import View
 
 

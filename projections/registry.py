@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ebox.adapters.runtime import Ledger
 from ebox.projections.feed import FeedProjection, FeedView
 from ebox.projections.inbox import InboxProjection, InboxView
-from ebox.projections.runtime import Ledger
 from ebox.projections.status import StatusProjection, StatusView
 from ebox.projections.views import View, ViewProjection
 

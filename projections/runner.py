@@ -25,6 +25,7 @@ from typing import Any
 from eventsourcing.persistence import Notification, Tracking
 from sqlalchemy.orm import Session
 
+from ebox.adapters.runtime import Ledger
 from ebox.projections.faults import clear_fault, error_class, fault_of
 from ebox.projections.follower import Follower, latest_notification_id, set_position
 from ebox.projections.queries import (
@@ -44,7 +45,6 @@ from ebox.projections.registry import (
     UnknownProjection,
     make_projection,
 )
-from ebox.projections.runtime import Ledger
 from ebox.projections.views import RowBatch, ViewProjection
 from ebox.projections.wakeup import Waker
 

@@ -10,20 +10,21 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from eventsourcing.persistence import Notification
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ebox.adapters.bulk import insert_rows
+from ebox.adapters.merkle_nodes import SqlNodeReader
+from ebox.adapters.runtime import Ledger
+from ebox.adapters.tables import checkpoints, ledger_leaves, merkle_nodes
 from ebox.domain.proofs.checkpoint import Checkpoint, sign_checkpoint
 from ebox.domain.proofs.merkle import Frontier, leaf_hash
-from ebox.projections.bulk import insert_rows
 from ebox.projections.follower import Follower
-from ebox.projections.runtime import Ledger
-from ebox.projections.tables import checkpoints, ledger_leaves, merkle_nodes
 
 DEFAULT_CHECKPOINT_EVERY = 1000
 DEFAULT_CHECKPOINT_SECONDS = 1.0
@@ -50,27 +51,6 @@ def stored_event_hash(state: bytes) -> str:
         ):
             return value.decode()
     return str(json.loads(state)["event_hash"])
-
-
-class SqlNodeReader:
-    """Reads stored perfect subtrees for the Merkle module, many keys per query."""
-
-    def __init__(self, session: Session) -> None:
-        self.session = session
-
-    def get_nodes(self, keys: Sequence[tuple[int, int]]) -> Mapping[tuple[int, int], bytes]:
-        if not keys:
-            return {}
-        rows = self.session.execute(
-            select(merkle_nodes.c.level, merkle_nodes.c.idx, merkle_nodes.c.hash).where(
-                tuple_(merkle_nodes.c.level, merkle_nodes.c.idx).in_(list(keys))
-            )
-        )
-        found = {(level, idx): bytes(h) for level, idx, h in rows}
-        missing = [k for k in keys if k not in found]
-        if missing:
-            raise KeyError(f"Merkle nodes missing from storage: {missing[:4]}")
-        return found
 
 
 class Sealer(Follower):

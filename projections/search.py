@@ -38,8 +38,8 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, TextClause, false, text
 
+from ebox.adapters.tables import SEARCH_LANGUAGES, inbox_messages
 from ebox.projections.queries import InvalidQuery
-from ebox.projections.tables import SEARCH_LANGUAGES, inbox_messages
 
 LANGUAGES = tuple(SEARCH_LANGUAGES)
 

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
+from ebox.adapters.tables import status_messages
 from ebox.domain.message import Message
 from ebox.domain.proofs.canonical import parse_rfc3339
 from ebox.projections.queries import (
@@ -28,7 +29,6 @@ from ebox.projections.queries import (
     utc,
     utc_required,
 )
-from ebox.projections.tables import status_messages
 from ebox.projections.views import (
     RowBatch,
     View,

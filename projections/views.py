@@ -20,7 +20,7 @@ from eventsourcing.persistence import Tracking
 from sqlalchemy import Table, bindparam, delete, insert, update
 from sqlalchemy.orm import Session
 
-from ebox.projections.runtime import Ledger
+from ebox.adapters.runtime import Ledger
 
 
 class View:

@@ -7,7 +7,7 @@ import time
 from select import select as wait_readable
 from typing import Any
 
-from ebox.projections.runtime import Ledger
+from ebox.adapters.runtime import Ledger
 
 
 class Waker:

@@ -12,10 +12,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
+from ebox.adapters.runtime import Ledger
 from ebox.projections.delivery import DeliveryWorker
 from ebox.projections.follower import Follower
 from ebox.projections.runner import PROJECTION_NAMES, ViewRunner
-from ebox.projections.runtime import Ledger
 from ebox.projections.sealer import Sealer
 from ebox.projections.supervisor import FollowerLoop, RetryPolicy
 from ebox.projections.wakeup import Alarm

@@ -29,14 +29,14 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from ebox.adapters.clients import ALLOWED_SCOPES, generate_key, register_client
+from ebox.adapters.runtime import Ledger
 from ebox.api.deps import auth_of, home_of
 from ebox.api.errors import install_error_handlers
 from ebox.api.oauth import ASSERTION_TYPE, GRANT_TYPE, make_client_assertion, token_endpoint
 from ebox.api.oidc import mint_person_token
 from ebox.api.request_id import install as install_request_id
 from ebox.api.settings import Settings
-from ebox.projections.clients import ALLOWED_SCOPES, generate_key, register_client
-from ebox.projections.runtime import Ledger
 
 TEST_PUBLIC_URL = "https://ebox.test"
 

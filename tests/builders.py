@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 from nacl.signing import SigningKey
 
+from ebox.adapters.runtime import Ledger
 from ebox.cli.demo import DemoSender, signed_publication
 from ebox.domain.publication import Document, Publication, Recipient
-from ebox.projections.runtime import Ledger
 
 SENDER_KBO = "0308357159"
 OTHER_KBO = "0206731645"

@@ -27,7 +27,7 @@ import pytest
 from tests import pg
 
 if TYPE_CHECKING:
-    from ebox.projections.runtime import Ledger
+    from ebox.adapters.runtime import Ledger
 
 # Tests using these fixtures need PostgreSQL: they get the `postgres` mark.
 POSTGRES_FIXTURES = frozenset({"postgres_server_url", "postgres_url"})
@@ -78,7 +78,7 @@ def postgres_databases(postgres_server_url: str) -> Iterator[pg.DatabaseFactory]
 @pytest.fixture(scope="session")
 def postgres_template(postgres_databases: pg.DatabaseFactory) -> str:
     """Name of a database migrated to head once per session, cloned for each test."""
-    from ebox.projections.schema import upgrade
+    from ebox.adapters.schema import upgrade
 
     name = f"{postgres_databases.prefix}_template"
     upgrade(postgres_databases.create(name))
@@ -100,7 +100,7 @@ def postgres_url(postgres_databases: pg.DatabaseFactory, postgres_template: str)
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An SQLite file migrated to head once per session, copied for each test."""
-    from ebox.projections.schema import upgrade
+    from ebox.adapters.schema import upgrade
 
     path = tmp_path_factory.mktemp("sqlite-template") / "template.sqlite"
     upgrade(f"sqlite:///{path}")
@@ -140,7 +140,7 @@ def ledger_home(tmp_path: Path) -> Path:
 @pytest.fixture
 def ledger(database_url: str, ledger_home: Path) -> Iterator[Ledger]:
     """The application opened on `database_url`, closed before the database is dropped."""
-    from ebox.projections.runtime import open_ledger
+    from ebox.adapters.runtime import open_ledger
 
     opened = open_ledger(database_url, home=ledger_home)
     try:

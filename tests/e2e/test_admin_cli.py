@@ -11,9 +11,9 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
+from ebox.adapters.runtime import open_ledger
 from ebox.api.app import create_app
 from ebox.api.oauth import make_client_assertion, token_endpoint
-from ebox.projections.runtime import open_ledger
 from tests.auth_helpers import app_settings, bearer, request_token
 from tests.e2e.test_evidence_cli import ebox, ok
 

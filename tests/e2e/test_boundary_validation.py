@@ -19,10 +19,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
 from httpx import Response
 
+from ebox.adapters.runtime import Ledger
 from ebox.domain.limits import LIMITS
 from ebox.projections.delivery import DeliveryWorker
 from ebox.projections.runner import ViewRunner
-from ebox.projections.runtime import Ledger
 from tests.auth_helpers import (
     api_client,
     app_settings,

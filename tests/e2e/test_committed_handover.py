@@ -24,9 +24,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+from ebox.adapters.runtime import Ledger
+from ebox.adapters.tables import blobs
 from ebox.projections.runner import latest_notification_id
-from ebox.projections.runtime import Ledger
-from ebox.projections.tables import blobs
 from tests.auth_helpers import api_client
 from tests.e2e.test_consultation_api import (
     BASE,

@@ -23,13 +23,13 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from ebox.adapters.runtime import Ledger
 from ebox.api.publication_request import UploadedPart, publication_of
 from ebox.domain.message import Message
 from ebox.domain.proofs.canonical import b64url
 from ebox.projections.delivery import DeliveryWorker
 from ebox.projections.inbox import InboxView
 from ebox.projections.runner import EboxId, ViewRunner, latest_notification_id
-from ebox.projections.runtime import Ledger
 from tests.auth_helpers import (
     TEST_PUBLIC_URL,
     api_client,

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from ebox.projections.runtime import Ledger
+from ebox.adapters.runtime import Ledger
 from tests.auth_helpers import (
     api_client,
     auditor_token,

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from ebox.adapters.runtime import Ledger
 from ebox.projections.delivery import DeliveryWorker
-from ebox.projections.runtime import Ledger
 from ebox.projections.sealer import Sealer
 from ebox.verifier.bundle import verify_bundle
 from tests.auth_helpers import api_client, auditor_token, bearer, person_token_for, sender_token

@@ -29,11 +29,11 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from ebox.adapters.runtime import Ledger
 from ebox.api.client_assertion import ASSERTION_TYPE
 from ebox.domain.proofs.canonical import b64url
 from ebox.projections.delivery import DeliveryWorker
 from ebox.projections.runner import ViewRunner
-from ebox.projections.runtime import Ledger
 from tests.auth_helpers import (
     ClientKey,
     api_client,

@@ -20,8 +20,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, insert, text
 from sqlalchemy.pool import NullPool
 
-from ebox.projections.runtime import Ledger
-from ebox.projections.tables import idempotency_keys
+from ebox.adapters.runtime import Ledger
+from ebox.adapters.tables import idempotency_keys
 from tests.auth_helpers import (
     api_client,
     app_settings,

@@ -6,12 +6,12 @@ import base64
 import json
 from pathlib import Path
 
+from ebox.adapters.runtime import Ledger
 from ebox.domain.proofs.checkpoint import open_checkpoint
 from ebox.domain.proofs.merkle import leaf_hash, root_of, verify_consistency
 from ebox.domain.proofs.note import NoteVerifier
 from ebox.domain.proofs.tlogproof import verify_tlog_proof
 from ebox.projections.delivery import DeliveryWorker
-from ebox.projections.runtime import Ledger
 from ebox.projections.sealer import Sealer
 from tests.auth_helpers import api_client, auditor_token, bearer, person_token_for
 from tests.builders import CITIZEN, make_world

@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from ebox.adapters.runtime import Ledger
 from ebox.projections.delivery import DeliveryWorker
 from ebox.projections.runner import ViewRunner
-from ebox.projections.runtime import Ledger
 from tests.auth_helpers import api_client, bearer, person_token_for, sender_token
 from tests.builders import CITIZEN, SENDER_KBO, World, make_world
 from tests.contract import validate_response

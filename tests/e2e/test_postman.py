@@ -34,9 +34,9 @@ from typing import Any
 import httpx
 import pytest
 
+from ebox.adapters.runtime import open_ledger
 from ebox.api.oauth import ASSERTION_TYPE, GRANT_TYPE, make_client_assertion
 from ebox.projections.delivery import DeliveryWorker
-from ebox.projections.runtime import open_ledger
 from tests.auth_helpers import ClientKey, register_test_client
 from tests.contract import REPO, reference_dir, validate_response
 from tests.served import Server, served

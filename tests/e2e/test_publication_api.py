@@ -18,13 +18,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
 
+from ebox.adapters.runtime import Ledger
+from ebox.adapters.tables import blobs, wrapped_keys
 from ebox.domain.proofs.canonical import rfc3339
 from ebox.domain.proofs.encryption import sha256_hex
 from ebox.domain.proofs.envelope import DocumentDigest, SubmissionEnvelope, sign_envelope
 from ebox.projections.delivery import DeliveryWorker
 from ebox.projections.runner import ViewRunner
-from ebox.projections.runtime import Ledger
-from ebox.projections.tables import blobs, wrapped_keys
 from tests.auth_helpers import access_token, api_client, app_settings, bearer, expired, sender_token
 from tests.builders import CITIZEN, ENTERPRISE, OTHER_KBO, SENDER_KBO, World, make_world
 from tests.contract import validate, validate_response

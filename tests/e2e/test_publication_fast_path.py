@@ -19,7 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event
 
-from ebox.projections.runtime import Ledger
+from ebox.adapters.runtime import Ledger
 from tests.auth_helpers import api_client, app_settings, sender_token
 from tests.builders import SENDER_KBO, World, make_world
 from tests.e2e.test_publication_api import message_to_publish, publish

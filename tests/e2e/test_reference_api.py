@@ -16,8 +16,8 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from ebox.adapters.runtime import Ledger
 from ebox.projections.runner import ViewRunner, latest_notification_id
-from ebox.projections.runtime import Ledger
 from tests.auth_helpers import (
     api_client,
     auditor_token,

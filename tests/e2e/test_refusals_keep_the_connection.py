@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 import pytest
 
-from ebox.projections.runtime import Ledger
+from ebox.adapters.runtime import Ledger
 from tests.auth_helpers import app_settings, person_token
 from tests.builders import CITIZEN, make_world
 from tests.served import served

@@ -33,9 +33,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from ebox.adapters.runtime import open_ledger
 from ebox.projections.delivery import DeliveryWorker
 from ebox.projections.runner import ViewRunner
-from ebox.projections.runtime import open_ledger
 from tests.auth_helpers import app_settings, bearer, person_token_for, sender_token
 from tests.builders import CITIZEN, ENTERPRISE, SENDER_KBO, make_world
 from tests.contract import load
@@ -61,8 +61,8 @@ class Served:
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    from ebox.adapters.schema import upgrade
     from ebox.api.app import create_app
-    from ebox.projections.schema import upgrade
 
     home = tmp_path_factory.mktemp("schemathesis")
     url = f"sqlite:///{home / 'ebox.sqlite'}"

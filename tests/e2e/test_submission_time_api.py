@@ -16,11 +16,11 @@ import pytest
 from fastapi.testclient import TestClient
 from nacl.signing import SigningKey
 
+from ebox.adapters.runtime import Ledger
 from ebox.domain.proofs.canonical import parse_rfc3339, rfc3339
 from ebox.domain.proofs.encryption import sha256_hex
 from ebox.domain.proofs.envelope import DocumentDigest, SubmissionEnvelope, sign_envelope
 from ebox.domain.validity import expiry
-from ebox.projections.runtime import Ledger
 from tests.auth_helpers import api_client, sender_token
 from tests.builders import CITIZEN, SENDER_KBO, World, make_world
 from tests.contract import validate, validate_response

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
+from ebox.adapters.clients import ALLOWED_SCOPES
+from ebox.adapters.runtime import Ledger, open_ledger
 from ebox.api.settings import Settings
 from ebox.api.tokens import TokenService
 from ebox.domain.errors import NotFound
-from ebox.projections.clients import ALLOWED_SCOPES
-from ebox.projections.runtime import Ledger, open_ledger
 from tests.auth_helpers import register_test_client
 from tests.contract import validate
 from tests.served import RawConnection, Server, served

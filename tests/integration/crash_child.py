@@ -9,8 +9,8 @@ import json
 import sys
 from pathlib import Path
 
+from ebox.adapters.runtime import open_ledger
 from ebox.domain.publication import Recipient
-from ebox.projections.runtime import open_ledger
 from tests.builders import World
 from tests.integration.test_crash import BATCH, recipients, world_sender
 

@@ -27,6 +27,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from ebox.adapters.runtime import Ledger, open_ledger
 from ebox.api import ebox_routes, feed, oauth, reference
 from ebox.api.deps import (
     AUDIT,
@@ -41,7 +42,6 @@ from ebox.api.deps import (
 )
 from ebox.api.oidc import EmbeddedPersonIssuer
 from ebox.api.tokens import TokenService
-from ebox.projections.runtime import Ledger, open_ledger
 from tests import pg
 from tests.auth_helpers import (
     access_token,
@@ -511,7 +511,7 @@ def test_revoking_a_mandate_cuts_the_holder_off_at_once(world: World) -> None:
 
 def test_disabling_a_client_refuses_its_live_tokens_and_new_ones(world: World) -> None:
     """Issue 7 finding 12: not at the tokens' expiry, at once (on every replica)."""
-    from ebox.projections.clients import disable_client
+    from ebox.adapters.clients import disable_client
 
     key = register_test_client(world.ledger, "sender", SENDER_B)
     token = client_token(world.http, key)

@@ -21,14 +21,14 @@ from uuid import UUID
 import pytest
 from sqlalchemy import text
 
+from ebox.adapters.runtime import Ledger, open_ledger
+from ebox.adapters.transparency import TransparencyLog
 from ebox.cli.audit_source import DatabaseAuditSource
 from ebox.domain.proofs.canonical import b64url, canonical_json
 from ebox.domain.proofs.checkpoint import Checkpoint, sign_checkpoint
 from ebox.domain.proofs.note import NoteSigner, NoteVerifier
 from ebox.projections.delivery import DeliveryWorker
-from ebox.projections.runtime import Ledger, open_ledger
 from ebox.projections.sealer import Sealer
-from ebox.projections.transparency import TransparencyLog
 from ebox.verifier.audit import AuditResult, LedgerAuditor
 from ebox.verifier.errors import (
     CheckpointForged,

@@ -23,10 +23,10 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
 
+from ebox.adapters.clients import disable_client, generate_key, register_client
+from ebox.adapters.runtime import Ledger
 from ebox.api.deps import INVALID_TOKEN_MESSAGE, auth_of, bearer_challenge
 from ebox.api.oidc import EmbeddedPersonIssuer, embedded_issuer
-from ebox.projections.clients import disable_client, generate_key, register_client
-from ebox.projections.runtime import Ledger
 from tests.auth_helpers import (
     TEST_PUBLIC_URL,
     access_token,

@@ -15,8 +15,8 @@ import sys
 import pytest
 from sqlalchemy import String, Table, create_engine, inspect
 
+from ebox.adapters import tables
 from ebox.domain.limits import LIMITS
-from ebox.projections import tables
 
 READ_MODELS = (
     tables.inbox_messages,
@@ -66,7 +66,7 @@ import ebox.domain.limits as limits
 widened = {{f.name: getattr(limits.LIMITS, f.name) + 1000
            for f in dataclasses.fields(limits.LIMITS) if f.type == "int"}}
 limits.LIMITS = dataclasses.replace(limits.LIMITS, **widened)
-from ebox.projections import tables
+from ebox.adapters import tables
 names = {json.dumps([t.name for t in READ_MODELS])}
 print(json.dumps({{t: {{c.name: c.type.length for c in tables.metadata.tables[t].columns
                       if getattr(c.type, "length", None)}} for t in names}}))

@@ -6,9 +6,9 @@ from pathlib import Path
 
 from sqlalchemy import inspect, text
 
+from ebox.adapters.runtime import Ledger
+from ebox.adapters.tables import vault_keys
 from ebox.projections.delivery import DeliveryWorker
-from ebox.projections.runtime import Ledger
-from ebox.projections.tables import vault_keys
 from tests.builders import CITIZEN, SECRET_SENTENCE, make_world
 
 

@@ -20,15 +20,15 @@ import nacl.signing
 import pytest
 from sqlalchemy import text
 
+from ebox.adapters.runtime import Ledger
+from ebox.adapters.transparency import TransparencyLog
 from ebox.cli.demo import DemoSender
 from ebox.domain.proofs.checkpoint import open_checkpoint
 from ebox.domain.proofs.merkle import leaf_hash, root_of
 from ebox.domain.proofs.note import NoteVerifier
 from ebox.domain.publication import Recipient
 from ebox.projections.delivery import DeliveryWorker
-from ebox.projections.runtime import Ledger
 from ebox.projections.sealer import Sealer
-from ebox.projections.transparency import TransparencyLog
 from tests.builders import SENDER_KBO, make_world
 
 REPO = Path(__file__).resolve().parents[2]

@@ -9,9 +9,9 @@ from sqlalchemy import Engine, Table, create_engine, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-from ebox.projections.runtime import Ledger
-from ebox.projections.schema import is_current
-from ebox.projections.tables import EVENTS_TABLE, metadata
+from ebox.adapters.runtime import Ledger
+from ebox.adapters.schema import is_current
+from ebox.adapters.tables import EVENTS_TABLE, metadata
 
 LEDGER_TABLES = {
     "ebox_events",
@@ -62,11 +62,11 @@ def _migrated_columns(engine: Engine, name: str) -> dict[str, tuple[bool, bool]]
 def test_core_tables_match_the_migrated_schema(engine: Engine, table: Table) -> None:
     """The code's table definitions and the migrations must not drift apart."""
     assert table.name in inspect(engine).get_table_names(), (
-        f"{table.name} is defined in ebox.projections.tables but no migration creates it"
+        f"{table.name} is defined in ebox.adapters.tables but no migration creates it"
     )
     assert _migrated_columns(engine, table.name) == _columns(table), (
         f"{table.name}: (primary key, nullable) per column differs between the migrations "
-        "(left) and ebox.projections.tables (right)"
+        "(left) and ebox.adapters.tables (right)"
     )
 
 

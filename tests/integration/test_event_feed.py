@@ -6,11 +6,11 @@ from datetime import timedelta
 
 import pytest
 
+from ebox.adapters.runtime import Ledger
 from ebox.projections.delivery import DeliveryWorker
 from ebox.projections.feed import NEW_DOCUMENT, READ_DOCUMENT, FeedView
 from ebox.projections.inbox import InboxView
 from ebox.projections.runner import EboxId, InvalidQuery, ViewRunner
-from ebox.projections.runtime import Ledger
 from tests.builders import CITIZEN, ENTERPRISE, SENDER_KBO, World, make_world
 
 CITIZEN_BOX = EboxId(CITIZEN.ebox_type, CITIZEN.id_value)

@@ -1,6 +1,6 @@
 """Evidence of notification from a real ledger: built from the database, checked offline.
 
-The bundle is made by projections/evidence.py from what the application stored
+The bundle is made by adapters/evidence.py from what the application stored
 and the sealer sealed, then verified by ebox.verifier with nothing but the
 ledger's public key, on SQLite and on PostgreSQL.
 """
@@ -17,14 +17,14 @@ from pathlib import Path
 
 import pytest
 
+from ebox.adapters.evidence import EvidenceUnavailable, build_evidence
+from ebox.adapters.runtime import Ledger, open_ledger
+from ebox.adapters.transparency import TransparencyLog
 from ebox.domain.proofs.canonical import b64url, unb64url
 from ebox.domain.proofs.encryption import decrypt_document
 from ebox.domain.proofs.evidence import EvidenceBundle
 from ebox.projections.delivery import DeliveryWorker
-from ebox.projections.evidence import EvidenceUnavailable, build_evidence
-from ebox.projections.runtime import Ledger, open_ledger
 from ebox.projections.sealer import Sealer
-from ebox.projections.transparency import TransparencyLog
 from ebox.verifier.bundle import verify_bundle
 from ebox.verifier.certificate import render_certificate
 from ebox.verifier.errors import DisclosureInvalid

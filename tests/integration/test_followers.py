@@ -17,15 +17,15 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, text
 
+from ebox.adapters.runtime import Ledger, open_ledger
+from ebox.adapters.tables import inbox_messages, ledger_leaves, status_messages
 from ebox.api import health
 from ebox.projections.delivery import DeliveryWorker
 from ebox.projections.faults import clear_fault, fault_of, record_fault
 from ebox.projections.follower import latest_notification_id, set_position
 from ebox.projections.inbox import InboxProjection
 from ebox.projections.runner import ProjectionTimeout, ViewRunner, wait_until_position
-from ebox.projections.runtime import Ledger, open_ledger
 from ebox.projections.sealer import Sealer
-from ebox.projections.tables import inbox_messages, ledger_leaves, status_messages
 from ebox.projections.workers import RetryPolicy, Workers
 from tests.auth_helpers import api_client, app_settings
 from tests.builders import CITIZEN, World, make_world
@@ -328,7 +328,7 @@ def test_the_migration_keeps_each_views_position(database_url: str) -> None:
     from sqlalchemy import create_engine
     from sqlalchemy.pool import NullPool
 
-    from ebox.projections.schema import alembic_config, upgrade
+    from ebox.adapters.schema import alembic_config, upgrade
 
     config = alembic_config(database_url)
     command.downgrade(config, "0004")

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from ebox.adapters.runtime import Ledger
 from ebox.domain.publication import Document, Publication, Recipient
 from ebox.projections.delivery import DeliveryWorker
 from ebox.projections.inbox import (
@@ -24,7 +25,6 @@ from ebox.projections.inbox import (
     ReferenceNotFound,
 )
 from ebox.projections.runner import EboxId, InvalidQuery, ViewRunner
-from ebox.projections.runtime import Ledger
 from tests.builders import CITIZEN, ENTERPRISE, OTHER_KBO, SENDER_KBO, World, make_world
 
 CITIZEN_BOX = EboxId(CITIZEN.ebox_type, CITIZEN.id_value)

@@ -7,10 +7,10 @@ its origin is reported as attested by the ledger, never as signed.
 
 from __future__ import annotations
 
+from ebox.adapters.evidence import build_evidence
+from ebox.adapters.runtime import Ledger
+from ebox.adapters.transparency import TransparencyLog
 from ebox.projections.delivery import DeliveryWorker
-from ebox.projections.evidence import build_evidence
-from ebox.projections.runtime import Ledger
-from ebox.projections.transparency import TransparencyLog
 from ebox.verifier.bundle import verify_bundle
 from tests.builders import ENTERPRISE, SENDER_KBO, make_world
 from tests.integration.test_audit import audit

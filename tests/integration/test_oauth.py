@@ -20,9 +20,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-from ebox.api import health, oauth
-from ebox.domain.errors import UnknownSender
-from ebox.projections.clients import (
+from ebox.adapters.clients import (
     ClientError,
     add_client_key,
     disable_client,
@@ -30,8 +28,10 @@ from ebox.projections.clients import (
     register_client,
     remember_assertion,
 )
-from ebox.projections.runtime import Ledger
-from ebox.projections.tables import oauth_clients, used_assertions
+from ebox.adapters.runtime import Ledger
+from ebox.adapters.tables import oauth_clients, used_assertions
+from ebox.api import health, oauth
+from ebox.domain.errors import UnknownSender
 from tests.auth_helpers import (
     TEST_PUBLIC_URL,
     ClientKey,

@@ -14,13 +14,13 @@ from datetime import UTC, datetime
 
 import pytest
 
+from ebox.adapters.evidence import build_evidence
+from ebox.adapters.runtime import Ledger
+from ebox.adapters.transparency import TransparencyLog
 from ebox.domain.preparation import PreparedPublication
 from ebox.domain.proofs.canonical import unb64url
 from ebox.domain.proofs.encryption import wrap_key
 from ebox.projections.delivery import DeliveryWorker
-from ebox.projections.evidence import build_evidence
-from ebox.projections.runtime import Ledger
-from ebox.projections.transparency import TransparencyLog
 from ebox.verifier.bundle import verify_bundle
 from ebox.verifier.errors import SigningKeyNotValid
 from tests.builders import CITIZEN, SENDER_KBO, make_world

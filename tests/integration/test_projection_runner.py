@@ -12,6 +12,8 @@ from sqlalchemy import create_engine, inspect, select, text
 from sqlalchemy.pool import NullPool
 from typer.testing import CliRunner
 
+from ebox.adapters.runtime import Ledger
+from ebox.adapters.tables import tracking
 from ebox.projections.delivery import DeliveryWorker
 from ebox.projections.runner import (
     PROJECTION_NAMES,
@@ -23,9 +25,7 @@ from ebox.projections.runner import (
     latest_notification_id,
     wait_until_position,
 )
-from ebox.projections.runtime import Ledger
 from ebox.projections.status import MessageRef, StatusView
-from ebox.projections.tables import tracking
 from tests.builders import CITIZEN, ENTERPRISE, World, make_world
 
 

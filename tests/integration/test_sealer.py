@@ -7,14 +7,14 @@ from itertools import pairwise
 import pytest
 from sqlalchemy import text
 
+from ebox.adapters.runtime import Ledger
+from ebox.adapters.transparency import TransparencyLog
 from ebox.domain.proofs.checkpoint import open_checkpoint
 from ebox.domain.proofs.merkle import leaf_hash, root_of, verify_consistency
 from ebox.domain.proofs.note import NoteVerifier
 from ebox.domain.proofs.tlogproof import TlogProof, verify_tlog_proof
 from ebox.projections.delivery import DeliveryWorker
-from ebox.projections.runtime import Ledger
 from ebox.projections.sealer import Sealer
-from ebox.projections.transparency import TransparencyLog
 from tests.builders import make_world
 
 

@@ -21,14 +21,14 @@ from typing import Any
 import pytest
 from sqlalchemy import event, text
 
+from ebox.adapters.runtime import Ledger
+from ebox.adapters.schema import alembic_config, upgrade
 from ebox.cli.demo import signed_publication
 from ebox.cli.demo_data import national_register_number
 from ebox.domain.publication import Document, Publication, Recipient
 from ebox.projections.delivery import DeliveryWorker
 from ebox.projections.inbox import InboxView, MessageFilter
 from ebox.projections.runner import EboxId, ViewRunner
-from ebox.projections.runtime import Ledger
-from ebox.projections.schema import alembic_config, upgrade
 from tests.builders import CITIZEN, World, make_world
 
 CITIZEN_BOX = EboxId(CITIZEN.ebox_type, CITIZEN.id_value)

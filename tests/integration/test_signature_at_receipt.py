@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from eventsourcing.utils import Environment
 
+from ebox.adapters.runtime import Ledger, open_ledger
 from ebox.domain.errors import SigningKeyRevoked
 from ebox.domain.publication import Outcome
 from ebox.domain.validity import (
@@ -23,7 +24,6 @@ from ebox.domain.validity import (
     expiry,
     submission_skew,
 )
-from ebox.projections.runtime import Ledger, open_ledger
 from tests.builders import CITIZEN, ENTERPRISE, SENDER_KBO, make_world
 
 

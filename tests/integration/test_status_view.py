@@ -6,9 +6,9 @@ from uuid import uuid4
 
 import pytest
 
+from ebox.adapters.runtime import Ledger
 from ebox.projections.delivery import DeliveryWorker
 from ebox.projections.runner import EboxId, InvalidQuery, ViewRunner
-from ebox.projections.runtime import Ledger
 from ebox.projections.status import MessageRef, StatusView
 from tests.builders import CITIZEN, ENTERPRISE, OTHER_KBO, SENDER_KBO, World, make_world
 

@@ -14,11 +14,11 @@ import uuid
 import pytest
 from sqlalchemy import text
 
+from ebox.adapters.runtime import Ledger
 from ebox.domain.errors import NoDigitalUser
 from ebox.domain.proofs.canonical import parse_rfc3339
 from ebox.domain.publication import Recipient
 from ebox.domain.submission import IdempotencyKey, IdempotencyKeyReused, Submitted
-from ebox.projections.runtime import Ledger
 from tests.builders import CITIZEN, World, make_world
 
 

@@ -7,9 +7,9 @@ from uuid import UUID
 import pytest
 from sqlalchemy import text
 
+from ebox.adapters.runtime import Ledger
 from ebox.domain.errors import ChainIntegrityError
 from ebox.projections.delivery import DeliveryWorker
-from ebox.projections.runtime import Ledger
 from tests.builders import make_world
 
 

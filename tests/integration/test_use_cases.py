@@ -7,6 +7,7 @@ import dataclasses
 import pytest
 from nacl.signing import SigningKey
 
+from ebox.adapters.runtime import Ledger
 from ebox.domain.errors import (
     AlreadyArchived,
     InvalidSignature,
@@ -22,7 +23,6 @@ from ebox.domain.errors import (
 )
 from ebox.domain.publication import Recipient
 from ebox.projections.delivery import DeliveryWorker
-from ebox.projections.runtime import Ledger
 from tests.builders import CITIZEN, ENTERPRISE, SECRET_SENTENCE, SENDER_KBO, make_world
 
 

@@ -23,13 +23,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Table, func, select
 
+from ebox.adapters.runtime import Ledger
+from ebox.adapters.tables import inbox_messages, status_messages
+from ebox.adapters.transparency import NoCheckpoint, TransparencyLog
 from ebox.api import health
 from ebox.domain.publication import Recipient
 from ebox.projections.faults import fault_of
 from ebox.projections.follower_status import follower_statuses
-from ebox.projections.runtime import Ledger
-from ebox.projections.tables import inbox_messages, status_messages
-from ebox.projections.transparency import NoCheckpoint, TransparencyLog
 from tests.auth_helpers import api_client
 from tests.builders import CITIZEN, ENTERPRISE, World, make_world
 from tests.poison import POISONED

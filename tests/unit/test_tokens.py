@@ -13,6 +13,13 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from ebox.adapters.clients import (
+    ClientError,
+    generate_key,
+    jwk_thumbprint,
+    normalise_public_jwk,
+    public_jwk_of,
+)
 from ebox.api.oidc import (
     EmbeddedPersonIssuer,
     PersonTokenVerifier,
@@ -32,13 +39,6 @@ from ebox.api.tokens import (
     WrongIssuer,
     WrongTokenType,
     load_token_seed,
-)
-from ebox.projections.clients import (
-    ClientError,
-    generate_key,
-    jwk_thumbprint,
-    normalise_public_jwk,
-    public_jwk_of,
 )
 
 URL = "https://ebox.test"

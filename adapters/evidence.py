@@ -18,6 +18,8 @@ from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 
+from ebox.adapters.runtime import Ledger
+from ebox.adapters.transparency import TransparencyLog
 from ebox.domain.chain import aggregate_type_of, project_verified
 from ebox.domain.ids import sender_id
 from ebox.domain.proofs.canonical import canonical_json, rfc3339
@@ -30,8 +32,6 @@ from ebox.domain.proofs.evidence import (
     ProvenEvent,
     Submission,
 )
-from ebox.projections.runtime import Ledger
-from ebox.projections.transparency import TransparencyLog
 
 
 class EvidenceUnavailable(LookupError):

@@ -7,12 +7,12 @@ from typing import Any
 
 from sqlalchemy import select
 
+from ebox.adapters.merkle_nodes import SqlNodeReader
+from ebox.adapters.runtime import Ledger
+from ebox.adapters.tables import EVENTS_TABLE, checkpoints, ledger_leaves
 from ebox.domain.chain import aggregate_type_of
 from ebox.domain.proofs.merkle import consistency_proof, inclusion_proof
 from ebox.domain.proofs.tlogproof import TlogProof
-from ebox.projections.runtime import Ledger
-from ebox.projections.sealer import SqlNodeReader
-from ebox.projections.tables import EVENTS_TABLE, checkpoints, ledger_leaves
 
 
 class NoCheckpoint(LookupError):

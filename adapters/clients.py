@@ -33,9 +33,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from sqlalchemy import delete, select, update
 
+from ebox.adapters.runtime import Ledger
+from ebox.adapters.tables import oauth_clients, used_assertions
 from ebox.domain.ids import is_kbo_number
-from ebox.projections.runtime import Ledger
-from ebox.projections.tables import oauth_clients, used_assertions
 
 PUBLICATION = "ebox:publication"
 CONSULTATION = "ebox:consultation"

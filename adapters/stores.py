@@ -20,10 +20,10 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from ebox.adapters.bulk import insert_rows
 from ebox.adapters.home import Secrets
-from ebox.projections.bulk import insert_rows
-from ebox.projections.idempotency import SqlIdempotencyStore
-from ebox.projections.tables import blobs, vault_keys, wrapped_keys
+from ebox.adapters.idempotency import SqlIdempotencyStore
+from ebox.adapters.tables import blobs, vault_keys, wrapped_keys
 
 
 class SqlSession:

@@ -28,9 +28,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from ebox.adapters.tables import idempotency_keys
 from ebox.domain.ports import KeyInFlight, KeyTaken, StoredSubmission
 from ebox.domain.proofs.canonical import rfc3339
-from ebox.projections.tables import idempotency_keys
 
 CLAIM_WAIT = timedelta(seconds=2)
 """How long a retry waits for the first request's transaction on PostgreSQL."""
@@ -40,7 +40,7 @@ LOCK_NOT_AVAILABLE = "55P03"
 
 
 class Transactions(Protocol):
-    """The current unit of work's session (ebox.projections.stores.SqlSession)."""
+    """The current unit of work's session (ebox.adapters.stores.SqlSession)."""
 
     def write(self) -> AbstractContextManager[Session]: ...
 

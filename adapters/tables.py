@@ -4,6 +4,10 @@ Alembic (migrations/) is the one owner of the DDL; these definitions are how
 the code reads and writes those tables, and a test checks that they match
 what the migrations create. The read models' text columns are as wide as the
 API lets their values be: both come from ebox.domain.limits.LIMITS.
+
+They live among the adapters, not the projections: the stores, the client
+registry and proof serving (adapters) read and write them as much as the read
+models (projections) do, and an adapter may not import a projection.
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""Wiring: one URL and one data directory give a ready ledger application."""
+"""Wiring: one URL and one data directory give a ready ledger application.
+
+An adapter, not a projection: it opens the stores and the schema, and every
+follower, the API and the CLI start from the `Ledger` it returns.
+"""
 
 from __future__ import annotations
 
@@ -17,9 +21,9 @@ from ebox.adapters.home import (
     protect_home,
     protect_sqlite,
 )
+from ebox.adapters.schema import is_current, upgrade
+from ebox.adapters.stores import SqlLedgerStores, SqlSession
 from ebox.domain.application import EboxLedger
-from ebox.projections.schema import is_current, upgrade
-from ebox.projections.stores import SqlLedgerStores, SqlSession
 
 
 class SchemaNotReady(RuntimeError):
