@@ -17,13 +17,13 @@ from ebox.api.errors import ApiError
 from ebox.api.publication_request import UploadedPart, publication_of, recipient_of
 from ebox.api.schemas import LinkResponse, MessagesStatusList, PublicationStatusMessage
 from ebox.api.validation import EboxIdValue, ReferenceId
+from ebox.domain.publication import Recipient
 from ebox.domain.submission import (
     IdempotencyKey,
     IdempotencyKeyInFlight,
     IdempotencyKeyReused,
     Submitted,
 )
-from ebox.projections.runner import EboxId
 from ebox.projections.runtime import Ledger
 from ebox.projections.status import MessageRef, StatusView
 
@@ -206,7 +206,8 @@ def _register_domain(app: FastAPI, domain: str) -> None:
         kbo: SenderKbo, ledger: LedgerDep, body: list[MessageIdEboxId]
     ) -> JSONResponse:
         refs = [
-            MessageRef(i.messageId, EboxId(i.eboxId.eboxType, i.eboxId.eboxIdValue)) for i in body
+            MessageRef(i.messageId, Recipient(i.eboxId.eboxType, i.eboxId.eboxIdValue))
+            for i in body
         ]
         rows = [
             {
