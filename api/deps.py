@@ -382,7 +382,13 @@ MailboxInScope = Annotated[MailboxAccess, Depends(get_mailbox_in_scope)]
 
 
 def get_sender(principal: CurrentPrincipal) -> str:
-    """The KBO number of the sender client calling (scope ebox:publication); 403 otherwise."""
+    """The KBO number of the sender client calling (scope ebox:publication); 403 otherwise.
+
+    The scope is checked before the kind, as the publication routes (and the
+    upload guard in front of publishMessage) always did: a token without
+    ebox:publication is told so (INSUFFICIENT_SCOPE), whoever holds it.
+    """
+    require_scope(principal, PUBLICATION)
     return sender_kbo(principal)
 
 

@@ -12,25 +12,19 @@ from starlette.concurrency import run_in_threadpool
 
 from ebox.adapters.runtime import Ledger
 from ebox.api.contract import EBOX_DOMAINS, UPLOAD_PARTS, contract_datetime
-from ebox.api.deps import (
-    PUBLICATION,
-    CurrentPrincipal,
-    LedgerDep,
-    SettingsDep,
-    require_scope,
-    sender_kbo,
-)
+from ebox.api.deps import CurrentPrincipal, LedgerDep, SenderKbo, SettingsDep
 from ebox.api.ebox_routes import error_responses
 from ebox.api.errors import ApiError
 from ebox.api.publication_request import UploadedPart, publication_of, recipient_of
+from ebox.api.schemas import LinkResponse, MessagesStatusList, PublicationStatusMessage
 from ebox.api.validation import EboxIdValue, ReferenceId
+from ebox.domain.publication import Recipient
 from ebox.domain.submission import (
     IdempotencyKey,
     IdempotencyKeyInFlight,
     IdempotencyKeyReused,
     Submitted,
 )
-from ebox.projections.runner import EboxId
 from ebox.projections.status import MessageRef, StatusView
 
 IN_FLIGHT_RETRY_AFTER_S = 1
@@ -134,11 +128,13 @@ def _register_domain(app: FastAPI, domain: str) -> None:
         status_code=201,
         tags=[tag],
         operation_id=f"postMessage_{domain}",
+        response_model=PublicationStatusMessage,
         summary="Publish a new message (multipart: messageToPublish + up to six files).",
         responses=error_responses(400, 401, 403, 404),
     )
     async def publish_message(
         principal: CurrentPrincipal,
+        kbo: SenderKbo,
         ledger: LedgerDep,
         settings: SettingsDep,
         messageToPublish: Annotated[str, Form(description="JSON MessageToPublish")],
@@ -152,8 +148,6 @@ def _register_domain(app: FastAPI, domain: str) -> None:
             str | None, Header(alias="Idempotency-Key", max_length=200)
         ] = None,
     ) -> JSONResponse:
-        require_scope(principal, PUBLICATION)
-        kbo = sender_kbo(principal)
         uploads = [upfile1, upfile2, upfile3, upfile4, upfile5, upfile6]
         parts = await _parts(uploads, UPLOAD_PARTS, settings.max_upload_bytes)
         client_id = principal.client_id or principal.subject
@@ -168,6 +162,7 @@ def _register_domain(app: FastAPI, domain: str) -> None:
         status_code=201,
         tags=[tag],
         operation_id=f"linkMessage_{domain}",
+        response_model=LinkResponse,
         summary="Link a published message to a list of further recipients (broadcast).",
         responses=error_responses(400, 401, 403, 404),
         description=(
@@ -178,10 +173,8 @@ def _register_domain(app: FastAPI, domain: str) -> None:
         ),
     )
     def link_message(
-        principal: CurrentPrincipal, ledger: LedgerDep, body: MessageToLink
+        principal: CurrentPrincipal, kbo: SenderKbo, ledger: LedgerDep, body: MessageToLink
     ) -> JSONResponse:
-        require_scope(principal, PUBLICATION)
-        kbo = sender_kbo(principal)
         recipients = [recipient_of(r.model_dump()) for r in body.recipients]
         # Read before linking: nothing that can fail comes after the commit.
         expiry = ledger.app.sent(body.messageId).expires_at
@@ -205,16 +198,16 @@ def _register_domain(app: FastAPI, domain: str) -> None:
         status_code=201,
         tags=[tag],
         operation_id=f"getStatus_{domain}",
+        response_model=MessagesStatusList,
         summary="The status of a list of the sender's own messages.",
         responses=error_responses(400, 401, 403, 404),
     )
     def search_status(
-        principal: CurrentPrincipal, ledger: LedgerDep, body: list[MessageIdEboxId]
+        kbo: SenderKbo, ledger: LedgerDep, body: list[MessageIdEboxId]
     ) -> JSONResponse:
-        require_scope(principal, PUBLICATION)
-        kbo = sender_kbo(principal)
         refs = [
-            MessageRef(i.messageId, EboxId(i.eboxId.eboxType, i.eboxId.eboxIdValue)) for i in body
+            MessageRef(i.messageId, Recipient(i.eboxId.eboxType, i.eboxId.eboxIdValue))
+            for i in body
         ]
         rows = [
             {

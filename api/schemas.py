@@ -1,4 +1,4 @@
-"""The answers of the consultation, reference-data and event routes, as `/openapi.json` shows them.
+"""The answers of the routes, as `/openapi.json` shows them.
 
 Pydantic models mirroring the contract's definitions (ebox-rest-2.1.yaml, and
 the event API's EboxEnterpriseDocumentEventPage), field for field and under the
@@ -142,6 +142,44 @@ class Message(ContractModel):
 class Messages(ContractModel):
     items: list[Message] = []
     totalItems: int | None = None
+
+
+# --------------------------------------------------------------------------- publication
+
+
+class EboxId(ContractModel):
+    eboxType: str = Field(description="citizen or enterprise")
+    eboxIdValue: str = Field(description="the NRN of a citizen, the KBO number of an enterprise")
+
+
+class PublicationStatusMessage(ContractModel):
+    """publishMessage's 201."""
+
+    messageId: str
+    expirationDate: str = Field(json_schema_extra={"format": "date-time"})
+    code: str | None = None
+    message: str | None = None
+
+
+class LinkResponse(ContractModel):
+    """linkEboxMessage's 201: the recipients refused are listed in errorCases."""
+
+    messageId: str
+    expirationDate: str = Field(json_schema_extra={"format": "date-time"})
+    nbSuccessLinks: int
+    errorCases: list[EboxId] = []
+
+
+class MessageStatus(ContractModel):
+    messageId: str
+    eboxId: EboxId
+    expirationDate: str | None = Field(default=None, json_schema_extra={"format": "date-time"})
+    readStatus: bool
+    visible: bool | None = None
+
+
+MessagesStatusList = list[MessageStatus]
+"""searchMessageStatus's 201."""
 
 
 # --------------------------------------------------------------------------- reference data

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from ebox.domain import ids
+
 DOCUMENT_KINDS = ("attachment", "body", "payment_data")
 
 
@@ -30,12 +32,29 @@ class Document:
 
 @dataclass(frozen=True)
 class Recipient:
+    """An eBox, named as the contract names it (its EboxId: `eboxType` + `eboxIdValue`).
+
+    One name for one concept: the read models' queries call it EboxId
+    (ebox.projections.queries), an alias of this class.
+    """
+
     ebox_type: str
     id_value: str
 
     @property
+    def mailbox_id(self) -> str:
+        """The id of the eBox's Mailbox aggregate, as text (ebox.domain.ids)."""
+        return str(ids.mailbox_id(self.ebox_type, self.id_value))
+
+    @property
     def address(self) -> str:
         return f"{self.ebox_type}:{self.id_value}"
+
+    @classmethod
+    def parse(cls, address: str) -> Recipient:
+        """From the `type:value` form the domain's events use."""
+        ebox_type, _, id_value = address.partition(":")
+        return cls(ebox_type, id_value)
 
 
 @dataclass(frozen=True)

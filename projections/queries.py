@@ -12,7 +12,7 @@ from uuid import UUID
 
 from ebox.domain.errors import EboxError
 from ebox.domain.errors import NotFound as DomainNotFound
-from ebox.domain.ids import mailbox_id
+from ebox.domain.publication import Recipient
 
 MAX_PAGE_SIZE = 100
 
@@ -32,26 +32,8 @@ class NotFound(DomainNotFound):
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
-class EboxId:
-    """The contract's EboxId: `eboxType` + `eboxIdValue`."""
-
-    ebox_type: str
-    id_value: str
-
-    @property
-    def mailbox_id(self) -> str:
-        return str(mailbox_id(self.ebox_type, self.id_value))
-
-    @property
-    def address(self) -> str:
-        return f"{self.ebox_type}:{self.id_value}"
-
-    @classmethod
-    def parse(cls, address: str) -> EboxId:
-        """From the `type:value` form the domain's events use."""
-        ebox_type, _, id_value = address.partition(":")
-        return cls(ebox_type, id_value)
+EboxId = Recipient
+"""The contract's EboxId (`eboxType` + `eboxIdValue`): the domain's Recipient, one concept."""
 
 
 @dataclass(frozen=True)

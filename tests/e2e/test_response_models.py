@@ -1,4 +1,5 @@
-"""`/openapi.json` describes every answer of the consultation, reference-data and event routes.
+"""`/openapi.json` describes every answer of the consultation, publication, reference-data
+and event routes.
 
 Each route declares its answer's schema (ebox.api.schemas, mirroring the
 contract's definitions); these tests ask every one of those routes over HTTP,
@@ -19,9 +20,12 @@ import httpx
 import jsonschema
 import pytest
 
-from tests.auth_helpers import auditor_token, bearer, person_token_for
+from ebox.projections.delivery import DeliveryWorker
+from ebox.projections.runner import ViewRunner
+from tests.auth_helpers import auditor_token, bearer, person_token_for, sender_token
 from tests.builders import CITIZEN, ENTERPRISE, SENDER_KBO
 from tests.e2e.test_consultation_api import BASE, ENTERPRISE_BASE, NEIGHBOUR, Box, box
+from tests.e2e.test_publication_api import message_to_publish, publish
 
 __all__ = ["box"]  # the fixture, shared with the consultation tests
 
@@ -41,6 +45,9 @@ JSON_OPERATIONS = (
     "findAllSenderOrganizations",
     "getSenderOrganizationById",
 )
+
+# The sender's operations: each answers 201 with a JSON body.
+PUBLICATION_OPERATIONS = ("postMessage", "linkMessage", "getStatus")
 
 
 def openapi(box: Box) -> dict[str, Any]:
@@ -80,6 +87,8 @@ def test_every_json_answer_of_these_routers_has_a_schema(box: Box) -> None:
         for name in JSON_OPERATIONS:
             documented_schema(document, f"{name}_{domain}", 200)
         documented_schema(document, f"getEbox{domain.capitalize()}DocumentEvents", 200)
+        for name in PUBLICATION_OPERATIONS:
+            documented_schema(document, f"{name}_{domain}", 201)
         for name in ("getImageForSenderApplication", "getImageForSenderOrganization"):
             ok = operation(document, f"{name}_{domain}")["responses"]["200"]
             # The contract's image content is bytes, never the JSON default of FastAPI.
@@ -162,3 +171,66 @@ def test_a_refusal_answers_the_documented_status_message(box: Box) -> None:
     unnamed = box.get("/ebox", base=ENTERPRISE_BASE)
     assert unnamed.status_code == 400, unnamed.text
     assert_documented(document, "getEBoxById_enterprise", unnamed)
+
+
+@pytest.mark.parametrize("base", [BASE, ENTERPRISE_BASE], ids=["citizen", "enterprise"])
+def test_the_publication_answers_what_they_document(box: Box, base: str) -> None:
+    """publishMessage, then linkEboxMessage with a refused recipient, then searchMessageStatus."""
+    document = openapi(box)
+    domain = base.split("/")[2]
+    token = sender_token(box.http, box.ledger, SENDER_KBO)
+    published = publish(box.http, token, message_to_publish())
+    assert published.status_code == 201, published.text
+    message_id = assert_documented(document, f"postMessage_{domain}", published)["messageId"]
+
+    unknown = {"eboxType": "citizen", "eboxIdValue": "85073003328"}
+    linked = box.http.post(
+        f"{base}/linkEboxMessage",
+        json={
+            "messageId": message_id,
+            "recipients": [{"eboxType": "enterprise", "eboxIdValue": ENTERPRISE.id_value}, unknown],
+        },
+        headers=bearer(token),
+    )
+    assert linked.status_code == 201, linked.text
+    link = assert_documented(document, f"linkMessage_{domain}", linked)
+    assert link["nbSuccessLinks"] == 1 and link["errorCases"] == [unknown]
+
+    DeliveryWorker(box.ledger).run_until_idle()
+    ViewRunner(box.ledger).run_until_idle()
+    asked = [
+        {
+            "messageId": message_id,
+            "eboxId": {"eboxType": "citizen", "eboxIdValue": CITIZEN.id_value},
+        }
+    ]
+    status = box.http.post(f"{base}/searchMessageStatus", json=asked, headers=bearer(token))
+    assert status.status_code == 201, status.text
+    (row,) = assert_documented(document, f"getStatus_{domain}", status)
+    assert row["messageId"] == message_id and row["readStatus"] is False
+
+
+@pytest.mark.parametrize("operation_path", ["linkEboxMessage", "searchMessageStatus"])
+def test_a_token_without_the_publication_scope_is_told_so_first(
+    box: Box, operation_path: str
+) -> None:
+    """The scope is checked before the kind: a person (ebox:consultation) lacks the scope,
+    and an auditor too, whatever else they are; the refusal is the documented StatusMessage."""
+    document = openapi(box)
+    name = {"linkEboxMessage": "linkMessage", "searchMessageStatus": "getStatus"}[operation_path]
+    body: Any = (
+        {"messageId": box.tax, "recipients": [{"eboxType": "citizen", "eboxIdValue": NEIGHBOUR}]}
+        if operation_path == "linkEboxMessage"
+        else [
+            {
+                "messageId": box.tax,
+                "eboxId": {"eboxType": "citizen", "eboxIdValue": CITIZEN.id_value},
+            }
+        ]
+    )
+    for headers in (box.citizen(), bearer(auditor_token(box.http, box.ledger))):
+        refused = box.http.post(f"{BASE}/{operation_path}", json=body, headers=headers)
+        assert refused.status_code == 403, refused.text
+        assert refused.json()["code"] == "INSUFFICIENT_SCOPE"
+        assert 'error="insufficient_scope"' in refused.headers["WWW-Authenticate"]
+        assert_documented(document, f"{name}_citizen", refused)
