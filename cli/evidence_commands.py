@@ -38,6 +38,8 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from ebox.cli.opening import open_or_exit
+
 if TYPE_CHECKING:
     from ebox.adapters.runtime import Ledger
 
@@ -74,13 +76,7 @@ def register(app: typer.Typer) -> None:
 
 
 def _open(db: str | None) -> Ledger:
-    from ebox.adapters.runtime import SchemaNotReady, open_ledger
-
-    try:
-        return open_ledger(db)
-    except SchemaNotReady as error:
-        err.print(f"[red]{error}[/red]")
-        raise typer.Exit(UNABLE) from None
+    return open_or_exit(db)
 
 
 def _vkey(value: str) -> str:

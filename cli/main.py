@@ -11,6 +11,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from ebox.cli.opening import open_or_exit
+
 app = typer.Typer(
     help="The eBox ledger: verifiable official digital mailbox.", no_args_is_help=True
 )
@@ -47,13 +49,7 @@ DbOption = Annotated[
 
 
 def _open(db: str | None):  # type: ignore[no-untyped-def]
-    from ebox.adapters.runtime import SchemaNotReady, open_ledger
-
-    try:
-        return open_ledger(db)
-    except SchemaNotReady as error:
-        err.print(f"[red]{error}[/red]")
-        raise typer.Exit(2) from None
+    return open_or_exit(db)
 
 
 @app.command()

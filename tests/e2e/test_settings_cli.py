@@ -81,3 +81,28 @@ def test_the_ledger_signs_with_the_key_its_file_holds(tmp_path: Path) -> None:
 def test_the_offline_verifier_needs_no_setting(tmp_path: Path) -> None:
     result = ebox(tmp_path / "home", {"EBOX_MAX_LAG": "abc"}, "verify", "--help")
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("db", "says"),
+    [
+        pytest.param("nonsense", "is not a SQLAlchemy database URL", id="not-a-url"),
+        pytest.param("nosuchdriver://x/y", "is not a SQLAlchemy database URL", id="no-driver"),
+        pytest.param(
+            "postgresql+psycopg2://postgres:secret-pw@127.0.0.1:1/ebox",
+            "cannot be opened",
+            id="server-down",
+        ),
+    ],
+)
+def test_a_bad_db_option_is_one_line_without_the_password(
+    tmp_path: Path, db: str, says: str
+) -> None:
+    """`--db` is checked where the ledger is opened: one line, exit 2, no traceback."""
+    result = ebox(tmp_path / "home", {}, "ledger", "checkpoint", "--db", db)
+    assert result.returncode == REFUSED, result.stderr
+    assert result.stderr.startswith("ebox: "), result.stderr
+    assert says in result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "secret-pw" not in result.stderr
