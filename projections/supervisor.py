@@ -197,7 +197,6 @@ class FollowerLoop:
     def _park(
         self, error: Exception, batch: Batch | None, attempts: int, fallback: Fault | None = None
     ) -> None:
-        self.parked = True
         self.narrow_until = None
         if batch is not None and batch.notification_ids:
             position, notification = batch.start, batch.notification_ids[0]
@@ -220,6 +219,9 @@ class FollowerLoop:
             log.warning(
                 "follower %s: recording its fault failed (%s)", self.name, error_class(failure)
             )
+        # Parked only once the fault is on record: a `retry` that clears it from then on is
+        # seen by `_wait_while_parked`; one that came before the record would be lost.
+        self.parked = True
         log.error(
             "follower %s parked at position %d on notification %s after %d attempts (%s at %s); "
             "the other followers go on; restart the workers to retry it",

@@ -407,6 +407,27 @@ def test_a_parked_loop_resumes_when_its_fault_is_cleared_elsewhere(
     assert count(ledger, inbox_messages) == 2 and fault_of(ledger, "inbox") is None
 
 
+def test_a_follower_says_it_is_parked_only_once_its_fault_is_on_record(
+    ledger: Ledger, world: World, poisoned_inbox: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Otherwise a `retry` that clears the fault in between is lost and the loop stays parked."""
+    import ebox.projections.supervisor as supervisor
+
+    workers = Workers(ledger, FAST)
+    loop = workers.loops["inbox"]
+    seen_parked: list[bool] = []
+
+    def recording(*args: Any, **kwargs: Any) -> None:
+        if kwargs.get("parked"):
+            seen_parked.append(loop.parked)
+        record_fault(*args, **kwargs)
+
+    monkeypatch.setattr(supervisor, "record_fault", recording)
+    publish(world, POISONED, key="poison")
+    assert workers.run_until_idle() == ["inbox"]
+    assert seen_parked and not any(seen_parked)
+
+
 def test_read_your_writes_on_a_failing_view_is_a_timeout_not_the_views_error(
     ledger: Ledger, world: World, poisoned_inbox: None
 ) -> None:
