@@ -38,7 +38,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from ebox.cli.opening import open_or_exit
+from ebox.cli.opening import DbOption, open_or_exit
 
 if TYPE_CHECKING:
     from ebox.adapters.runtime import Ledger
@@ -48,12 +48,6 @@ PRIVATE_FILE = 0o600
 
 VERIFIED, FAILED, UNABLE = 0, 1, 2
 
-DbOption = Annotated[
-    str | None,
-    typer.Option(
-        "--db", help="SQLAlchemy URL (default: $EBOX_DATABASE_URL, else SQLite in $EBOX_HOME)."
-    ),
-]
 VkeyOption = Annotated[
     str | None,
     typer.Option(

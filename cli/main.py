@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ebox.cli.opening import open_or_exit
+from ebox.cli.opening import DbOption, open_or_exit
 
 app = typer.Typer(
     help="The eBox ledger: verifiable official digital mailbox.", no_args_is_help=True
@@ -38,14 +38,6 @@ def _settings_first(ctx: typer.Context) -> None:
     except ValueError as error:  # SettingsError, SecretUnavailable: each names its variable
         print(error, file=sys.stderr)  # plain: one unwrapped line per variable
         raise typer.Exit(2) from None
-
-
-DbOption = Annotated[
-    str | None,
-    typer.Option(
-        "--db", help="SQLAlchemy URL (default: $EBOX_DATABASE_URL, else SQLite in $EBOX_HOME)."
-    ),
-]
 
 
 def _open(db: str | None):  # type: ignore[no-untyped-def]
@@ -280,117 +272,6 @@ def serve(
         ledger.close()
 
 
-# --------------------------------------------------------------------------- token
-
-token_app = typer.Typer(help="Tokens and OAuth clients (embedded default).", no_args_is_help=True)
-app.add_typer(token_app, name="token")
-
-
-@token_app.command("person")
-def token_person(
-    nrn: str,
-    partner: Annotated[str | None, typer.Option("--partner", help="Partner app id (azp).")] = None,
-    ttl: Annotated[int, typer.Option("--ttl", min=1, max=86400, help="Lifetime, seconds.")] = 3600,
-) -> None:
-    """A person token of the embedded OIDC issuer for NRN (portal, or --partner ID)."""
-    import os
-
-    from ebox.adapters.home import data_dir
-    from ebox.api.oidc import mint_person_token
-
-    if os.environ.get("EBOX_OIDC_ISSUER"):
-        err.print("[yellow]EBOX_OIDC_ISSUER is set: the API trusts that provider instead[/]")
-    try:
-        print(mint_person_token(data_dir(), nrn, partner, ttl))
-    except ValueError as error:
-        err.print(f"[red]{error}[/red]")
-        raise typer.Exit(2) from None
-
-
-@token_app.command("client")
-def token_client(
-    kind: Annotated[str, typer.Argument(help="sender, partner or auditor")],
-    subject: Annotated[str, typer.Argument(help="KBO number, partner id or auditor name")],
-    key_out: Annotated[Path, typer.Option("--key-out", help="Where to write the private key.")],
-    scope: Annotated[list[str] | None, typer.Option("--scope", help="Default: the kind's.")] = None,
-    alg: Annotated[str, typer.Option("--alg", help="EdDSA or RS256")] = "EdDSA",
-    db: DbOption = None,
-) -> None:
-    """Register an OAuth client with a new key pair; the private key goes to --key-out (0600)."""
-    import os
-
-    from ebox.adapters.clients import ALLOWED_SCOPES, ClientError, generate_key, register_client
-    from ebox.domain.errors import EboxError
-
-    if kind not in ("sender", "partner", "auditor"):
-        err.print("[red]KIND is sender, partner or auditor[/red]")
-        raise typer.Exit(2)
-    pair = generate_key(alg)
-    try:  # claim the key file first: never register a client whose key could not be kept
-        fd = os.open(key_out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        err.print(f"[red]{key_out} exists: refusing to overwrite a key[/red]")
-        raise typer.Exit(2) from None
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(pair.private_pem)
-    ledger = _open(db)
-    try:
-        client_id = register_client(
-            ledger, kind, subject, scope or ALLOWED_SCOPES[kind], pair.public_jwk
-        )
-    except (ClientError, EboxError, ValueError) as error:
-        key_out.unlink()
-        err.print(f"[red]{error}[/red]")
-        raise typer.Exit(2) from None
-    finally:
-        ledger.close()
-    print(client_id)
-
-
-@token_app.command("assertion")
-def token_assertion(
-    client_id: str,
-    key: Annotated[Path, typer.Option("--key", help="The client's private key (PEM).")],
-    ttl: Annotated[int, typer.Option("--ttl", min=1, max=300)] = 60,
-) -> None:
-    """A client assertion for POST /oauth/token (audience from $EBOX_PUBLIC_URL)."""
-    from ebox.api.oauth import make_client_assertion, token_endpoint
-    from ebox.api.settings import Settings
-
-    audience = token_endpoint(Settings.from_env())
-    print(make_client_assertion(key.read_bytes(), client_id, audience, ttl=ttl))
-
-
-# --------------------------------------------------------------------------- admin
-
-admin_app = typer.Typer(help="Operations: OAuth clients.", no_args_is_help=True)
-admin_client_app = typer.Typer(help="Registered OAuth clients.", no_args_is_help=True)
-app.add_typer(admin_app, name="admin")
-admin_app.add_typer(admin_client_app, name="client")
-
-
-@admin_client_app.command("disable")
-def admin_client_disable(
-    client_id: str,
-    db: DbOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
-) -> None:
-    """Disable an OAuth client: no new token, and its live tokens are refused at once."""
-    import json
-
-    from ebox.adapters.clients import UnknownClient, disable_client
-
-    ledger = _open(db)
-    try:
-        disable_client(ledger, client_id)
-    except UnknownClient:
-        err.print(f"[red]no client {client_id!r}[/red]")
-        raise typer.Exit(2) from None
-    finally:
-        ledger.close()
-    print(json.dumps({"client_id": client_id, "disabled": True}) if as_json else client_id)
-
-
 # --------------------------------------------------------------------------- projections
 
 projections_app = typer.Typer(
@@ -459,8 +340,11 @@ def projections_rebuild(name: str, db: DbOption = None) -> None:
     err.print(f"{name} rebuilt from {replayed} notifications")
 
 
+from ebox.cli.access_commands import admin_app, token_app  # noqa: E402
 from ebox.cli.evidence_commands import register as _register_evidence  # noqa: E402
 
+app.add_typer(token_app, name="token")
+app.add_typer(admin_app, name="admin")
 _register_evidence(app)
 
 if __name__ == "__main__":

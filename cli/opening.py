@@ -8,7 +8,7 @@ never printed with its password.
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -16,6 +16,14 @@ if TYPE_CHECKING:
     from ebox.adapters.runtime import Ledger
 
 UNABLE = 2
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db", help="SQLAlchemy URL (default: $EBOX_DATABASE_URL, else SQLite in $EBOX_HOME)."
+    ),
+]
+"""The `--db` option every command that opens the ledger takes."""
 
 
 def open_or_exit(db: str | None) -> Ledger:
