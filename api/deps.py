@@ -201,11 +201,24 @@ def _unauthorized(error: str | None = None) -> ApiError:
     )
 
 
+def remember_principal(request: Request, principal: Principal) -> None:
+    """Keep a principal verified before the route (e.g. by the upload guard) for this request.
+
+    `request.state` lives in the ASGI scope of this one request, so the route's
+    `get_current_principal` answers it without verifying the token and reading
+    the client's standing a second time.
+    """
+    request.state.principal = principal
+
+
 def get_current_principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     """Verify `Authorization: Bearer <token>`: an access token of ours or a person token."""
+    verified = getattr(request.state, "principal", None)
+    if isinstance(verified, Principal):  # verified earlier in this request (upload guard)
+        return verified
     if credentials is None or not credentials.credentials:
         log.info("no bearer token; request %s", current_request_id() or "-")
         raise _unauthorized()

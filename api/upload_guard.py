@@ -29,7 +29,13 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ebox.api.contract import UPLOAD_PARTS
-from ebox.api.deps import PUBLICATION, get_current_principal, require_scope, sender_kbo
+from ebox.api.deps import (
+    PUBLICATION,
+    get_current_principal,
+    remember_principal,
+    require_scope,
+    sender_kbo,
+)
 from ebox.api.errors import ApiError
 from ebox.api.limits import MESSAGE_PART_BYTES, UPLOAD_PATHS, TransportRefusal, send_refusal
 
@@ -135,6 +141,7 @@ def _authorize(request: Request) -> None:
     principal = get_current_principal(request, _credentials(request))
     require_scope(principal, PUBLICATION)
     sender_kbo(principal)
+    remember_principal(request, principal)  # the route's dependency does not verify it again
 
 
 class UploadGuard:

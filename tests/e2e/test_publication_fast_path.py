@@ -74,6 +74,8 @@ def test_a_later_letter_replays_no_chain_and_rereads_nothing(
         response = publish(http, token, message_to_publish(), idempotency_key="fast")
     assert response.status_code == 201, response.text
     assert [sql for sql in seen if reads_events(sql)] == []
+    # The client's standing is read once: the upload guard's verification serves the route.
+    assert len([sql for sql in seen if "oauth_clients" in sql]) == 1, "\n".join(seen)
     assert len(seen) <= STATEMENTS_PER_LETTER, "\n".join(seen)
 
 
