@@ -29,7 +29,7 @@ from ebox.adapters.tables import EVENTS_TABLE, blobs, ledger_leaves, merkle_node
 from ebox.adapters.transparency import TransparencyLog
 from ebox.domain.chain import aggregate_type_of
 from ebox.domain.proofs.canonical import canonical_json
-from ebox.verifier.audit import Entry, SealedLeaf, Unreadable, entry_of
+from ebox.verifier.entries import Entry, SealedLeaf, Unreadable, entry_of
 from ebox.verifier.errors import MalformedEvidence
 
 

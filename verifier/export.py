@@ -28,7 +28,7 @@ from ebox.domain.proofs.canonical import unb64url
 from ebox.domain.proofs.checkpoint import parse_decimal
 from ebox.domain.proofs.errors import CheckpointFormatError
 from ebox.domain.proofs.note import SIGNATURE_PREFIX
-from ebox.verifier.audit import Entry, entry_from_export_line
+from ebox.verifier.entries import Entry, entry_from_export_line
 from ebox.verifier.errors import MalformedEvidence
 
 
