@@ -24,6 +24,7 @@ from ebox.adapters.bulk import insert_rows
 from ebox.adapters.home import Secrets
 from ebox.adapters.idempotency import SqlIdempotencyStore
 from ebox.adapters.tables import blobs, vault_keys, wrapped_keys
+from ebox.domain.errors import ContentUnavailable
 
 
 class SqlSession:
@@ -67,7 +68,7 @@ class SqlBlobStore:
         with self.db.read() as session:
             data = session.execute(select(blobs.c.data).where(blobs.c.digest == digest)).scalar()
         if data is None:
-            raise KeyError(digest)
+            raise ContentUnavailable(f"blob {digest} is not in the blob table")
         return bytes(data)
 
 

@@ -11,6 +11,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ebox.api.request_id import HEADER as REQUEST_ID_HEADER
+from ebox.api.request_id import current_request_id
 from ebox.domain import errors as domain
 from ebox.domain.redaction import code_location, error_classes, stack_without_text
 
@@ -37,6 +39,7 @@ def status_message(code: str, message: str, environment: str = "production") -> 
 # One status per domain error class; the most specific class wins (checked in MRO order).
 DOMAIN_STATUS: dict[type[domain.EboxError], int] = {
     domain.ChainIntegrityError: 500,
+    domain.ContentUnavailable: 500,
     domain.NoDigitalUser: 400,
     domain.NoConsent: 403,
     domain.SigningKeyError: 400,
@@ -45,6 +48,16 @@ DOMAIN_STATUS: dict[type[domain.EboxError], int] = {
     domain.NotFound: 404,
     domain.Conflict: 409,
     domain.EboxError: 400,
+}
+
+
+# What a caller is told of a 5xx domain error: the operator's log has the rest, under the id.
+SERVER_FAULT_MESSAGES: dict[type[domain.EboxError], str] = {
+    domain.ChainIntegrityError: "the ledger refused to serve data that failed verification",
+    domain.ContentUnavailable: (
+        "the content of this document is missing from the ledger's store: the operator "
+        "must restore it; quote this id"
+    ),
 }
 
 
@@ -67,17 +80,17 @@ def install_error_handlers(app: FastAPI, environment: str) -> None:
     @app.exception_handler(domain.EboxError)
     async def domain_error(_: Request, error: domain.EboxError) -> JSONResponse:
         status = status_of(error)
-        if status >= 500:
-            log.error("integrity failure: %s", error)
-            return JSONResponse(
-                status_message(
-                    error.code,
-                    "the ledger refused to serve data that failed verification",
-                    environment,
-                ),
-                status,
-            )
-        return JSONResponse(status_message(error.code, error.message, environment), status)
+        if status < 500:
+            return JSONResponse(status_message(error.code, error.message, environment), status)
+        # Never the caller's fault: a generic text for the caller, the details (ids and
+        # digests, never personal data) for the operator under the answer's error id.
+        public = next(
+            (SERVER_FAULT_MESSAGES[c] for c in type(error).__mro__ if c in SERVER_FAULT_MESSAGES),
+            "internal error",
+        )
+        body = status_message(error.code, public, environment)
+        log.error("server fault %s (error id %s): %s", error.code, body["id"], error.message)
+        return JSONResponse(body, status)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:
@@ -109,12 +122,18 @@ def install_error_handlers(app: FastAPI, environment: str) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, error: Exception) -> JSONResponse:
+        """Starlette runs this outside every middleware (ServerErrorMiddleware): the request
+        id middleware never sees this answer, so the handler sets X-Request-Id itself."""
+        body = status_message("INTERNAL_ERROR", "internal error", environment)
         # The class, the place and the frames, never the error's text (it may quote the
-        # failing row: personal data); the request id says which request it was.
+        # failing row: personal data); the error id joins the caller's answer to this line.
         log.error(
-            "unexpected error %s at %s\n%s",
+            "unexpected error %s at %s (error id %s)\n%s",
             error_classes(error),
             code_location(error),
+            body["id"],
             stack_without_text(error),
         )
-        return JSONResponse(status_message("INTERNAL_ERROR", "internal error", environment), 500)
+        request_id = current_request_id()
+        headers = {REQUEST_ID_HEADER: request_id} if request_id else None
+        return JSONResponse(body, 500, headers=headers)

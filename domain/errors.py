@@ -109,6 +109,19 @@ class ContentDestroyed(Conflict):
     code = "CONTENT_EXPIRED"
 
 
+class ContentUnavailable(EboxError, KeyError):
+    """A document's ciphertext is missing from the blob store while its message says it exists.
+
+    Not the caller's fault and not expiry (that is ContentDestroyed): the store lost
+    what the ledger recorded, and an operator must restore it from a backup. A
+    KeyError too, so that callers asking whether a blob is there keep working.
+    """
+
+    code = "CONTENT_UNAVAILABLE"
+
+    __str__ = Exception.__str__
+
+
 class InvalidPublication(EboxError):
     code = "INVALID_REQUEST"
 

@@ -22,7 +22,9 @@ class BlobStore(Protocol):
 
     def put_many(self, blobs: Iterable[tuple[str, bytes]]) -> None: ...
 
-    def get(self, digest: str) -> bytes: ...
+    def get(self, digest: str) -> bytes:
+        """The bytes stored under `digest`; ContentUnavailable when there are none."""
+        ...
 
 
 class WrappedKeyStore(Protocol):

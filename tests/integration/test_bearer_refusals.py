@@ -186,8 +186,9 @@ def _jwk() -> dict[str, Any]:
 def test_an_unexpected_error_is_logged_with_the_request_id_and_without_its_text(
     ledger: Ledger, ledger_home: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """A 500's log line names the error's class, where it was raised and the request id; its
-    text may quote a failing row (PostgreSQL's DETAIL), so it never reaches the log."""
+    """A 500's log line names the error's class, where it was raised, its frames, the request
+    id and the answer's error id; its text may quote a failing row (PostgreSQL's DETAIL), so it
+    never reaches the log. The answer carries X-Request-Id like every other."""
 
     def broken_route(app: Any) -> None:
         @app.get("/broken")
@@ -205,9 +206,13 @@ def test_an_unexpected_error_is_logged_with_the_request_id_and_without_its_text(
             headers={"X-Request-Id": "req-500"},
         )
     assert response.status_code == 500
+    assert response.headers["X-Request-Id"] == "req-500"  # a 500 too carries it
     assert "85073003328" not in response.text
     (record,) = [r for r in caplog.records if r.getMessage().startswith("unexpected error")]
     assert record.request_id == "req-500"  # type: ignore[attr-defined]
+    # The id of the answer's StatusMessage names this line, which has the traceback.
+    assert response.json()["id"] in record.getMessage()
+    assert 'File "' in record.getMessage() and "in broken" in record.getMessage()
     assert "RuntimeError <- LookupError" in record.getMessage()
     assert "in broken" in record.getMessage()
     assert "85073003328" not in caplog.text
