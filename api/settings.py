@@ -44,6 +44,8 @@ HEADER_TIMEOUT_DEFAULT = 10.0
 BODY_TIMEOUT_DEFAULT = 30.0
 KEEP_ALIVE_TIMEOUT_DEFAULT = 5.0
 MAX_CONCURRENCY_DEFAULT = 500
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
+WILDCARD_HOSTS = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}
 
 
 class SettingsError(ValueError):
@@ -96,7 +98,8 @@ class Settings(BaseSettings):
 
     # ----------------------------------------------------------------- the API
     environment: str = _env("EBOX_ENVIRONMENT", "development")
-    public_url: str = _env("EBOX_PUBLIC_URL", "http://127.0.0.1:8000", min_length=1)
+    public_url: str = _env("EBOX_PUBLIC_URL", DEFAULT_PUBLIC_URL, min_length=1)
+    """The API's own URL; unset, `ebox serve` uses the address it listens on (`served_at`)."""
     token_ttl_seconds: int = _env("EBOX_TOKEN_TTL", 3600, ge=1)
     max_upload_bytes: int = _env("EBOX_MAX_UPLOAD_BYTES", MAX_UPLOAD_BYTES_DEFAULT, ge=1)
     max_request_bytes: int = _env("EBOX_MAX_REQUEST_BYTES", MAX_REQUEST_BYTES_DEFAULT, ge=1)
@@ -181,12 +184,31 @@ class Settings(BaseSettings):
         except ValidationError as error:
             raise SettingsError(describe(error)) from None
 
+    def served_at(self, host: str, port: int) -> Settings:
+        """These settings for a server listening on `host`:`port`.
+
+        Without EBOX_PUBLIC_URL the API's own URL (token issuer and audiences,
+        ``contentHref``, the OAuth metadata) is the address it serves, not the
+        default's port 8000: a server on another port must accept the tokens it
+        issues. A wildcard address names this machine's loopback; behind a proxy
+        or on another host name, set EBOX_PUBLIC_URL.
+        """
+        if "public_url" in self.model_fields_set:
+            return self
+        return self.replace(public_url=listening_url(host, port))
+
     def replace(self, **changes: Any) -> Settings:
         """A copy with `changes` (field names), validated like the environment's values."""
         try:
             return type(self).model_validate({**self.model_dump(), **changes})
         except ValidationError as error:
             raise SettingsError(describe(error)) from None
+
+
+def listening_url(host: str, port: int) -> str:
+    """``http://host:port`` of a listening address (IPv6 in brackets, wildcards as loopback)."""
+    host = WILDCARD_HOSTS.get(host, host)
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 def env_name(field_name: str) -> str:

@@ -255,7 +255,11 @@ def serve(
         "keep_alive_timeout_seconds": keep_alive_timeout,
         "max_concurrency": max_concurrency,
     }
-    settings = Settings.from_env().replace(**{k: v for k, v in overrides.items() if v is not None})
+    settings = (
+        Settings.from_env()
+        .served_at(host, port)
+        .replace(**{k: v for k, v in overrides.items() if v is not None})
+    )
     ledger = _open(db)
     api = create_app(ledger, settings)
     if run_workers:

@@ -140,11 +140,14 @@ def served(
     env: dict[str, str] | None = None,
     db: str | None = None,
     workers: bool = False,
+    public_url: bool = True,
 ) -> Iterator[Server]:
     """`ebox serve` on a free port until the block ends; ready when it answers.
 
     `db`: the database URL (default: the SQLite file of `home`); `workers`: run the
-    followers in the server too (default `--no-workers`).
+    followers in the server too (default `--no-workers`); `public_url`: set
+    EBOX_PUBLIC_URL to the server's URL (default), or leave it unset (also when the
+    shell has it) so that the server names itself.
     """
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -156,6 +159,8 @@ def served(
     if db is not None:
         command += ["--db", db]
     environment = {**ebox_env(home, EBOX_PUBLIC_URL=url), **(env or {})}
+    if not public_url:
+        environment.pop("EBOX_PUBLIC_URL")
     if db is not None:
         environment.pop("EBOX_DATABASE_URL", None)
     with log_path.open("wb") as log:

@@ -145,6 +145,32 @@ def test_the_oidc_audience_and_the_event_provider_id_reach_their_users(
     assert event_provider_id(Settings.from_env()) == "registry.example"
 
 
+@pytest.mark.parametrize(
+    ("host", "port", "url"),
+    [
+        ("127.0.0.1", 8123, "http://127.0.0.1:8123"),
+        ("ebox.internal", 9000, "http://ebox.internal:9000"),
+        ("0.0.0.0", 8080, "http://127.0.0.1:8080"),
+        ("::", 8080, "http://[::1]:8080"),
+        ("::1", 8443, "http://[::1]:8443"),
+    ],
+)
+def test_without_a_public_url_a_server_is_its_own_address(host: str, port: int, url: str) -> None:
+    served = Settings.from_env().served_at(host, port)
+    assert served.public_url == url
+    assert person_audience(served) == url
+    assert event_provider_id(served) == url.split("//")[1].rsplit(":", 1)[0].strip("[]")
+
+
+def test_a_public_url_that_is_set_wins_over_the_listening_address(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("EBOX_PUBLIC_URL", "https://ebox.example")
+    assert Settings.from_env().served_at("127.0.0.1", 8123).public_url == "https://ebox.example"
+    given = Settings(public_url="http://127.0.0.1:8000")  # set, even if equal to the default
+    assert given.served_at("127.0.0.1", 8123).public_url == "http://127.0.0.1:8000"
+
+
 def test_fields_given_in_code_win_over_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("EBOX_PUBLIC_URL", "https://from-the-shell.example")
     assert Settings(public_url="https://ebox.test/").public_url == "https://ebox.test"
