@@ -14,7 +14,7 @@ from datetime import datetime
 from functools import cached_property
 from typing import Annotated, TypeVar
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from ebox.adapters.runtime import Ledger
@@ -73,11 +73,24 @@ class Consultation:
             message_id, documents, self.access.reader, self.access.channel, serve
         )
 
+    def opened(
+        self, message_id: str, documents: Sequence[str], serve: Callable[[list[bytes]], Response]
+    ) -> Response:
+        """`hand_over`, and the answer says the ledger position its handover was written at."""
+        answer = self.hand_over(message_id, documents, serve)
+        answer.headers.update(self.written())
+        return answer
+
     def written(self) -> dict[str, str]:
         return after_write(self.ledger, self.timeout)
 
     def base_url(self) -> str:
         return f"{self.settings.public_url}/ebox/{self.domain}/v2"
+
+    def with_payment_data(self, message_id: str) -> tuple[InboxMessage, str | None]:
+        """A message of this eBox and the name of its payment data document, if it has one."""
+        message = self.message(message_id)
+        return message, self.payment_document(message)
 
     def payment_document(self, message: InboxMessage) -> str | None:
         """The name of the message's payment data document, if it has one."""

@@ -52,7 +52,8 @@ parameter is bounded by ebox.domain.limits (dates from 1900 to 9998 in UTC,
 identifiers without control characters): anything else is a 400.
 """
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Depends, FastAPI, Header, Query
 from fastapi.responses import JSONResponse, Response
@@ -90,6 +91,7 @@ from ebox.api.schemas import (
     PaymentData,
     StatusMessage,
     TranslatedString,
+    contract_answer,
     error_responses,
 )
 from ebox.api.validation import (
@@ -110,15 +112,29 @@ router = APIRouter()
 
 MESSAGE_PATH = "/ebox/messages/{messageId}"
 read_errors = error_responses(400, 401, 403, 404, 503)
+content_errors = {**read_errors, **error_responses(410)}
+"""Opening content: also 410 when expiry or erasure destroyed it."""
 
 
-@router.get(
-    "/ebox",
-    name="getEBoxById_{domain}",
-    response_model=Ebox,
-    summary="The summary of the eBox (records the consultation).",
-    responses={200: {"description": "The contract's Ebox"}, **read_errors},
-)
+def json_reading(
+    path: str,
+    operation: str,
+    model: Any,
+    summary: str,
+    errors: dict[int | str, dict[str, Any]] = read_errors,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A GET answering the contract's definition `model` (named as the contract names it)."""
+    definition = "TranslatedString" if model is TranslatedString else model.__name__
+    return router.get(
+        path,
+        name=f"{operation}_{{domain}}",
+        response_model=model,
+        summary=summary,
+        responses=contract_answer(definition, errors),
+    )
+
+
+@json_reading("/ebox", "getEBoxById", Ebox, "The summary of the eBox (records the consultation).")
 def get_ebox(c: Reading, later: BackgroundTasks) -> JSONResponse:
     summary = c.view.summary(c.ebox)
     # After the answer: the consultation row is bookkeeping, not part of the reply.
@@ -126,12 +142,11 @@ def get_ebox(c: Reading, later: BackgroundTasks) -> JSONResponse:
     return JSONResponse(ebox_json(summary))
 
 
-@router.get(
+@json_reading(
     "/ebox/messages",
-    name="getMessagesByEBoxId_{domain}",
-    response_model=Messages,
-    summary="One page of the eBox's messages, newest first (records the consultation).",
-    responses={200: {"description": "The contract's Messages"}, **read_errors},
+    "getMessagesByEBoxId",
+    Messages,
+    "One page of the eBox's messages, newest first (records the consultation).",
 )
 def get_messages(
     c: Reading,
@@ -184,7 +199,7 @@ def get_messages(
     responses={
         200: {"description": f"Done; {POSITION_HEADER} names the ledger position"},
         415: {"model": StatusMessage, "description": "Not a JSON merge patch"},
-        **error_responses(400, 401, 403, 404, 503),
+        **read_errors,
     },
     openapi_extra={
         "requestBody": {
@@ -208,48 +223,39 @@ def patch_messages(c: Reading, body: MessagesToUpdate) -> Response:
     return Response(status_code=200, headers=c.written() if changed else None)
 
 
-@router.get(
+@json_reading(
     MESSAGE_PATH,
-    name="getMessageById_{domain}",
-    response_model=Message,
-    summary="One message (opening its payment data, if any, is recorded).",
-    responses={
-        200: {"description": "The contract's Message"},
-        **read_errors,
-        **error_responses(410),
-    },
+    "getMessageById",
+    Message,
+    "One message (opening its payment data, if any, is recorded).",
+    content_errors,
 )
 def get_message(c: Reading, messageId: MessageId) -> JSONResponse:
-    message = c.message(messageId)
-    document = c.payment_document(message)
+    message, document = c.with_payment_data(messageId)
     if document is None:
         return JSONResponse(message_json(c.base_url(), message))
-    answer = c.hand_over(
+    return c.opened(
         message.message_id,
         [document],
         lambda contents: JSONResponse(message_json(c.base_url(), message, json_of(contents[0]))),
     )
-    answer.headers.update(c.written())
-    return answer
 
 
-@router.get(
+@json_reading(
     f"{MESSAGE_PATH}/attachments",
-    name="getAttachmentByMessageId_{domain}",
-    response_model=Attachments,
-    summary="The attachments' metadata of a message.",
-    responses={200: {"description": "The contract's Attachments"}, **read_errors},
+    "getAttachmentByMessageId",
+    Attachments,
+    "The attachments' metadata of a message.",
 )
 def get_attachments(c: Reading, messageId: MessageId) -> JSONResponse:
     return JSONResponse(attachments_json(c.base_url(), c.message(messageId)))
 
 
-@router.get(
+@json_reading(
     f"{MESSAGE_PATH}/attachments/{{attachmentId}}",
-    name="getAttachmentById_{domain}",
-    response_model=Attachment,
-    summary="One attachment's metadata.",
-    responses={200: {"description": "The contract's Attachment"}, **read_errors},
+    "getAttachmentById",
+    Attachment,
+    "One attachment's metadata.",
 )
 def get_attachment(c: Reading, messageId: MessageId, attachmentId: AttachmentId) -> JSONResponse:
     message = c.message(messageId)
@@ -274,8 +280,7 @@ def get_attachment(c: Reading, messageId: MessageId, attachmentId: AttachmentId)
                 for media_type in (OCTET_STREAM, *PUBLISHABLE_MEDIA_TYPES)
             },
         },
-        **read_errors,
-        **error_responses(410),
+        **content_errors,
     },
 )
 def get_attachment_content(
@@ -303,62 +308,47 @@ def get_attachment_content(
         "Content-Security-Policy": "sandbox; default-src 'none'",
         "Vary": "Accept",
     }
-    answer = c.hand_over(
+    return c.opened(
         message.message_id,
         [attachment.name],
         lambda contents: Response(contents[0], headers=headers),
     )
-    answer.headers.update(c.written())
-    return answer
 
 
-@router.get(
+@json_reading(
     f"{MESSAGE_PATH}/body",
-    name="getBodyContent_{domain}",
-    response_model=TranslatedString,
-    summary="The body (a TranslatedString); reading it records Read when bodyMainContent.",
-    responses={
-        200: {"description": "The contract's TranslatedString"},
-        **read_errors,
-        **error_responses(410),
-    },
+    "getBodyContent",
+    TranslatedString,
+    "The body (a TranslatedString); reading it records Read when bodyMainContent.",
+    content_errors,
 )
 def get_body(c: Reading, messageId: MessageId) -> JSONResponse:
     message = c.message(messageId)
     if not message.bodies:
         raise ApiError(404, "BODY_NOT_FOUND", f"message {message.message_id} has no body")
-    answer = c.hand_over(
+    return c.opened(
         message.message_id,
         [body.name for body in message.bodies],
         lambda contents: JSONResponse(body_texts(message.bodies, contents)),
     )
-    answer.headers.update(c.written())
-    return answer
 
 
-@router.get(
+@json_reading(
     f"{MESSAGE_PATH}/paymentData",
-    name="getPaymentDataByMessageId_{domain}",
-    response_model=PaymentData,
-    summary="The payment data of a message (its opening is recorded).",
-    responses={
-        200: {"description": "The contract's PaymentData"},
-        **read_errors,
-        **error_responses(410),
-    },
+    "getPaymentDataByMessageId",
+    PaymentData,
+    "The payment data of a message (its opening is recorded).",
+    content_errors,
 )
 def get_payment_data(c: Reading, messageId: MessageId) -> JSONResponse:
-    message = c.message(messageId)
-    document = c.payment_document(message)
+    message, document = c.with_payment_data(messageId)
     if document is None:
         raise ApiError(
             404, "PAYMENT_DATA_NOT_FOUND", f"message {message.message_id} has no payment data"
         )
-    answer = c.hand_over(
+    return c.opened(
         message.message_id, [document], lambda contents: JSONResponse(json_of(contents[0]))
     )
-    answer.headers.update(c.written())
-    return answer
 
 
 def _archiving(action: str) -> None:
@@ -370,7 +360,7 @@ def _archiving(action: str) -> None:
         summary=f"Extension: {action} a message (recorded in the ledger).",
         responses={
             204: {"description": f"Done; {POSITION_HEADER} names the ledger position"},
-            **error_responses(400, 401, 403, 404, 503),
+            **read_errors,
             409: {
                 "model": StatusMessage,
                 "description": "Already archived (archive) or not archived (unarchive)",

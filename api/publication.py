@@ -1,22 +1,35 @@
-"""publishMessage, linkEboxMessage and searchMessageStatus: the sender's side of the contract."""
+"""publishMessage, linkEboxMessage and searchMessageStatus: the sender's side of the contract.
+
+One ``APIRouter`` serves both base paths, ``/ebox/citizen/v2`` and
+``/ebox/enterprise/v2``: `register` mounts it under each with ``include_router``
+(ebox.api.mounting), which also names its operations (``postMessage_citizen``,
+...). The routes do not depend on the base path: a sender publishes to either
+type of eBox under either.
+"""
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import FastAPI, File, Form, Header, UploadFile
+from fastapi import APIRouter, FastAPI, File, Form, Header, UploadFile
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from ebox.adapters.runtime import Ledger
-from ebox.api.contract import EBOX_DOMAINS, UPLOAD_PARTS, contract_datetime
+from ebox.api.contract import UPLOAD_PARTS, contract_datetime
 from ebox.api.deps import CurrentPrincipal, LedgerDep, SenderKbo, SettingsDep
-from ebox.api.ebox_routes import error_responses
 from ebox.api.errors import ApiError
+from ebox.api.mounting import mount_per_domain
 from ebox.api.publication_request import UploadedPart, publication_of, recipient_of
-from ebox.api.schemas import LinkResponse, MessagesStatusList, PublicationStatusMessage
+from ebox.api.schemas import (
+    LinkResponse,
+    MessagesStatusList,
+    PublicationStatusMessage,
+    error_responses,
+)
 from ebox.api.validation import EboxIdValue, ReferenceId
 from ebox.domain.publication import Recipient
 from ebox.domain.submission import (
@@ -114,113 +127,117 @@ def _answer(submitted: Submitted) -> JSONResponse:
     return JSONResponse(body, 201, headers=headers)
 
 
-def register(app: FastAPI) -> None:
-    for domain in EBOX_DOMAINS:
-        _register_domain(app, domain)
+router = APIRouter()
+"""Mounted under /ebox/citizen/v2 and /ebox/enterprise/v2 by `register` (ebox.api.mounting)."""
+
+SENDER_ERRORS = error_responses(400, 401, 403, 404)
 
 
-def _register_domain(app: FastAPI, domain: str) -> None:
-    base = f"/ebox/{domain}/v2"
-    tag = f"Messages ({domain})"
-
-    @app.post(
-        f"{base}/publishMessage",
+def sender_operation(
+    path: str, name: str, model: type[BaseModel], summary: str, description: str | None = None
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A sender's POST: each answers 201 with `model`, and refuses in StatusMessage shape."""
+    return router.post(
+        path,
         status_code=201,
-        tags=[tag],
-        operation_id=f"postMessage_{domain}",
-        response_model=PublicationStatusMessage,
-        summary="Publish a new message (multipart: messageToPublish + up to six files).",
-        responses=error_responses(400, 401, 403, 404),
+        name=f"{name}_{{domain}}",
+        response_model=model,
+        summary=summary,
+        description=description,
+        responses=SENDER_ERRORS,
     )
-    async def publish_message(
-        principal: CurrentPrincipal,
-        kbo: SenderKbo,
-        ledger: LedgerDep,
-        settings: SettingsDep,
-        messageToPublish: Annotated[str, Form(description="JSON MessageToPublish")],
-        upfile1: Annotated[UploadFile | None, File()] = None,
-        upfile2: Annotated[UploadFile | None, File()] = None,
-        upfile3: Annotated[UploadFile | None, File()] = None,
-        upfile4: Annotated[UploadFile | None, File()] = None,
-        upfile5: Annotated[UploadFile | None, File()] = None,
-        upfile6: Annotated[UploadFile | None, File()] = None,
-        idempotency_key: Annotated[
-            str | None, Header(alias="Idempotency-Key", max_length=200)
-        ] = None,
-    ) -> JSONResponse:
-        uploads = [upfile1, upfile2, upfile3, upfile4, upfile5, upfile6]
-        parts = await _parts(uploads, UPLOAD_PARTS, settings.max_upload_bytes)
-        client_id = principal.client_id or principal.subject
-        # Database work is blocking: keep it off the event loop.
-        submitted = await run_in_threadpool(
-            _submit, ledger, messageToPublish, parts, kbo, client_id, idempotency_key
-        )
-        return _answer(submitted)
 
-    @app.post(
-        f"{base}/linkEboxMessage",
-        status_code=201,
-        tags=[tag],
-        operation_id=f"linkMessage_{domain}",
-        response_model=LinkResponse,
-        summary="Link a published message to a list of further recipients (broadcast).",
-        responses=error_responses(400, 401, 403, 404),
-        description=(
-            "Each recipient gets at most one copy of the publication: a recipient listed "
-            "several times is linked once, and one that already has it (the original "
-            "recipient, an earlier link) keeps its letter and counts as a success, so that "
-            "a retried request answers the same nbSuccessLinks and writes nothing."
-        ),
+
+@sender_operation(
+    "/publishMessage",
+    "postMessage",
+    PublicationStatusMessage,
+    "Publish a new message (multipart: messageToPublish + up to six files).",
+)
+async def publish_message(
+    principal: CurrentPrincipal,
+    kbo: SenderKbo,
+    ledger: LedgerDep,
+    settings: SettingsDep,
+    messageToPublish: Annotated[str, Form(description="JSON MessageToPublish")],
+    upfile1: Annotated[UploadFile | None, File()] = None,
+    upfile2: Annotated[UploadFile | None, File()] = None,
+    upfile3: Annotated[UploadFile | None, File()] = None,
+    upfile4: Annotated[UploadFile | None, File()] = None,
+    upfile5: Annotated[UploadFile | None, File()] = None,
+    upfile6: Annotated[UploadFile | None, File()] = None,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
+) -> JSONResponse:
+    uploads = [upfile1, upfile2, upfile3, upfile4, upfile5, upfile6]
+    parts = await _parts(uploads, UPLOAD_PARTS, settings.max_upload_bytes)
+    client_id = principal.client_id or principal.subject
+    # Database work is blocking: keep it off the event loop.
+    submitted = await run_in_threadpool(
+        _submit, ledger, messageToPublish, parts, kbo, client_id, idempotency_key
     )
-    def link_message(
-        principal: CurrentPrincipal, kbo: SenderKbo, ledger: LedgerDep, body: MessageToLink
-    ) -> JSONResponse:
-        recipients = [recipient_of(r.model_dump()) for r in body.recipients]
-        # Read before linking: nothing that can fail comes after the commit.
-        expiry = ledger.app.sent(body.messageId).expires_at
-        outcomes = ledger.app.link(
-            body.messageId, kbo, recipients, client_id=principal.client_id or kbo
-        )
-        answer: dict[str, Any] = {
-            "messageId": body.messageId,
-            "expirationDate": contract_datetime(expiry),
-            "nbSuccessLinks": sum(o.ok for o in outcomes),
-            "errorCases": [
-                {"eboxType": o.recipient.ebox_type, "eboxIdValue": o.recipient.id_value}
-                for o in outcomes
-                if not o.ok
-            ],
+    return _answer(submitted)
+
+
+@sender_operation(
+    "/linkEboxMessage",
+    "linkMessage",
+    LinkResponse,
+    "Link a published message to a list of further recipients (broadcast).",
+    description=(
+        "Each recipient gets at most one copy of the publication: a recipient listed "
+        "several times is linked once, and one that already has it (the original "
+        "recipient, an earlier link) keeps its letter and counts as a success, so that "
+        "a retried request answers the same nbSuccessLinks and writes nothing."
+    ),
+)
+def link_message(
+    principal: CurrentPrincipal, kbo: SenderKbo, ledger: LedgerDep, body: MessageToLink
+) -> JSONResponse:
+    recipients = [recipient_of(r.model_dump()) for r in body.recipients]
+    # Read before linking: nothing that can fail comes after the commit.
+    expiry = ledger.app.sent(body.messageId).expires_at
+    outcomes = ledger.app.link(
+        body.messageId, kbo, recipients, client_id=principal.client_id or kbo
+    )
+    answer: dict[str, Any] = {
+        "messageId": body.messageId,
+        "expirationDate": contract_datetime(expiry),
+        "nbSuccessLinks": sum(o.ok for o in outcomes),
+        "errorCases": [
+            {"eboxType": o.recipient.ebox_type, "eboxIdValue": o.recipient.id_value}
+            for o in outcomes
+            if not o.ok
+        ],
+    }
+    return JSONResponse(answer, 201)
+
+
+@sender_operation(
+    "/searchMessageStatus",
+    "getStatus",
+    MessagesStatusList,
+    "The status of a list of the sender's own messages.",
+)
+def search_status(kbo: SenderKbo, ledger: LedgerDep, body: list[MessageIdEboxId]) -> JSONResponse:
+    refs = [
+        MessageRef(i.messageId, Recipient(i.eboxId.eboxType, i.eboxId.eboxIdValue)) for i in body
+    ]
+    rows = [
+        {
+            "messageId": status.message_id,
+            "eboxId": {"eboxType": status.ebox.ebox_type, "eboxIdValue": status.ebox.id_value},
+            "expirationDate": contract_datetime(status.expiration_date),
+            "readStatus": status.read,
+            "visible": status.visible,
         }
-        return JSONResponse(answer, 201)
+        for status in StatusView.of(ledger).statuses(kbo, refs)
+    ]
+    if not rows:
+        raise ApiError(
+            404, "MESSAGE_NOT_FOUND", "none of these messages is a message of this sender"
+        )
+    return JSONResponse(rows, 201)
 
-    @app.post(
-        f"{base}/searchMessageStatus",
-        status_code=201,
-        tags=[tag],
-        operation_id=f"getStatus_{domain}",
-        response_model=MessagesStatusList,
-        summary="The status of a list of the sender's own messages.",
-        responses=error_responses(400, 401, 403, 404),
-    )
-    def search_status(
-        kbo: SenderKbo, ledger: LedgerDep, body: list[MessageIdEboxId]
-    ) -> JSONResponse:
-        refs = [
-            MessageRef(i.messageId, Recipient(i.eboxId.eboxType, i.eboxId.eboxIdValue))
-            for i in body
-        ]
-        rows = [
-            {
-                "messageId": status.message_id,
-                "eboxId": {"eboxType": status.ebox.ebox_type, "eboxIdValue": status.ebox.id_value},
-                "expirationDate": contract_datetime(status.expiration_date),
-                "readStatus": status.read,
-                "visible": status.visible,
-            }
-            for status in StatusView.of(ledger).statuses(kbo, refs)
-        ]
-        if not rows:
-            raise ApiError(
-                404, "MESSAGE_NOT_FOUND", "none of these messages is a message of this sender"
-            )
-        return JSONResponse(rows, 201)
+
+def register(app: FastAPI) -> None:
+    mount_per_domain(app, router, "/ebox/{domain}/v2", "Messages ({domain})")

@@ -33,10 +33,14 @@ Names are what the sender registered (a TranslatedString, possibly with
 kept); validity periods are shown in the contract's lower-case units.
 """
 
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
 
 from ebox.api.consistency import MinPositionHeader, consistency_timeout, wait_for_view
 from ebox.api.contract import MAX_PAGE_SIZE
@@ -50,6 +54,7 @@ from ebox.api.schemas import (
     SenderApplications,
     SenderOrganization,
     SenderOrganizations,
+    contract_answer,
     error_responses,
 )
 from ebox.api.validation import KboNumber, MessageTypeId, ReferenceId, SenderApplicationId
@@ -112,12 +117,6 @@ def sender_organization_json(info: SenderOrganizationInfo) -> dict[str, Any]:
     }
 
 
-def _page(page: Page[Any], render: Any) -> JSONResponse:
-    return JSONResponse(
-        {"items": [render(item) for item in page.items], "totalItems": page.total_items}
-    )
-
-
 def no_image() -> ApiError:
     return ApiError(404, "IMAGE_NOT_FOUND", "no image: this registry keeps no logos yet")
 
@@ -137,102 +136,134 @@ image_responses: dict[int | str, dict[str, Any]] = {
 }
 
 
-def described(definition: str) -> dict[int | str, dict[str, Any]]:
-    return {200: {"description": f"The contract's {definition}"}, **errors}
+# The identifier of each kind, as its path names and bounds it: a dependency, so that one
+# listing-and-lookup code serves the three kinds (validated with the route's other inputs).
+def message_type_key(messageTypeId: MessageTypeId) -> str:
+    return messageTypeId
 
 
-@router.get(
-    "/messageTypes",
-    name="getAllMessagesTypes_{domain}",
-    response_model=MessageTypes,
-    summary="The message types, one page.",
-    responses=described("MessageTypes"),
+def sender_application_key(senderApplicationId: SenderApplicationId) -> str:
+    return senderApplicationId
+
+
+def sender_organization_key(senderOrganizationId: KboNumber) -> str:
+    return senderOrganizationId
+
+
+def image_key(imageId: ReferenceId) -> str:
+    return imageId
+
+
+ImageKey = Annotated[str, Depends(image_key)]
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One kind of reference data: its paths, operation names, schemas and catalogue reads."""
+
+    path: str  # "/messageTypes"; one item is under path/{key}
+    key: Callable[..., str]  # the path's identifier (a dependency above)
+    operations: tuple[str, str]  # listing, one item (the contract's operationIds)
+    models: tuple[type[BaseModel], type[BaseModel]]
+    summaries: tuple[str, str]
+    listing: Callable[[ReferenceCatalogue, int, int], Page[Any]]
+    lookup: Callable[[ReferenceCatalogue, str], Any]
+    render: Callable[[Any], dict[str, Any]]
+    image: tuple[str, str] | None = None  # its logo's operation and summary, if it has one
+
+    @property
+    def key_name(self) -> str:
+        return next(iter(inspect.signature(self.key).parameters))
+
+
+KINDS = (
+    Kind(
+        "/messageTypes",
+        message_type_key,
+        ("getAllMessagesTypes", "getMessageTypeById"),
+        (MessageTypes, MessageType),
+        ("The message types, one page.", "One message type."),
+        ReferenceCatalogue.message_types,
+        ReferenceCatalogue.message_type,
+        message_type_json,
+    ),
+    Kind(
+        "/senderApplications",
+        sender_application_key,
+        ("findAllSenderApplications", "getSenderApplicationById"),
+        (SenderApplications, SenderApplication),
+        ("The sender applications, one page.", "One sender application."),
+        ReferenceCatalogue.sender_applications,
+        ReferenceCatalogue.sender_application,
+        sender_application_json,
+        (
+            "getImageForSenderApplication",
+            "An application's logo: none are kept yet, so always 404.",
+        ),
+    ),
+    Kind(
+        "/senderOrganizations",
+        sender_organization_key,
+        ("findAllSenderOrganizations", "getSenderOrganizationById"),
+        (SenderOrganizations, SenderOrganization),
+        ("The sender organisations, one page.", "One sender organisation (by KBO number)."),
+        ReferenceCatalogue.sender_organizations,
+        ReferenceCatalogue.sender_organization,
+        sender_organization_json,
+        (
+            "getImageForSenderOrganization",
+            "An organisation's logo: none are kept yet, so always 404.",
+        ),
+    ),
 )
-def message_types(view: Catalogue, page: Page_ = 1, pageSize: PageSize = 25) -> JSONResponse:
-    return _page(view.message_types(page, pageSize), message_type_json)
 
 
-@router.get(
-    "/messageTypes/{messageTypeId}",
-    name="getMessageTypeById_{domain}",
-    response_model=MessageType,
-    summary="One message type.",
-    responses=described("MessageType"),
-)
-def message_type(view: Catalogue, messageTypeId: MessageTypeId) -> JSONResponse:
-    return JSONResponse(message_type_json(view.message_type(messageTypeId)))
+def routes_of(kind: Kind) -> None:
+    """The listing, the lookup and (if the kind has logos) the image route of one kind."""
+    Key = Annotated[str, Depends(kind.key)]
+    item_path = f"{kind.path}/{{{kind.key_name}}}"
+    (listing_model, item_model), (listing_summary, item_summary) = kind.models, kind.summaries
+
+    @router.get(
+        kind.path,
+        name=f"{kind.operations[0]}_{{domain}}",
+        response_model=listing_model,
+        summary=listing_summary,
+        responses=contract_answer(listing_model.__name__, errors),
+    )
+    def listing(view: Catalogue, page: Page_ = 1, pageSize: PageSize = 25) -> JSONResponse:
+        found = kind.listing(view, page, pageSize)
+        items = [kind.render(item) for item in found.items]
+        return JSONResponse({"items": items, "totalItems": found.total_items})
+
+    @router.get(
+        item_path,
+        name=f"{kind.operations[1]}_{{domain}}",
+        response_model=item_model,
+        summary=item_summary,
+        responses=contract_answer(item_model.__name__, errors),
+    )
+    def item(view: Catalogue, key: Key) -> JSONResponse:
+        return JSONResponse(kind.render(kind.lookup(view, key)))
+
+    if kind.image is None:
+        return
+
+    @router.get(
+        f"{item_path}/images/{{imageId}}/content",
+        name=f"{kind.image[0]}_{{domain}}",
+        summary=kind.image[1],
+        response_class=Response,
+        responses=image_responses,
+    )
+    def image(view: Catalogue, key: Key, image: ImageKey) -> Response:
+        del image  # bounded, and never found
+        kind.lookup(view, key)  # an unknown organisation or application is 404 first
+        raise no_image()
 
 
-@router.get(
-    "/senderApplications",
-    name="findAllSenderApplications_{domain}",
-    response_model=SenderApplications,
-    summary="The sender applications, one page.",
-    responses=described("SenderApplications"),
-)
-def sender_applications(view: Catalogue, page: Page_ = 1, pageSize: PageSize = 25) -> JSONResponse:
-    return _page(view.sender_applications(page, pageSize), sender_application_json)
-
-
-@router.get(
-    "/senderApplications/{senderApplicationId}",
-    name="getSenderApplicationById_{domain}",
-    response_model=SenderApplication,
-    summary="One sender application.",
-    responses=described("SenderApplication"),
-)
-def sender_application(view: Catalogue, senderApplicationId: SenderApplicationId) -> JSONResponse:
-    return JSONResponse(sender_application_json(view.sender_application(senderApplicationId)))
-
-
-@router.get(
-    "/senderApplications/{senderApplicationId}/images/{imageId}/content",
-    name="getImageForSenderApplication_{domain}",
-    summary="An application's logo: none are kept yet, so always 404.",
-    response_class=Response,
-    responses=image_responses,
-)
-def sender_application_image(
-    view: Catalogue, senderApplicationId: SenderApplicationId, imageId: ReferenceId
-) -> JSONResponse:
-    view.sender_application(senderApplicationId)  # an unknown application is 404 first
-    raise no_image()
-
-
-@router.get(
-    "/senderOrganizations",
-    name="findAllSenderOrganizations_{domain}",
-    response_model=SenderOrganizations,
-    summary="The sender organisations, one page.",
-    responses=described("SenderOrganizations"),
-)
-def sender_organizations(view: Catalogue, page: Page_ = 1, pageSize: PageSize = 25) -> JSONResponse:
-    return _page(view.sender_organizations(page, pageSize), sender_organization_json)
-
-
-@router.get(
-    "/senderOrganizations/{senderOrganizationId}",
-    name="getSenderOrganizationById_{domain}",
-    response_model=SenderOrganization,
-    summary="One sender organisation (by KBO number).",
-    responses=described("SenderOrganization"),
-)
-def sender_organization(view: Catalogue, senderOrganizationId: KboNumber) -> JSONResponse:
-    return JSONResponse(sender_organization_json(view.sender_organization(senderOrganizationId)))
-
-
-@router.get(
-    "/senderOrganizations/{senderOrganizationId}/images/{imageId}/content",
-    name="getImageForSenderOrganization_{domain}",
-    summary="An organisation's logo: none are kept yet, so always 404.",
-    response_class=Response,
-    responses=image_responses,
-)
-def sender_organization_image(
-    view: Catalogue, senderOrganizationId: KboNumber, imageId: ReferenceId
-) -> JSONResponse:
-    view.sender_organization(senderOrganizationId)  # an unknown organisation is 404 first
-    raise no_image()
+for _kind in KINDS:
+    routes_of(_kind)
 
 
 def register(app: FastAPI) -> None:

@@ -42,6 +42,13 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {s: {"model": StatusMessage, "description": texts[s]} for s in statuses}
 
 
+def contract_answer(
+    definition: str, errors: dict[int | str, dict[str, Any]], status: int = 200
+) -> dict[int | str, dict[str, Any]]:
+    """A route's `responses`: its answer, named after the contract's definition, and its errors."""
+    return {status: {"description": f"The contract's {definition}"}, **errors}
+
+
 class ContractModel(BaseModel):
     """An answer of the contract: unknown fields are allowed, as the contract allows them."""
 
