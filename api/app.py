@@ -16,6 +16,7 @@ from ebox.api import (
     health,
     ledger_routes,
     oauth,
+    openapi,
     publication,
     reference,
     request_id,
@@ -62,4 +63,5 @@ def create_app(ledger: Ledger, settings: Settings | None = None) -> FastAPI:
         evidence_routes,
     ):
         module.register(app)
+    openapi.install(app)  # refusals as the error handlers answer them, not FastAPI's 422
     return app

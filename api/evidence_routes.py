@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import FastAPI, Header, Query
+from fastapi import APIRouter, FastAPI, Header, Query
 from fastapi.responses import Response
 
 from ebox.adapters.evidence import EvidenceUnavailable, build_evidence
@@ -44,37 +44,47 @@ def _party(
     raise ApiError(403, "FORBIDDEN", "evidence is for the letter's parties and auditors")
 
 
-def register(app: FastAPI) -> None:
-    @app.get(
-        "/evidence/{messageId}",
-        tags=["Evidence"],
-        summary="The ebox-evidence/v1 bundle (JSON) or its PDF certificate.",
-        responses={
-            200: {"content": {"application/json": {}, "application/pdf": {}}},
-            **error_responses(401, 403, 404, 409),
+router = APIRouter()
+
+
+@router.get(
+    "/evidence/{messageId}",
+    tags=["Evidence"],
+    summary="The ebox-evidence/v1 bundle (JSON) or its PDF certificate.",
+    responses={
+        200: {
+            "description": "The bundle (JSON), or its certificate when Accept asks for a PDF",
+            "content": {
+                "application/json": {"schema": {"type": "object"}},
+                "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+            },
         },
-    )
-    def evidence(
-        messageId: str,
-        principal: CurrentPrincipal,
-        ledger: LedgerDep,
-        ebox_id: EboxIdHeader = None,
-        accept: Annotated[str | None, Header()] = None,
-        disclose: Annotated[bool, Query()] = False,
-    ) -> Response:
-        party = _party(principal, ledger, messageId, ebox_id)
-        if disclose and not party:
-            raise ApiError(403, "FORBIDDEN", "only the letter's parties may ask for a disclosure")
-        try:
-            bundle = build_evidence(ledger, messageId, disclose=disclose)
-        except (EvidenceUnavailable, NoCheckpoint) as error:
-            raise ApiError(409, "NOT_YET_SEALED", str(error)) from None
-        text = bundle.to_json()
-        if accept and "application/pdf" in accept:
-            return Response(
-                _pdf(text, TransparencyLog(ledger).vkey()), media_type="application/pdf"
-            )
-        return Response(text, media_type="application/json")
+        **error_responses(401, 403, 404, 409),
+    },
+)
+def evidence(
+    messageId: str,
+    principal: CurrentPrincipal,
+    ledger: LedgerDep,
+    ebox_id: EboxIdHeader = None,
+    accept: Annotated[str | None, Header()] = None,
+    disclose: Annotated[bool, Query()] = False,
+) -> Response:
+    party = _party(principal, ledger, messageId, ebox_id)
+    if disclose and not party:
+        raise ApiError(403, "FORBIDDEN", "only the letter's parties may ask for a disclosure")
+    try:
+        bundle = build_evidence(ledger, messageId, disclose=disclose)
+    except (EvidenceUnavailable, NoCheckpoint) as error:
+        raise ApiError(409, "NOT_YET_SEALED", str(error)) from None
+    text = bundle.to_json()
+    if accept and "application/pdf" in accept:
+        return Response(_pdf(text, TransparencyLog(ledger).vkey()), media_type="application/pdf")
+    return Response(text, media_type="application/json")
+
+
+def register(app: FastAPI) -> None:
+    app.include_router(router)
 
 
 def _pdf(text: str, vkey: str) -> bytes:

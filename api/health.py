@@ -27,7 +27,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
@@ -40,30 +40,59 @@ LagReporter = Callable[[], int]
 DEFAULT_MAX_LAG = 10_000
 
 
+HEALTH = {
+    "type": "object",
+    "required": ["status", "database", "lags"],
+    "properties": {
+        "status": {"type": "string", "enum": ["ok", "degraded", "unavailable"]},
+        "database": {"type": "object"},
+        "lags": {"type": "object"},
+    },
+}
+"""The answer's shape in /openapi.json (both statuses)."""
+
+
+router = APIRouter()
+
+
+@router.get(
+    "/health",
+    tags=["Operations"],
+    summary="Database, migration and projection lag.",
+    responses={
+        200: {"description": "ok", "content": {"application/json": {"schema": HEALTH}}},
+        503: {
+            "description": "unavailable or degraded: `status` says which, the body why",
+            "content": {"application/json": {"schema": HEALTH}},
+        },
+    },
+)
+def health(request: Request) -> JSONResponse:
+    ledger: Ledger = request.app.state.ledger
+    reporters: dict[str, LagReporter] = getattr(request.app.state, "lag_reporters", {})
+    settings = getattr(request.app.state, "settings", None)
+    max_lag = int(getattr(settings, "max_lag", DEFAULT_MAX_LAG))
+    database = _database(ledger)
+    lags, lag_failed = _lags(reporters)
+    body: dict[str, Any] = {"status": "ok", "database": database, "lags": lags}
+    if not database["reachable"] or not database["current"]:
+        body["status"] = "unavailable"
+        return JSONResponse(body, 503, headers={"Cache-Control": "no-store"})
+    followers, stuck = _followers(ledger, max_lag)
+    body["followers"] = followers
+    body["max_lag"] = max_lag
+    if stuck or lag_failed:
+        body["status"] = "degraded"
+        body["stuck"] = stuck
+    code = 200 if body["status"] == "ok" else 503
+    return JSONResponse(body, code, headers={"Cache-Control": "no-store"})
+
+
 def register(app: FastAPI) -> None:
     if not hasattr(app.state, "lag_reporters"):
         app.state.lag_reporters = {}
 
-    @app.get("/health", tags=["Operations"], summary="Database, migration and projection lag.")
-    def health(request: Request) -> JSONResponse:
-        ledger: Ledger = request.app.state.ledger
-        reporters: dict[str, LagReporter] = getattr(request.app.state, "lag_reporters", {})
-        settings = getattr(request.app.state, "settings", None)
-        max_lag = int(getattr(settings, "max_lag", DEFAULT_MAX_LAG))
-        database = _database(ledger)
-        lags, lag_failed = _lags(reporters)
-        body: dict[str, Any] = {"status": "ok", "database": database, "lags": lags}
-        if not database["reachable"] or not database["current"]:
-            body["status"] = "unavailable"
-            return JSONResponse(body, 503, headers={"Cache-Control": "no-store"})
-        followers, stuck = _followers(ledger, max_lag)
-        body["followers"] = followers
-        body["max_lag"] = max_lag
-        if stuck or lag_failed:
-            body["status"] = "degraded"
-            body["stuck"] = stuck
-        code = 200 if body["status"] == "ok" else 503
-        return JSONResponse(body, code, headers={"Cache-Control": "no-store"})
+    app.include_router(router)
 
 
 def _followers(ledger: Ledger, max_lag: int) -> tuple[dict[str, Any], list[str]]:

@@ -1,10 +1,11 @@
 """One router, two eBox types: mounting a router under `/ebox/citizen` and `/ebox/enterprise`.
 
-The consultation, reference-data and event routers (ebox.api.ebox_routes,
-.reference, .feed) are each one `APIRouter` whose routes serve both types of
-eBox. `mount_per_domain` includes it once per type with `include_router`:
-under that type's base path, with a dependency naming the type for the routes
-(`EboxDomain`), that type's tags, and that type's operation ids.
+The consultation, publication, reference-data and event routers
+(ebox.api.ebox_routes, .publication, .reference, .feed) are each one
+`APIRouter` whose routes serve both types of eBox. `mount_per_domain`
+includes it once per type with `include_router`: under that type's base path,
+with a dependency naming the type for the routes (`EboxDomain`), that type's
+tags, and that type's operation ids.
 
 Operation ids are what tests/contract.py and schemathesis match the contract
 on, so they stay exactly what they were: a route is named by a template

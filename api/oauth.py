@@ -51,7 +51,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -181,117 +181,125 @@ def limits_of(app: FastAPI) -> TokenRequestLimits:
     return limits
 
 
-def register(app: FastAPI) -> None:
-    @app.post(
-        TOKEN_PATH,
-        tags=["OAuth2"],
-        summary="Client credentials grant with a private_key_jwt client assertion (RFC 7523).",
-        responses={
-            200: {
-                "description": "RFC 6749 §5.1: the access token.",
-                "content": {"application/json": {"schema": _TOKEN_SCHEMA}},
-            },
-            400: _oauth_error("invalid_request, unsupported_grant_type or invalid_scope."),
-            401: _oauth_error(
-                f"invalid_client, always with the text {INVALID_CLIENT_DESCRIPTION!r}: the "
-                "reason is in the server's log under the answer's X-Request-Id."
-            ),
-            429: {
-                **_oauth_error("slow_down: too many requests from this address or client."),
-                "headers": {
-                    "Retry-After": {
-                        "description": "Seconds to wait.",
-                        "schema": {"type": "integer", "minimum": 1},
-                    }
-                },
+router = APIRouter()
+
+
+@router.post(
+    TOKEN_PATH,
+    tags=["OAuth2"],
+    summary="Client credentials grant with a private_key_jwt client assertion (RFC 7523).",
+    responses={
+        200: {
+            "description": "RFC 6749 §5.1: the access token.",
+            "content": {"application/json": {"schema": _TOKEN_SCHEMA}},
+        },
+        400: _oauth_error("invalid_request, unsupported_grant_type or invalid_scope."),
+        401: _oauth_error(
+            f"invalid_client, always with the text {INVALID_CLIENT_DESCRIPTION!r}: the "
+            "reason is in the server's log under the answer's X-Request-Id."
+        ),
+        429: {
+            **_oauth_error("slow_down: too many requests from this address or client."),
+            "headers": {
+                "Retry-After": {
+                    "description": "Seconds to wait.",
+                    "schema": {"type": "integer", "minimum": 1},
+                }
             },
         },
-        openapi_extra={
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "application/x-www-form-urlencoded": {
-                        "schema": {
-                            "type": "object",
-                            "required": ["grant_type", "client_assertion_type", "client_assertion"],
-                            "properties": {
-                                "grant_type": {"type": "string", "enum": [GRANT_TYPE]},
-                                "client_assertion_type": {
-                                    "type": "string",
-                                    "enum": [ASSERTION_TYPE],
-                                },
-                                "client_assertion": {"type": "string"},
-                                "scope": {"type": "string", "description": " ".join(SCOPES)},
-                                "client_id": {"type": "string"},
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/x-www-form-urlencoded": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["grant_type", "client_assertion_type", "client_assertion"],
+                        "properties": {
+                            "grant_type": {"type": "string", "enum": [GRANT_TYPE]},
+                            "client_assertion_type": {
+                                "type": "string",
+                                "enum": [ASSERTION_TYPE],
                             },
-                        }
+                            "client_assertion": {"type": "string"},
+                            "scope": {"type": "string", "description": " ".join(SCOPES)},
+                            "client_id": {"type": "string"},
+                        },
                     }
-                },
-            }
-        },
-    )
-    async def token(request: Request) -> JSONResponse:
-        address = request.client.host if request.client else "-"
-        claimed = "-"
-        limits = limits_of(request.app)
+                }
+            },
+        }
+    },
+)
+async def token(request: Request) -> JSONResponse:
+    address = request.client.host if request.client else "-"
+    claimed = "-"
+    limits = limits_of(request.app)
+    try:
         try:
-            try:
-                limits.per_address.spend(address)
-                form = await _form(request)
-                claimed = _claimed_client_id(form)
-                ledger: Ledger = request.app.state.ledger
-                settings: Settings = request.app.state.settings
-                tokens = auth_of(request.app).tokens
-                grant = await run_in_threadpool(
-                    authenticate, ledger, settings, form, client_limit=limits.per_client
-                )
-            except RateLimited as limited:
-                raise _slow_down(limited) from None
-        except OAuthError as error:
-            # Every refusal, with its real reason; never the assertion or any other secret.
-            log.warning(
-                "token request refused: %s (%s); claimed client %s, address %s, request %s",
-                error.error,
-                error.reason,
-                claimed,
-                address,
-                current_request_id() or "-",
+            limits.per_address.spend(address)
+            form = await _form(request)
+            claimed = _claimed_client_id(form)
+            ledger: Ledger = request.app.state.ledger
+            settings: Settings = request.app.state.settings
+            tokens = auth_of(request.app).tokens
+            grant = await run_in_threadpool(
+                authenticate, ledger, settings, form, client_limit=limits.per_client
             )
-            return error.response()
-        issued = tokens.issue(
-            kind=grant.client.kind,
-            subject=grant.client.subject,
-            client_id=grant.client.client_id,
-            scopes=grant.scopes,
+        except RateLimited as limited:
+            raise _slow_down(limited) from None
+    except OAuthError as error:
+        # Every refusal, with its real reason; never the assertion or any other secret.
+        log.warning(
+            "token request refused: %s (%s); claimed client %s, address %s, request %s",
+            error.error,
+            error.reason,
+            claimed,
+            address,
+            current_request_id() or "-",
         )
-        body = {
-            "access_token": issued.access_token,
-            "token_type": "Bearer",
-            "expires_in": issued.expires_in,
-            "scope": issued.scope,
-        }
-        return JSONResponse(body, 200, headers=NO_STORE)
-
-    @app.get(JWKS_PATH, tags=["OAuth2"], summary="The public key that signs the access tokens.")
-    def jwks(request: Request) -> dict[str, Any]:
-        return auth_of(request.app).tokens.jwks()
-
-    @app.get(
-        "/.well-known/oauth-authorization-server",
-        tags=["OAuth2"],
-        summary="Authorisation server metadata (RFC 8414).",
+        return error.response()
+    issued = tokens.issue(
+        kind=grant.client.kind,
+        subject=grant.client.subject,
+        client_id=grant.client.client_id,
+        scopes=grant.scopes,
     )
-    def metadata(request: Request) -> dict[str, Any]:
-        settings: Settings = request.app.state.settings
-        return {
-            "issuer": settings.public_url,
-            "token_endpoint": token_endpoint(settings),
-            "jwks_uri": f"{settings.public_url}{JWKS_PATH}",
-            "grant_types_supported": [GRANT_TYPE],
-            "token_endpoint_auth_methods_supported": ["private_key_jwt"],
-            "token_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGORITHMS),
-            "scopes_supported": sorted(SCOPES),
-        }
+    body = {
+        "access_token": issued.access_token,
+        "token_type": "Bearer",
+        "expires_in": issued.expires_in,
+        "scope": issued.scope,
+    }
+    return JSONResponse(body, 200, headers=NO_STORE)
+
+
+@router.get(JWKS_PATH, tags=["OAuth2"], summary="The public key that signs the access tokens.")
+def jwks(request: Request) -> dict[str, Any]:
+    return auth_of(request.app).tokens.jwks()
+
+
+@router.get(
+    "/.well-known/oauth-authorization-server",
+    tags=["OAuth2"],
+    summary="Authorisation server metadata (RFC 8414).",
+)
+def metadata(request: Request) -> dict[str, Any]:
+    settings: Settings = request.app.state.settings
+    return {
+        "issuer": settings.public_url,
+        "token_endpoint": token_endpoint(settings),
+        "jwks_uri": f"{settings.public_url}{JWKS_PATH}",
+        "grant_types_supported": [GRANT_TYPE],
+        "token_endpoint_auth_methods_supported": ["private_key_jwt"],
+        "token_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGORITHMS),
+        "scopes_supported": sorted(SCOPES),
+    }
+
+
+def register(app: FastAPI) -> None:
+    app.include_router(router)
 
     app.state.oauth_limits = TokenRequestLimits.for_settings(app.state.settings)
 

@@ -28,6 +28,7 @@ from ebox.api.schemas import (
     LinkResponse,
     MessagesStatusList,
     PublicationStatusMessage,
+    StatusMessage,
     error_responses,
 )
 from ebox.api.validation import EboxIdValue, ReferenceId
@@ -131,10 +132,24 @@ router = APIRouter()
 """Mounted under /ebox/citizen/v2 and /ebox/enterprise/v2 by `register` (ebox.api.mounting)."""
 
 SENDER_ERRORS = error_responses(400, 401, 403, 404)
+PUBLISH_ERRORS = {
+    **SENDER_ERRORS,
+    **error_responses(413, 422),
+    409: {
+        "model": StatusMessage,
+        "description": "The Idempotency-Key's first request is still in flight: retry after "
+        "Retry-After",
+    },
+}
 
 
 def sender_operation(
-    path: str, name: str, model: type[BaseModel], summary: str, description: str | None = None
+    path: str,
+    name: str,
+    model: type[BaseModel],
+    summary: str,
+    description: str | None = None,
+    errors: dict[int | str, dict[str, Any]] = SENDER_ERRORS,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """A sender's POST: each answers 201 with `model`, and refuses in StatusMessage shape."""
     return router.post(
@@ -144,7 +159,7 @@ def sender_operation(
         response_model=model,
         summary=summary,
         description=description,
-        responses=SENDER_ERRORS,
+        responses=errors,
     )
 
 
@@ -153,6 +168,7 @@ def sender_operation(
     "postMessage",
     PublicationStatusMessage,
     "Publish a new message (multipart: messageToPublish + up to six files).",
+    errors=PUBLISH_ERRORS,
 )
 async def publish_message(
     principal: CurrentPrincipal,

@@ -37,6 +37,8 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         404: "Not found, or not visible to the caller",
         409: "Refused in the current state",
         410: "The content was destroyed (expiry or erasure); its proofs remain",
+        413: "The body, or one of its files, exceeds its limit",
+        422: "The Idempotency-Key was used for another request",
         503: f"The view did not reach {MIN_POSITION_HEADER} in time: retry",
     }
     return {s: {"model": StatusMessage, "description": texts[s]} for s in statuses}

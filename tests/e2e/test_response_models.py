@@ -1,5 +1,6 @@
 """`/openapi.json` describes every answer of the consultation, publication, reference-data
-and event routes.
+and event routes, and every refusal as the error handlers answer it (a StatusMessage: a 400
+for a refused input, never FastAPI's 422; a 500 on every operation).
 
 Each route declares its answer's schema (ebox.api.schemas, mirroring the
 contract's definitions); these tests ask every one of those routes over HTTP,
@@ -234,3 +235,93 @@ def test_a_token_without_the_publication_scope_is_told_so_first(
         assert refused.json()["code"] == "INSUFFICIENT_SCOPE"
         assert 'error="insufficient_scope"' in refused.headers["WWW-Authenticate"]
         assert_documented(document, f"{name}_citizen", refused)
+
+
+# --------------------------------------------------------------------------- refusals
+
+# The refusals in a shape of their own: the OAuth token endpoint's RFC 6749 §5.2 errors
+# ({"error": ...}), and /health's 503, which is its report (degraded or unavailable).
+OWN_SHAPES = {("/oauth/token", "post"): {"400", "401", "429"}, ("/health", "get"): {"503"}}
+STATUS_MESSAGE = {"$ref": "#/components/schemas/StatusMessage"}
+
+
+def operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (path, method, op)
+        for path, item in document["paths"].items()
+        for method, op in item.items()
+        if isinstance(op, dict) and "responses" in op
+    ]
+
+
+def test_no_operation_documents_fastapis_422_and_every_refusal_is_a_status_message(
+    box: Box,
+) -> None:
+    """What the error handlers answer: a refused input is a 400 StatusMessage (never FastAPI's
+    422 HTTPValidationError), and every operation may answer a 500 StatusMessage."""
+    document = openapi(box)
+    assert not {"HTTPValidationError", "ValidationError"} & set(document["components"]["schemas"])
+    assert "HTTPValidationError" not in str(document)
+    found = operations(document)
+    assert len(found) > 50
+    for path, method, op in found:
+        responses = op["responses"]
+        where = f"{method.upper()} {path}"
+        assert "500" in responses, where
+        if op.get("parameters") or op.get("requestBody"):
+            assert "400" in responses, where
+        for status, response in responses.items():
+            if int(status) < 400 or status in OWN_SHAPES.get((path, method), set()):
+                continue
+            schema = response["content"]["application/json"]["schema"]
+            assert schema == STATUS_MESSAGE, f"{where} {status}: {schema}"
+    # The one 422 left is a route's own: an Idempotency-Key reused for another request.
+    with_422 = {op["operationId"] for _, _, op in found if "422" in op["responses"]}
+    assert with_422 == {"postMessage_citizen", "postMessage_enterprise"}
+
+
+def test_refused_inputs_answer_the_documented_400(box: Box) -> None:
+    """FastAPI's own validation (a bound, a missing form field) and the ledger routes' too."""
+    document = openapi(box)
+    page = box.get("/ebox/messages", params={"pageSize": 0})
+    assert page.status_code == 400, page.text
+    assert assert_documented(document, "getMessagesByEBoxId_citizen", page)["code"] == (
+        "INVALID_REQUEST"
+    )
+    token = sender_token(box.http, box.ledger, SENDER_KBO)
+    unnamed = box.http.post(f"{BASE}/publishMessage", data={}, headers=bearer(token))
+    assert unnamed.status_code == 400, unnamed.text
+    assert_documented(document, "postMessage_citizen", unnamed)
+    limit = box.http.get("/ledger/checkpoints", params={"limit": 0})
+    assert limit.status_code == 400, limit.text
+    assert_documented(document, operation_at(document, "/ledger/checkpoints"), limit)
+
+
+def test_a_reused_idempotency_key_answers_the_documented_422(box: Box) -> None:
+    document = openapi(box)
+    token = sender_token(box.http, box.ledger, SENDER_KBO)
+    first = publish(box.http, token, message_to_publish(), idempotency_key="models-1")
+    assert first.status_code == 201, first.text
+    other = publish(
+        box.http,
+        token,
+        message_to_publish(subject={"nl": "iets anders"}),
+        idempotency_key="models-1",
+    )
+    assert other.status_code == 422, other.text
+    assert assert_documented(document, "postMessage_citizen", other)["code"] == (
+        "IDEMPOTENCY_KEY_REUSED"
+    )
+
+
+def test_the_ledger_answers_what_it_documents(box: Box) -> None:
+    document = openapi(box)
+    listed = box.http.get("/ledger/checkpoints")
+    assert listed.status_code == 200, listed.text
+    assert_documented(document, operation_at(document, "/ledger/checkpoints"), listed)
+    health = box.http.get("/health")
+    assert_documented(document, operation_at(document, "/health"), health)
+
+
+def operation_at(document: dict[str, Any], path: str, method: str = "get") -> str:
+    return str(document["paths"][path][method]["operationId"])

@@ -4,7 +4,8 @@ A document whose ciphertext is gone from the blob table (a lost or partial
 restore) is neither the reader's mistake nor an expiry (410): the answer is a
 500 in the contract's StatusMessage shape with the code ``CONTENT_UNAVAILABLE``,
 the request's ``X-Request-Id``, an error id the operator's log repeats, and no
-``Read`` recorded (nothing was handed over). Its siblings still open.
+``Read`` recorded (nothing was handed over), as `/openapi.json` documents it. Its
+siblings still open.
 
 The world is the consultation tests' (`box`).
 """
@@ -19,6 +20,7 @@ from sqlalchemy import delete
 from ebox.adapters.tables import blobs
 from ebox.domain.errors import ContentUnavailable
 from tests.e2e.test_consultation_api import CSV, Box, box, contract_body
+from tests.e2e.test_response_models import assert_documented, openapi
 
 __all__ = ["box"]  # the fixture, shared with the consultation tests
 
@@ -48,6 +50,7 @@ def test_a_lost_ciphertext_is_a_typed_500_that_records_nothing(
     )
 
     refusal = contract_body(answer, "getAttachmentContentById", 500)
+    assert_documented(openapi(box), "getAttachmentContentById_citizen", answer)
     assert refusal["code"] == "CONTENT_UNAVAILABLE"
     assert answer.headers["X-Request-Id"] == "req-lost-blob"
     assert digest not in answer.text  # the store's details are the operator's
