@@ -150,6 +150,7 @@ def sender_organization_key(senderOrganizationId: KboNumber) -> str:
     return senderOrganizationId
 
 
+# A dependency too: the image id is checked, and listed in /openapi.json, after its owner's.
 def image_key(imageId: ReferenceId) -> str:
     return imageId
 
