@@ -68,15 +68,16 @@ def install_error_handlers(app: FastAPI, environment: str) -> None:
     async def domain_error(_: Request, error: domain.EboxError) -> JSONResponse:
         status = status_of(error)
         if status >= 500:
-            log.error("integrity failure: %s", error)
-            return JSONResponse(
-                status_message(
-                    error.code,
-                    "the ledger refused to serve data that failed verification",
-                    environment,
-                ),
-                status,
+            body = status_message(
+                error.code, "the ledger refused to serve data that failed verification", environment
             )
+            log.error(
+                "integrity failure: %s (error id %s)",
+                error,
+                body["id"],
+                extra={"error_id": body["id"]},
+            )
+            return JSONResponse(body, status)
         return JSONResponse(status_message(error.code, error.message, environment), status)
 
     @app.exception_handler(RequestValidationError)
@@ -111,10 +112,14 @@ def install_error_handlers(app: FastAPI, environment: str) -> None:
     async def unexpected(_: Request, error: Exception) -> JSONResponse:
         # The class, the place and the frames, never the error's text (it may quote the
         # failing row: personal data); the request id says which request it was.
+        # The answer's `id` is logged as `error_id`: the caller quotes it, the operator finds
+        # this line and its traceback.
+        body = status_message("INTERNAL_ERROR", "internal error", environment)
         log.error(
-            "unexpected error %s at %s\n%s",
+            "unexpected error %s at %s (error id %s)",
             error_classes(error),
             code_location(error),
-            stack_without_text(error),
+            body["id"],
+            extra={"error_id": body["id"], "traceback": stack_without_text(error)},
         )
-        return JSONResponse(status_message("INTERNAL_ERROR", "internal error", environment), 500)
+        return JSONResponse(body, 500)
