@@ -36,8 +36,9 @@ from ebox.api.request_id import stamp_log_records
 # Attributes every LogRecord has: what is not among them was given with `extra=`.
 _STANDARD = frozenset(
     logging.LogRecord("", 0, "", 0, "", None, None).__dict__.keys()
-    | {"message", "asctime", "request_id", "taskName"}
+    | {"message", "asctime", "request_id", "taskName", "color_message"}
 )
+QUIET_LIBRARIES = ("httpx", "httpcore")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 
 
@@ -91,6 +92,9 @@ def configure_logging(
         uvicorn_logger = logging.getLogger(name)
         uvicorn_logger.handlers = []
         uvicorn_logger.propagate = True
+    # httpx logs every request's full URL at INFO: a query string may hold an identifier.
+    for name in QUIET_LIBRARIES:
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 class _TextFormatter(logging.Formatter):

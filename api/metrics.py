@@ -29,6 +29,7 @@ logged at DEBUG: probes and scrapes would drown the rest.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -96,13 +97,37 @@ def route_template(scope: Scope) -> str:
     route = scope.get("route")
     path = getattr(route, "path", None)
     if isinstance(path, str):
-        return path
+        return _with_prefix(path, scope)
     app = scope.get("app")
     for candidate in getattr(getattr(app, "router", None), "routes", ()):
         match, _ = candidate.matches(scope)
         if match is Match.FULL:
             return str(getattr(candidate, "path", UNMATCHED))
     return UNMATCHED
+
+
+_PARAMETER = re.compile(r"\{([^}:]+)(?::[^}]*)?\}")
+
+
+def _with_prefix(template: str, scope: Scope) -> str:
+    """`template` with the prefix of the router that included it (e.g. /ebox/citizen/v2).
+
+    An included router's route knows only its own path; the prefix is what the raw
+    path has before the route's part, once its parameters are filled in. Prefixes
+    here are constant (/ebox/{citizen,enterprise}/v2: no identifier); if the raw
+    path does not end as expected, the route's own template is kept (never the
+    raw path).
+    """
+    params = scope.get("path_params") or {}
+    try:
+        concrete = _PARAMETER.sub(lambda m: str(params[m.group(1)]), template)
+    except KeyError:
+        return template
+    raw = str(scope.get("path", ""))
+    if concrete and raw.endswith(concrete) and raw != concrete:
+        prefix = raw[: len(raw) - len(concrete)]
+        return prefix + template
+    return template
 
 
 class MetricsMiddleware:
