@@ -23,7 +23,7 @@ app.add_typer(ledger_app, name="ledger")
 
 err = Console(stderr=True)
 
-OFFLINE_COMMANDS = frozenset({"verify"})  # needs no setting: a file and a key
+OFFLINE_COMMANDS = frozenset({"verify", "sign"})  # need no setting: files and a key
 
 
 @app.callback()
@@ -356,10 +356,12 @@ def projections_rebuild(name: str, db: DbOption = None) -> None:
 
 from ebox.cli.access_commands import admin_app, token_app  # noqa: E402
 from ebox.cli.evidence_commands import register as _register_evidence  # noqa: E402
+from ebox.cli.sign_command import register as _register_sign  # noqa: E402
 
 app.add_typer(token_app, name="token")
 app.add_typer(admin_app, name="admin")
 _register_evidence(app)
+_register_sign(app)
 
 if __name__ == "__main__":
     app()
