@@ -3,7 +3,7 @@
 `Settings` is a `pydantic-settings` model (full-stack-fastapi-template style):
 each field is read from its `EBOX_*` variable, checked, and refused with one
 line naming the variable (`SettingsError`), so that `ebox` stops with that line
-and a non-zero exit rather than a traceback halfway through. The README's
+and a non-zero exit rather than a traceback halfway through. docs/OPERATIONS.md's
 settings table lists the same variables with the same defaults.
 
 Some settings are also read where they are used, below the API: the data
