@@ -282,6 +282,9 @@ def test_only_the_proxy_publishes_a_port() -> None:
     services = load_compose()["services"]
     published = {name for name, spec in services.items() if spec.get("ports")}
     assert published == {"proxy"}
+    # The API trusts X-Forwarded-For (the caller's address, for the per-address rate limit)
+    # only because nothing but the proxy reaches it.
+    assert services["api"]["environment"]["FORWARDED_ALLOW_IPS"] == "*"
     assert services["proxy"]["ports"] == ["8080:80"]
     assert services["proxy"]["image"].startswith("caddy:")
     assert services["api"]["deploy"]["replicas"] >= 2
