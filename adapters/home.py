@@ -39,7 +39,7 @@ def data_dir() -> Path:
 
 
 def default_database_url(home: Path | None = None) -> str:
-    url = os.environ.get("EBOX_DATABASE_URL")
+    url = text_from_env("EBOX_DATABASE_URL")
     if url:
         return url
     path = (home or data_dir()).resolve() / "ebox.sqlite"
@@ -174,6 +174,31 @@ def decode_secret(
     if len(secret) != size:
         raise SecretUnavailable(f"{source} must be the base64 of {size} bytes, not {len(secret)}")
     return secret
+
+
+def decode_text(name: str, value: str | None, file: str | Path | None) -> str | None:
+    """A text setting (a URL that may hold a password) given as `value` or in `file`.
+
+    Like `decode_secret`, one line naming the variable when the file cannot be read.
+    """
+    if value and file:
+        raise SecretUnavailable(f"{name} and {name}_FILE are both set: set one of them")
+    if not file:
+        return value or None
+    try:
+        text = Path(file).read_text().strip()
+    except (OSError, UnicodeDecodeError) as error:
+        reason = getattr(error, "strerror", None) or "not a text file"
+        raise SecretUnavailable(f"{name}_FILE: cannot read {file}: {reason}") from None
+    if not text:
+        raise SecretUnavailable(f"{name}_FILE: {file} is empty")
+    return text
+
+
+def text_from_env(name: str, env: Mapping[str, str] | None = None) -> str | None:
+    """$`name`, or the content of the file $`name`_FILE names; None if neither is set."""
+    env = os.environ if env is None else env
+    return decode_text(name, env.get(name) or None, env.get(f"{name}_FILE") or None)
 
 
 def secret_from_env(

@@ -15,6 +15,7 @@ from ebox.api import (
     feed,
     health,
     ledger_routes,
+    metrics,
     oauth,
     openapi,
     publication,
@@ -51,6 +52,7 @@ def create_app(ledger: Ledger, settings: Settings | None = None) -> FastAPI:
         timeout=settings.body_timeout_seconds,
         environment=settings.environment,
     )
+    metrics.register(app)  # inside the request id: its access log lines carry it
     request_id.install(app)  # last added, so outermost: every answer carries X-Request-Id
     for module in (
         oauth,

@@ -77,6 +77,7 @@ from ebox.adapters.clients import AUDIT, CONSULTATION, PUBLICATION, client_stand
 from ebox.adapters.home import data_dir
 from ebox.adapters.runtime import Ledger
 from ebox.api.errors import ApiError
+from ebox.api.metrics import refused_token
 from ebox.api.mounting import EboxDomain
 from ebox.api.oidc import OidcConfigurationError, PersonTokenVerifier
 from ebox.api.request_id import current_request_id
@@ -221,6 +222,7 @@ def get_current_principal(
         return verified
     if credentials is None or not credentials.credentials:
         log.info("no bearer token; request %s", current_request_id() or "-")
+        refused_token("missing")
         raise _unauthorized()
     token = credentials.credentials
     try:
@@ -240,6 +242,7 @@ def get_current_principal(
             request.client.host if request.client else "-",
             current_request_id() or "-",
         )
+        refused_token(error.reason)
         raise _unauthorized("invalid_token") from None
     except OidcConfigurationError as error:
         log.error("person tokens cannot be verified: %s", error)

@@ -89,7 +89,13 @@ def install_error_handlers(app: FastAPI, environment: str) -> None:
             "internal error",
         )
         body = status_message(error.code, public, environment)
-        log.error("server fault %s (error id %s): %s", error.code, body["id"], error.message)
+        log.error(
+            "server fault %s (error id %s): %s",
+            error.code,
+            body["id"],
+            error.message,
+            extra={"error_id": body["id"]},
+        )
         return JSONResponse(body, status)
 
     @app.exception_handler(RequestValidationError)
@@ -133,6 +139,7 @@ def install_error_handlers(app: FastAPI, environment: str) -> None:
             code_location(error),
             body["id"],
             stack_without_text(error),
+            extra={"error_id": body["id"], "traceback": stack_without_text(error)},
         )
         request_id = current_request_id()
         headers = {REQUEST_ID_HEADER: request_id} if request_id else None

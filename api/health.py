@@ -9,8 +9,12 @@ stuck follower is named with its position, the notification it stopped on and
 the error's class, never the error's text.
 
 `followers` comes from the database, so every API replica reports the
-followers of whichever process runs them. `lags` are those of the followers
-this process runs (``app.state.lag_reporters``: name -> callable).
+followers of whichever process runs them; `delivery_lag` and `sealer_lag`
+repeat the two lags an operator asks about first (letters not yet in their
+mailbox, events not yet sealed), also from the database, so they are there in
+every topology (`ebox serve`, or `--no-workers` beside `ebox workers`). `lags`
+are those of the followers this process runs (``app.state.lag_reporters``:
+name -> callable), empty in an API-only process.
 
 - ``unavailable`` (503): the database is unreachable or behind the code's
   migrations: take this replica out of rotation.
@@ -80,6 +84,9 @@ def health(request: Request) -> JSONResponse:
         return JSONResponse(body, 503, headers={"Cache-Control": "no-store"})
     followers, stuck = _followers(ledger, max_lag)
     body["followers"] = followers
+    # From the tracking table: the same answer whichever process runs the followers.
+    for name in ("delivery", "sealer"):
+        body[f"{name}_lag"] = followers.get(name, {}).get("lag")
     body["max_lag"] = max_lag
     if stuck or lag_failed:
         body["status"] = "degraded"

@@ -218,6 +218,7 @@ def run_server(app: ASGIApp, host: str, port: int, settings: Settings) -> None:
         http=protocol_for(settings),
         timeout_keep_alive=settings.keep_alive_timeout_seconds,  # type: ignore[arg-type]
         log_level="info",
-        access_log=False,
+        log_config=None,  # uvicorn's lines go through ebox.api.logging_setup's handler
+        access_log=False,  # ebox.api.metrics writes the access log, by route template
     )
     uvicorn.Server(config).run()

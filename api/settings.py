@@ -3,7 +3,7 @@
 `Settings` is a `pydantic-settings` model (full-stack-fastapi-template style):
 each field is read from its `EBOX_*` variable, checked, and refused with one
 line naming the variable (`SettingsError`), so that `ebox` stops with that line
-and a non-zero exit rather than a traceback halfway through. The README's
+and a non-zero exit rather than a traceback halfway through. docs/OPERATIONS.md's
 settings table lists the same variables with the same defaults.
 
 Some settings are also read where they are used, below the API: the data
@@ -21,7 +21,7 @@ shell's values passes the fields it relies on.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AliasChoices,
@@ -33,7 +33,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from ebox.adapters.home import DEFAULT_ORIGIN, decode_secret
+from ebox.adapters.home import DEFAULT_ORIGIN, decode_secret, decode_text
 
 MAX_UPLOAD_BYTES_DEFAULT = 20 * 1024 * 1024
 # Bodies of the JSON routes (linkEboxMessage's 10,000 recipients are about 0.6 MiB).
@@ -83,6 +83,8 @@ class Settings(BaseSettings):
     """The data directory: the SQLite database and the secrets not given below."""
     database_url: str | None = _env("EBOX_DATABASE_URL")
     """A SQLAlchemy URL; unset: the SQLite file `$EBOX_HOME/ebox.sqlite`."""
+    database_url_file: Path | None = _env("EBOX_DATABASE_URL_FILE")
+    """A file holding the database URL (it holds the database password: a mounted secret)."""
     ledger_origin: str = _env("EBOX_LEDGER_ORIGIN", DEFAULT_ORIGIN, min_length=1)
     """The origin line of the ledger's checkpoints."""
 
@@ -95,6 +97,7 @@ class Settings(BaseSettings):
     api_token_key_file: Path | None = _env("EBOX_API_TOKEN_KEY_FILE")
     person_issuer_key: SecretStr | None = _env("EBOX_PERSON_ISSUER_KEY")
     person_issuer_key_file: Path | None = _env("EBOX_PERSON_ISSUER_KEY_FILE")
+    """The key of the person-token issuer: the same on every API replica of one deployment."""
 
     # ----------------------------------------------------------------- the API
     environment: str = _env("EBOX_ENVIRONMENT", "development")
@@ -126,6 +129,24 @@ class Settings(BaseSettings):
     max_lag: int = _env("EBOX_MAX_LAG", 10_000, ge=0)
     """Events a follower may lag behind before /health says degraded."""
 
+    # ----------------------------------------------------------------- operations
+    log_format: Literal["json", "text"] = _env("EBOX_LOG_FORMAT", "json")
+    """`ebox serve` and `ebox workers`: one JSON object a line, or text for a terminal."""
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = _env("EBOX_LOG_LEVEL", "INFO")
+    workers_progress_seconds: Seconds = _env("EBOX_WORKERS_PROGRESS_SECONDS", 60.0)
+    """How often `ebox workers` logs each follower's position, lag and work done."""
+    workers_metrics_port: int | None = _env("EBOX_WORKERS_METRICS_PORT", None, ge=1, le=65535)
+    """`ebox workers` serves its own counters at http://0.0.0.0:PORT/metrics; unset: none."""
+
+    # ----------------------------------------------------------------- for later issues
+    smtp_url: SecretStr | None = _env("EBOX_SMTP_URL")
+    """Notification mail relay, e.g. smtp://user:password@relay:587 (may hold a password)."""
+    smtp_url_file: Path | None = _env("EBOX_SMTP_URL_FILE")
+    witness_policy: Path | None = _env("EBOX_WITNESS_POLICY")
+    """A witness policy file: which witnesses must cosign checkpoints."""
+    tsa_url: str | None = _env("EBOX_TSA_URL")
+    """An RFC 3161 time-stamping authority for checkpoints."""
+
     # ----------------------------------------------------------------- followers, domain
     follower_attempts: int = _env("EBOX_FOLLOWER_ATTEMPTS", 5, ge=1)
     follower_backoff: Seconds = _env("EBOX_FOLLOWER_BACKOFF", 0.5)
@@ -139,13 +160,7 @@ class Settings(BaseSettings):
     def _a_sqlalchemy_url(cls, url: str | None) -> str | None:
         """Refused here, in one line, rather than as a traceback when the engine opens."""
         if url is not None:
-            from sqlalchemy.engine import make_url
-            from sqlalchemy.exc import ArgumentError
-
-            try:
-                make_url(url)
-            except ArgumentError:
-                raise ValueError("not a SQLAlchemy URL (dialect+driver://...)") from None
+            check_database_url(url)
         return url
 
     @field_validator("public_url")
@@ -158,7 +173,26 @@ class Settings(BaseSettings):
         """Refuse now what loading a secret would refuse later (same function)."""
         for value_field in SECRETS:
             self.secret(value_field)
+        url = self.database
+        if self.database_url_file is not None and url is not None:
+            try:  # the file's URL, checked like the variable's
+                check_database_url(url)
+            except ValueError as error:
+                raise ValueError(f"EBOX_DATABASE_URL_FILE: {error}") from None
+        if self.smtp is not None and "://" not in self.smtp:
+            raise ValueError("EBOX_SMTP_URL: not a URL (smtp://host:port)")
         return self
+
+    @property
+    def database(self) -> str | None:
+        """The database URL from EBOX_DATABASE_URL or EBOX_DATABASE_URL_FILE (None: SQLite)."""
+        return decode_text("EBOX_DATABASE_URL", self.database_url, self.database_url_file)
+
+    @property
+    def smtp(self) -> str | None:
+        """The SMTP relay URL from EBOX_SMTP_URL or EBOX_SMTP_URL_FILE."""
+        value = self.smtp_url.get_secret_value() if self.smtp_url else None
+        return decode_text("EBOX_SMTP_URL", value, self.smtp_url_file)
 
     def secret(self, value_field: str) -> bytes | None:
         """The decoded secret of `value_field` (e.g. "kek"), from its value or its file.
@@ -209,6 +243,17 @@ def listening_url(host: str, port: int) -> str:
     """``http://host:port`` of a listening address (IPv6 in brackets, wildcards as loopback)."""
     host = WILDCARD_HOSTS.get(host, host)
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def check_database_url(url: str) -> None:
+    """Refused here, in one line, rather than as a traceback when the engine opens."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        make_url(url)
+    except ArgumentError:
+        raise ValueError("not a SQLAlchemy URL (dialect+driver://...)") from None
 
 
 def env_name(field_name: str) -> str:

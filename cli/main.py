@@ -23,7 +23,7 @@ app.add_typer(ledger_app, name="ledger")
 
 err = Console(stderr=True)
 
-OFFLINE_COMMANDS = frozenset({"verify"})  # needs no setting: a file and a key
+OFFLINE_COMMANDS = frozenset({"verify", "sign"})  # need no setting: files and a key
 
 
 @app.callback()
@@ -175,35 +175,50 @@ def workers(db: DbOption = None, once: bool = False, interval: float = 0.2) -> N
 
     Any number of these processes may run on one database. A follower that keeps
     failing parks alone (see `ebox projections status`); with --once that exits 1.
+    Logs each follower's progress every $EBOX_WORKERS_PROGRESS_SECONDS (60), and
+    serves its counters on $EBOX_WORKERS_METRICS_PORT/metrics when that is set.
     """
     import signal
 
+    from ebox.api.settings import Settings
+    from ebox.projections.progress import ProgressLog
     from ebox.projections.workers import Workers
 
+    settings = Settings.from_env()
     _log_to_stderr()
     ledger = _open(db)
     work = Workers(ledger)
+    progress = ProgressLog(ledger, settings.workers_progress_seconds)
     signal.signal(signal.SIGTERM, lambda *_: work.stop_soon())
     try:
         if once:
             parked = work.run_until_idle()
+            progress.report()
             if parked:
                 err.print(f"[red]parked: {', '.join(parked)} (see `ebox projections status`)[/red]")
                 raise typer.Exit(1)
         else:
+            if settings.workers_metrics_port is not None:
+                from prometheus_client import start_http_server
+
+                start_http_server(settings.workers_metrics_port)
+            progress.start()
             work.run_forever(interval)
     except KeyboardInterrupt:
         pass
     finally:
+        progress.stop()
         work.stop()
         ledger.close()
 
 
 def _log_to_stderr() -> None:
-    """Workers' warnings (retries, parking) to stderr, unless logging is configured."""
-    import logging
+    """Every log line of `serve` and `workers` as JSON on stderr ($EBOX_LOG_FORMAT, _LEVEL)."""
+    from ebox.api.logging_setup import configure_logging
+    from ebox.api.settings import Settings
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = Settings.from_env()
+    configure_logging(settings.log_format, settings.log_level)
 
 
 @app.command()
@@ -262,8 +277,7 @@ def serve(
     )
     ledger = _open(db)
     api = create_app(ledger, settings)
-    if run_workers:
-        _log_to_stderr()
+    _log_to_stderr()
     work = Workers(ledger) if run_workers else None
     if work is not None:
         api.state.lag_reporters.update(work.lag_reporters())
@@ -346,10 +360,12 @@ def projections_rebuild(name: str, db: DbOption = None) -> None:
 
 from ebox.cli.access_commands import admin_app, token_app  # noqa: E402
 from ebox.cli.evidence_commands import register as _register_evidence  # noqa: E402
+from ebox.cli.sign_command import register as _register_sign  # noqa: E402
 
 app.add_typer(token_app, name="token")
 app.add_typer(admin_app, name="admin")
 _register_evidence(app)
+_register_sign(app)
 
 if __name__ == "__main__":
     app()

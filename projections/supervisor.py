@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from ebox.domain.redaction import code_location
 from ebox.projections.faults import Fault, clear_fault, error_class, fault_of, record_fault
 from ebox.projections.follower import Batch, Follower
+from ebox.projections.metrics import record_batch, record_failure
 
 log = logging.getLogger("ebox.workers")
 
@@ -93,6 +94,8 @@ class FollowerLoop:
         except Exception as error:
             self._failed(error)
             return False
+        if batch is not None:
+            record_batch(self.name, batch.handled)
         self._succeeded(batch)
         return batch is not None
 
@@ -141,6 +144,7 @@ class FollowerLoop:
                 )
 
     def _failed(self, error: Exception) -> None:
+        record_failure(self.name)
         self.attempts += 1
         batch = self.follower.attempted
         if batch is None or not batch.notification_ids:

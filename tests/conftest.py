@@ -170,5 +170,9 @@ def _no_secrets_from_the_shell(monkeypatch: pytest.MonkeyPatch) -> None:
         "EBOX_LEDGER_KEY_FILE",
         "EBOX_API_TOKEN_KEY_FILE",
         "EBOX_PERSON_ISSUER_KEY_FILE",
+        "EBOX_DATABASE_URL_FILE",
+        "EBOX_SMTP_URL",
+        "EBOX_SMTP_URL_FILE",
+        "EBOX_WORKERS_METRICS_PORT",
     ):
         monkeypatch.delenv(name, raising=False)

@@ -1,6 +1,6 @@
 """The settings: one validated object, every field from its EBOX_* variable, secrets also as files.
 
-What an operator relies on: each setting the README lists can be set from the
+What an operator relies on: each setting docs/OPERATIONS.md lists can be set from the
 environment under that name, a bad value is refused with one line naming the
 variable (never echoing a secret), and a secret given as `*_FILE` is the one the
 ledger loads.
@@ -56,6 +56,20 @@ FROM_ENVIRONMENT: list[tuple[str, str, str, Any]] = [
     ("EBOX_FOLLOWER_BACKOFF_MAX", "4", "follower_backoff_max", 4.0),
     ("EBOX_FOLLOWER_PARKED_POLL", "1", "follower_parked_poll", 1.0),
     ("EBOX_SUBMISSION_SKEW_SECONDS", "60", "submission_skew_seconds", 60),
+    ("EBOX_DATABASE_URL_FILE", "URL_FILE", "database_url_file", "URL_FILE"),
+    ("EBOX_LOG_FORMAT", "text", "log_format", None),
+    ("EBOX_LOG_LEVEL", "DEBUG", "log_level", None),
+    ("EBOX_WORKERS_PROGRESS_SECONDS", "5", "workers_progress_seconds", 5.0),
+    ("EBOX_WORKERS_METRICS_PORT", "9100", "workers_metrics_port", 9100),
+    ("EBOX_SMTP_URL", "smtp://relay.example:587", "smtp_url", None),
+    ("EBOX_SMTP_URL_FILE", "URL_FILE", "smtp_url_file", "URL_FILE"),
+    (
+        "EBOX_WITNESS_POLICY",
+        "/etc/ebox/witnesses.txt",
+        "witness_policy",
+        Path("/etc/ebox/witnesses.txt"),
+    ),
+    ("EBOX_TSA_URL", "https://tsa.example/rfc3161", "tsa_url", None),
     *(
         (env_name(value_field), SEED_B64, value_field, SEED)
         for value_field in ("kek", "ledger_key", "api_token_key", "person_issuer_key")
@@ -103,11 +117,16 @@ def test_each_setting_is_read_from_its_variable(
     if raw == "SECRET_FILE":
         raw = str(_secret_file(tmp_path))
         expected = Path(raw)
+    if raw == "URL_FILE":
+        raw = str(_secret_file(tmp_path, "smtp://relay.example:25"))
+        expected = Path(raw)
     monkeypatch.setenv(variable, raw)
     settings = Settings.from_env()
     value = getattr(settings, field)
     if field in SECRETS:
         value = settings.secret(field)
+    if field == "smtp_url":
+        value = settings.smtp
     assert value == (raw if expected is None else expected)
     assert settings.model_fields_set == {field}  # read under that name, and only that one
 
@@ -310,12 +329,56 @@ def test_no_secret_value_is_shown(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
 # ------------------------------------------------------------------ the one documented place
 
 
-def test_the_readme_lists_every_setting_with_its_default() -> None:
-    readme = (REPO / "README.md").read_text()
-    section = re.split(r"\n#{2,3} ", readme.split("\n### Settings\n", 1)[1], maxsplit=1)[0]
+def test_the_operations_guide_lists_every_setting_with_its_default() -> None:
+    guide = (REPO / "docs" / "OPERATIONS.md").read_text()
+    section = re.split(r"\n#{2,3} ", guide.split("\n## Configuration\n", 1)[1], maxsplit=1)[0]
     rows = {
         match.group(1): match.group(2).strip()
         for match in re.finditer(r"^\| `(EBOX_[A-Z_]+)` \| ([^|]*) \|", section, re.MULTILINE)
     }
     assert sorted(rows) == sorted(env_name(field) for field in Settings.model_fields)
     assert all(rows.values()), "every row names its default (or what unset means)"
+
+
+# ------------------------------------------------------------------ URLs from files
+
+
+def test_the_database_url_is_read_from_its_file_where_the_ledger_opens(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from ebox.adapters.home import default_database_url
+
+    url = "postgresql+psycopg2://ebox:s3cret@postgres:5432/ebox"
+    monkeypatch.setenv("EBOX_DATABASE_URL_FILE", str(_secret_file(tmp_path, url)))
+    assert Settings.from_env().database == url
+    assert default_database_url() == url
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (None, "EBOX_DATABASE_URL_FILE: cannot read"),
+        ("", "is empty"),
+        ("not a url", "EBOX_DATABASE_URL_FILE: not a SQLAlchemy URL"),
+    ],
+)
+def test_an_unusable_database_url_file_is_one_line_naming_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, content: str | None, problem: str
+) -> None:
+    path = tmp_path / "database_url"
+    if content is not None:
+        path.write_text(content)
+    monkeypatch.setenv("EBOX_DATABASE_URL_FILE", str(path))
+    with pytest.raises(SettingsError) as refused:
+        Settings.from_env()
+    assert problem in str(refused.value)
+    assert "\n" not in str(refused.value)
+
+
+def test_a_url_and_its_file_together_are_refused(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("EBOX_DATABASE_URL", "sqlite:///x.sqlite")
+    monkeypatch.setenv("EBOX_DATABASE_URL_FILE", str(_secret_file(tmp_path, "sqlite:///y")))
+    with pytest.raises(SettingsError, match="both set"):
+        Settings.from_env()
