@@ -6,7 +6,9 @@ A client is a machine that calls the API with its own identity:
   number, and it publishes only as that organisation;
 - ``partner``: a partner app (its subject is the partner id that mailboxes give
   consent to); partners consult an eBox with the *person's* token, see ebox.api.deps;
-- ``auditor``: reads the ledger's proofs and export; its subject is a free name.
+- ``auditor``: reads the ledger's proofs and export; its subject is a free name;
+- ``admin``: an operator's tool onboarding senders, mailboxes, partners and clients
+  through ``/admin/v1`` (scope ``ebox:admin``); its subject is a free name.
 
 Only public keys are kept, as JWKs (Ed25519 ``OKP`` or ``RSA`` of 2048 bits or
 more): nothing in these tables is secret. The private key is generated for the
@@ -40,15 +42,17 @@ from ebox.domain.ids import is_kbo_number
 PUBLICATION = "ebox:publication"
 CONSULTATION = "ebox:consultation"
 AUDIT = "ebox:audit"
+ADMIN = "ebox:admin"
 
 # The scopes each kind of principal may ever hold ("person" tokens come from OIDC).
 ALLOWED_SCOPES: dict[str, frozenset[str]] = {
     "sender": frozenset({PUBLICATION}),
     "partner": frozenset({CONSULTATION}),
     "auditor": frozenset({AUDIT}),
+    "admin": frozenset({ADMIN}),
     "person": frozenset({CONSULTATION}),
 }
-CLIENT_KINDS = ("sender", "partner", "auditor")
+CLIENT_KINDS = ("sender", "partner", "auditor", "admin")
 
 MIN_RSA_BITS = 2048
 MAX_JTI_LENGTH = 128
