@@ -52,7 +52,7 @@ def token_client(
     db: DbOption = None,
 ) -> None:
     """The older name of `ebox admin client add`: the same registration, the client id printed."""
-    from ebox.cli.admin_commands import add_client_with_key
+    from ebox.cli.admin_common import add_client_with_key
 
     print(add_client_with_key(kind, subject, key_out, alg, db, scope))
 

@@ -23,6 +23,7 @@ from ebox.cli.admin_common import (
     NameEn,
     NameFr,
     NameNl,
+    add_client_with_key,
     done,
     ebox_id,
     fail,
@@ -330,41 +331,3 @@ def client_add(
             "key_file": str(key_out),
         },
     )
-
-
-def add_client_with_key(
-    kind: str,
-    subject: str,
-    key_out: Path,
-    alg: str,
-    db: str | None,
-    scopes: list[str] | None = None,
-) -> str:
-    """A new key pair, its private half claimed at `key_out` (0600) before registering.
-
-    Never a client whose key could not be kept: the file is created first (and
-    refused if it exists), and removed again if the registration is refused.
-    Also what `ebox token client` does, the older name of `ebox admin client add`.
-    """
-    import os
-
-    from ebox.adapters.clients import CLIENT_KINDS, generate_key
-    from ebox.adapters.onboarding import add_client
-
-    if kind not in CLIENT_KINDS:
-        fail(f"KIND is one of {', '.join(CLIENT_KINDS)}, not {kind!r}")
-    pair = guarded(lambda: generate_key(alg))
-    try:
-        fd = os.open(key_out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        fail(f"{key_out} exists: refusing to overwrite a key")
-    except OSError as error:
-        fail(f"{key_out} cannot be written: {error.strerror or error}")
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(pair.private_pem)
-    try:
-        with ledger_for(db) as ledger:
-            return add_client(ledger, kind, subject, pair.public_jwk, scopes or None)
-    except BaseException:
-        key_out.unlink(missing_ok=True)
-        raise
