@@ -4,7 +4,9 @@ The same operations as `ebox admin ...`, through the same use cases
 (`EboxLedger` for every ledger event, ebox.adapters.onboarding for keys and
 times, the client registry for OAuth clients). Every route first checks who
 asks: an access token of an `admin` client holding `ebox:admin` (401 without
-a valid token, 403 for anyone else). Refusals are StatusMessages: 400 bad
+a valid token, 403 for anyone else). A mailbox is named in the body, never in
+the path: a national register number in a URL ends up in every access and
+proxy log. Refusals are StatusMessages: 400 bad
 input (a wrong check digit names the rule), 404 an unknown sender, mailbox,
 partner or client, 409 what already exists or is already so.
 
@@ -134,76 +136,66 @@ def import_mailboxes(body: s.MailboxImport, ledger: LedgerDep, _: Admin) -> dict
     return {"rows": len(rows), "opened": opened, "alreadyOpen": already}
 
 
-def _open_mailbox(ledger: LedgerDep, ebox_type: s.EboxTypeName, id_value: str) -> Mailbox:
-    """The eBox named by the path, open: 404 if never opened, 409 if closed."""
-    mailbox = _mailbox(ledger, ebox_type, id_value)
+def _open_mailbox(ledger: LedgerDep, named: s.MailboxNamed) -> Mailbox:
+    """The eBox the body names, open: 404 if never opened, 409 if closed."""
+    mailbox = _mailbox(ledger, named)
     if mailbox.closed:
         raise ApiError(409, "CONFLICT", f"the eBox of {mailbox.address} is closed")
     return mailbox
 
 
-def _mailbox(ledger: LedgerDep, ebox_type: s.EboxTypeName, id_value: str) -> Mailbox:
-    """The eBox named by the path: 404 if it was never opened (closed ones are found)."""
+def _mailbox(ledger: LedgerDep, named: s.MailboxNamed) -> Mailbox:
+    """The eBox the body names: 404 if it was never opened (closed ones are found)."""
+    number = checked_ebox_id(named.eboxType, named.eboxIdValue)
     try:
-        return ledger.app.mailbox(ebox_type, checked_ebox_id(ebox_type, id_value))
+        return ledger.app.mailbox(named.eboxType, number)
     except NoDigitalUser:
-        raise ApiError(404, "NOT_FOUND", f"{ebox_type}:{id_value} has no eBox") from None
+        raise ApiError(404, "NOT_FOUND", f"{named.eboxType}:{number} has no eBox") from None
 
 
-@router.post("/mailboxes/{ebox_type}/{id_value}/closing", response_model=s.MailboxAnswer)
-def close_mailbox(
-    ebox_type: s.EboxTypeName, id_value: str, body: s.Closing, ledger: LedgerDep, _: Admin
-) -> dict[str, Any]:
+@router.post("/mailboxes/close", response_model=s.MailboxAnswer)
+def close_mailbox(body: s.Closing, ledger: LedgerDep, _: Admin) -> dict[str, Any]:
     """Close an eBox: nothing is delivered to it any more (409 if already closed)."""
-    mailbox = _open_mailbox(ledger, ebox_type, id_value)
-    ledger.app.close_mailbox(ebox_type, mailbox.id_value, body.reason)
-    return {"eboxType": ebox_type, "eboxIdValue": mailbox.id_value, "closed": True}
+    mailbox = _open_mailbox(ledger, body)
+    ledger.app.close_mailbox(mailbox.ebox_type, mailbox.id_value, body.reason)
+    return {"eboxType": mailbox.ebox_type, "eboxIdValue": mailbox.id_value, "closed": True}
 
 
-@router.put("/mailboxes/{ebox_type}/{id_value}/consents/{partner_id}", response_model=s.GrantAnswer)
-def grant_consent(
-    ebox_type: s.EboxTypeName, id_value: str, partner_id: str, ledger: LedgerDep, _: Admin
-) -> dict[str, Any]:
+@router.post("/consents/grant", response_model=s.GrantAnswer)
+def grant_consent(body: s.Consent, ledger: LedgerDep, _: Admin) -> dict[str, Any]:
     """Let a registered partner app read this eBox with its owner's token."""
-    mailbox = _open_mailbox(ledger, ebox_type, id_value)
-    ledger.app.partner(partner_id)
-    ledger.app.grant_partner_consent(ebox_type, mailbox.id_value, partner_id)
-    return _grant(mailbox, True, partner_id=partner_id)
+    mailbox = _open_mailbox(ledger, body)
+    ledger.app.partner(body.partnerId)
+    ledger.app.grant_partner_consent(mailbox.ebox_type, mailbox.id_value, body.partnerId)
+    return _grant(mailbox, True, partnerId=body.partnerId)
 
 
-@router.delete(
-    "/mailboxes/{ebox_type}/{id_value}/consents/{partner_id}", response_model=s.GrantAnswer
-)
-def revoke_consent(
-    ebox_type: s.EboxTypeName, id_value: str, partner_id: str, ledger: LedgerDep, _: Admin
-) -> dict[str, Any]:
-    mailbox = _mailbox(ledger, ebox_type, id_value)
-    if partner_id not in mailbox.partners:
-        raise ApiError(404, "NOT_FOUND", f"partner {partner_id} has no consent here")
-    ledger.app.revoke_partner_consent(ebox_type, mailbox.id_value, partner_id)
-    return _grant(mailbox, False, partner_id=partner_id)
+@router.post("/consents/revoke", response_model=s.GrantAnswer)
+def revoke_consent(body: s.Consent, ledger: LedgerDep, _: Admin) -> dict[str, Any]:
+    """Withdraw a partner app's consent: its next request for this eBox is refused."""
+    mailbox = _mailbox(ledger, body)
+    if body.partnerId not in mailbox.partners:
+        raise ApiError(404, "NOT_FOUND", f"partner {body.partnerId} has no consent here")
+    ledger.app.revoke_partner_consent(mailbox.ebox_type, mailbox.id_value, body.partnerId)
+    return _grant(mailbox, False, partnerId=body.partnerId)
 
 
-@router.put("/mailboxes/{ebox_type}/{id_value}/mandates/{holder}", response_model=s.GrantAnswer)
-def grant_mandate(
-    ebox_type: s.EboxTypeName, id_value: str, holder: str, ledger: LedgerDep, _: Admin
-) -> dict[str, Any]:
+@router.post("/mandates/grant", response_model=s.GrantAnswer)
+def grant_mandate(body: s.Mandate, ledger: LedgerDep, _: Admin) -> dict[str, Any]:
     """Let a person (national register number) read this eBox by mandate."""
-    nrn = checked_national_register_number(holder)
-    mailbox = _open_mailbox(ledger, ebox_type, id_value)
-    ledger.app.grant_mandate(ebox_type, mailbox.id_value, f"citizen:{nrn}")
+    nrn = checked_national_register_number(body.holder)
+    mailbox = _open_mailbox(ledger, body)
+    ledger.app.grant_mandate(mailbox.ebox_type, mailbox.id_value, f"citizen:{nrn}")
     return _grant(mailbox, True, holder=nrn)
 
 
-@router.delete("/mailboxes/{ebox_type}/{id_value}/mandates/{holder}", response_model=s.GrantAnswer)
-def revoke_mandate(
-    ebox_type: s.EboxTypeName, id_value: str, holder: str, ledger: LedgerDep, _: Admin
-) -> dict[str, Any]:
-    nrn = checked_national_register_number(holder)
-    mailbox = _mailbox(ledger, ebox_type, id_value)
+@router.post("/mandates/revoke", response_model=s.GrantAnswer)
+def revoke_mandate(body: s.Mandate, ledger: LedgerDep, _: Admin) -> dict[str, Any]:
+    nrn = checked_national_register_number(body.holder)
+    mailbox = _mailbox(ledger, body)
     if f"citizen:{nrn}" not in mailbox.mandates:
         raise ApiError(404, "NOT_FOUND", f"citizen:{nrn} holds no mandate here")
-    ledger.app.revoke_mandate(ebox_type, mailbox.id_value, f"citizen:{nrn}")
+    ledger.app.revoke_mandate(mailbox.ebox_type, mailbox.id_value, f"citizen:{nrn}")
     return _grant(mailbox, False, holder=nrn)
 
 

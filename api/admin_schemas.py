@@ -60,8 +60,23 @@ class NewMailbox(AdminRequest):
     language: LanguageName | None = None
 
 
-class Closing(AdminRequest):
+class MailboxNamed(AdminRequest):
+    """An eBox, named in the body (a national register number stays out of URLs and logs)."""
+
+    eboxType: EboxTypeName
+    eboxIdValue: str = Field(max_length=LIMITS.ebox_id_value)
+
+
+class Closing(MailboxNamed):
     reason: str = Field("closed by the operator", max_length=LIMITS.title)
+
+
+class Consent(MailboxNamed):
+    partnerId: str = Field(max_length=64)
+
+
+class Mandate(MailboxNamed):
+    holder: str = Field(max_length=LIMITS.ebox_id_value, description="The holder's NRN.")
 
 
 class MailboxImport(AdminRequest):

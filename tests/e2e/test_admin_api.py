@@ -143,29 +143,27 @@ def test_an_admin_client_onboards_a_sender_and_a_thousand_people_over_http(
 
 
 def test_partners_consents_mandates_and_closing(api: AdminApi) -> None:
-    box = f"/mailboxes/citizen/{CITIZEN.id_value}"
-    opened = api.ok(
-        "POST",
-        "/mailboxes",
-        {"eboxType": "citizen", "eboxIdValue": CITIZEN.id_value, "email": "an@example.be"},
-        201,
-    )
+    box = {"eboxType": "citizen", "eboxIdValue": CITIZEN.id_value}
+    opened = api.ok("POST", "/mailboxes", {**box, "email": "an@example.be"}, 201)
     assert opened["eboxIdValue"] == CITIZEN.id_value
-    refused(api.call("PUT", f"{box}/consents/doccle"), 404, "no partner doccle")
+    consent = {**box, "partnerId": "doccle"}
+    refused(api.call("POST", "/consents/grant", consent), 404, "no partner doccle")
     api.ok("POST", "/partners", {"partnerId": "doccle", "name": "Doccle"}, 201)
-    assert api.ok("PUT", f"{box}/consents/doccle")["granted"] is True
-    refused(api.call("PUT", f"{box}/consents/doccle"), 409)
-    assert api.ok("DELETE", f"{box}/consents/doccle")["granted"] is False
-    refused(api.call("DELETE", f"{box}/consents/doccle"), 404)
+    assert api.ok("POST", "/consents/grant", consent)["granted"] is True
+    refused(api.call("POST", "/consents/grant", consent), 409)
+    assert api.ok("POST", "/consents/revoke", consent)["granted"] is False
+    refused(api.call("POST", "/consents/revoke", consent), 404)
 
-    mandate = api.ok("PUT", f"{box}/mandates/85073003328")
+    mandate = api.ok("POST", "/mandates/grant", {**box, "holder": "85073003328"})
     assert (mandate["holder"], mandate["granted"]) == ("85073003328", True)
-    refused(api.call("PUT", f"{box}/mandates/85073003329"), 400, "check digits")
-    assert api.ok("DELETE", f"{box}/mandates/85073003328")["granted"] is False
+    refused(api.call("POST", "/mandates/grant", {**box, "holder": "85073003329"}), 400, "check")
+    assert api.ok("POST", "/mandates/revoke", {**box, "holder": "85073003328"})["granted"] is False
 
-    assert api.ok("POST", f"{box}/closing", {"reason": "deceased"})["closed"] is True
-    refused(api.call("POST", f"{box}/closing", {}), 409, "closed")
-    refused(api.call("PUT", f"{box}/consents/doccle"), 409, "closed")
+    assert api.ok("POST", "/mailboxes/close", {**box, "reason": "deceased"})["closed"] is True
+    refused(api.call("POST", "/mailboxes/close", box), 409, "closed")
+    refused(api.call("POST", "/consents/grant", consent), 409, "closed")
+    unknown = {"eboxType": "citizen", "eboxIdValue": "85073003328"}
+    refused(api.call("POST", "/mailboxes/close", unknown), 404, "has no eBox")
 
 
 def test_every_route_checks_who_asks_and_refuses_as_a_status_message(api: AdminApi) -> None:
@@ -185,7 +183,9 @@ def test_every_route_checks_who_asks_and_refuses_as_a_status_message(api: AdminA
         ("POST", "/mailboxes"),
         ("POST", "/mailboxes/import"),
         ("POST", f"/senders/{SENDER_KBO}/keys"),
-        ("PUT", f"/mailboxes/citizen/{CITIZEN.id_value}/mandates/85073003328"),
+        ("POST", "/mandates/grant"),
+        ("POST", "/consents/revoke"),
+        ("POST", "/mailboxes/close"),
         ("POST", "/clients"),
         ("POST", f"/clients/{made['clientId']}/disable"),
     ]:
@@ -209,7 +209,6 @@ def test_every_route_checks_who_asks_and_refuses_as_a_status_message(api: AdminA
         400,
         "90d, 3m or 1y",
     )
-    refused(api.call("POST", "/mailboxes/citizen/85073003328/closing", {}), 404, "has no eBox")
     refused(
         api.call("POST", "/clients", {"kind": "admin", "subject": "x", "publicKey": {"kty": "?"}}),
         400,
