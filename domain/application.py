@@ -13,13 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, Repository
-from nacl.public import PrivateKey
 from nacl.signing import VerifyKey
 
 from ebox.domain.chain import project_verified
@@ -27,29 +25,25 @@ from ebox.domain.errors import (
     ContentDestroyed,
     MailboxAlreadyOpen,
     NoDigitalUser,
-    PartnerAlreadyRegistered,
     SenderAlreadyRegistered,
     UnknownMessage,
-    UnknownPartner,
     UnknownSender,
 )
 from ebox.domain.ids import (
     checked_ebox_id,
     checked_kbo_number,
     mailbox_id,
-    partner_aggregate_id,
     sender_id,
 )
-from ebox.domain.mailbox import Mailbox, checked_email, checked_language
+from ebox.domain.mailbox import Mailbox
 from ebox.domain.message import Message
-from ebox.domain.partner import Partner
+from ebox.domain.onboarding import MailboxToOpen, OnboardingUseCases
 from ebox.domain.ports import LedgerStores
 from ebox.domain.proofs.canonical import b64url, rfc3339
 from ebox.domain.proofs.encryption import decrypt_document, unwrap_key
 from ebox.domain.proofs.envelope import key_fingerprint
 from ebox.domain.publishing import DEFAULT_BATCH_SIZE, PublicationUseCases
 from ebox.domain.sender import SenderOrganization
-from ebox.domain.validity import parse_validity
 from ebox.domain.validity import submission_skew as submission_skew_of
 from ebox.domain.verified_cache import MAILBOX_CACHE_SIZE, SENDER_CACHE_SIZE, VerifiedCache
 
@@ -60,16 +54,6 @@ _last_position: ContextVar[int | None] = ContextVar("ebox_last_position", defaul
 Served = TypeVar("Served")
 
 
-@dataclass(frozen=True)
-class MailboxToOpen:
-    """One eBox to open in bulk (`EboxLedger.open_mailboxes`), as a file row names it."""
-
-    ebox_type: str
-    id_value: str
-    email: str | None = None
-    language: str | None = None
-
-
 class ChainedRepository(Repository):  # type: ignore[type-arg]
     """A repository whose every load re-verifies the aggregate's hash chain."""
 
@@ -78,7 +62,7 @@ class ChainedRepository(Repository):  # type: ignore[type-arg]
         return super().get(aggregate_id, **kwargs)
 
 
-class EboxLedger(PublicationUseCases, Application):  # type: ignore[type-arg]
+class EboxLedger(OnboardingUseCases, PublicationUseCases, Application):  # type: ignore[type-arg]
     """Senders, mailboxes and messages, each an append-only hash chain."""
 
     name = "Ebox"
@@ -209,36 +193,6 @@ class EboxLedger(PublicationUseCases, Application):  # type: ignore[type-arg]
         )
         self.save(sender)
 
-    def register_message_type_for(
-        self,
-        kbo_number: str,
-        message_type_id: str,
-        names: dict[str, str],
-        validity: str,
-        registered_mail: bool = False,
-    ) -> tuple[str, int]:
-        """`register_message_type` with the operator's short validity (90d, 3m, 1y)."""
-        unit, amount = parse_validity(validity)
-        self.register_message_type(
-            kbo_number, message_type_id, names, unit, amount, registered_mail
-        )
-        return unit, amount
-
-    # Partner apps.
-
-    def register_partner(self, partner_id: str, name: str) -> str:
-        if self._exists(partner_aggregate_id(partner_id)):
-            raise PartnerAlreadyRegistered(f"partner {partner_id} is already registered")
-        partner = Partner.register(partner_id, name)
-        self.save(partner)
-        return str(partner.id)
-
-    def partner(self, partner_id: str) -> Partner:
-        try:
-            return self.repository.get(partner_aggregate_id(partner_id))  # type: ignore[no-any-return]
-        except AggregateNotFoundError:
-            raise UnknownPartner(f"no partner {partner_id} is registered") from None
-
     # Mailboxes.
 
     def open_mailbox(
@@ -260,49 +214,6 @@ class EboxLedger(PublicationUseCases, Application):  # type: ignore[type-arg]
             self.stores.vault.store_many([private])
             self.save(mailbox)
         return str(mailbox.id)
-
-    def open_mailboxes(self, wanted: Sequence[MailboxToOpen]) -> tuple[int, int]:
-        """Open the eBoxes of `wanted` not open yet, in one save: (opened, already open).
-
-        For bulk onboarding (`ebox admin mailbox import`): one read finds which
-        exist, then every new mailbox's events and sealed keys are written in
-        one transaction, so a batch is opened whole or not at all, and a re-run
-        skips (and counts) what an earlier run opened. Every row is checked
-        before anything is written.
-        """
-        rows = [
-            MailboxToOpen(
-                w.ebox_type,
-                checked_ebox_id(w.ebox_type, w.id_value),
-                checked_email(w.email),
-                checked_language(w.language),
-            )
-            for w in wanted
-        ]
-        ids = [mailbox_id(r.ebox_type, r.id_value) for r in rows]
-        existing = self.stores.events.latest_versions(ids)
-        fresh, seen = [], set(existing)
-        for row, aggregate_id in zip(rows, ids, strict=True):
-            if aggregate_id not in seen:
-                seen.add(aggregate_id)
-                fresh.append(self._new_mailbox(row))
-        if fresh:
-            with self.stores.unit_of_work():
-                self.stores.vault.store_many([private for _, private in fresh])
-                self.save(*(mailbox for mailbox, _ in fresh))
-        return len(fresh), len(rows) - len(fresh)
-
-    @staticmethod
-    def _new_mailbox(row: MailboxToOpen) -> tuple[Mailbox, tuple[str, str, bytes]]:
-        """A mailbox opened with a fresh key pair (and its contact, if given), unsaved."""
-        mailbox = Mailbox.open(row.ebox_type, row.id_value)
-        private = PrivateKey.generate()
-        public = bytes(private.public_key)
-        fingerprint = key_fingerprint(public)
-        mailbox.add_encryption_key(fingerprint, b64url(public))
-        if row.email is not None or row.language is not None:
-            mailbox.set_contact(row.email, row.language)
-        return mailbox, (fingerprint, mailbox.address, bytes(private))
 
     def grant_partner_consent(self, ebox_type: str, id_value: str, partner_id: str) -> None:
         mailbox = self.mailbox(ebox_type, id_value)

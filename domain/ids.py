@@ -24,6 +24,10 @@ def partner_aggregate_id(partner_id: str) -> UUID:
     return uuid5(NAMESPACE_URL, f"urn:ebox:partner:{partner_id}")
 
 
+def client_aggregate_id(client_id: str) -> UUID:
+    return uuid5(NAMESPACE_URL, f"urn:ebox:oauth-client:{client_id}")
+
+
 def is_kbo_number(value: str) -> bool:
     """KBO/BCE enterprise number: 10 digits, modulo-97 check on the last two."""
     digits = value.replace(".", "").replace(" ", "")
