@@ -67,6 +67,7 @@ def add_sender(body: s.NewSender, ledger: LedgerDep, _: Admin) -> dict[str, Any]
 @router.post("/senders/{kbo}/keys", status_code=201, response_model=s.SigningKeyAnswer)
 def add_signing_key(kbo: str, body: s.NewSigningKey, ledger: LedgerDep, _: Admin) -> dict[str, Any]:
     """Add an Ed25519 signing key to a sender; answers its key id."""
+    kbo = checked_kbo_number(kbo)
     raw = read_ed25519_public_key(body.publicKey)
     start = read_moment(body.validFrom, "validFrom")
     end = read_moment(body.validUntil, "validUntil")
@@ -78,6 +79,7 @@ def revoke_signing_key(
     kbo: str, key_id: str, body: s.Revocation, ledger: LedgerDep, _: Admin
 ) -> dict[str, Any]:
     """Revoke a sender's signing key: letters it signs are refused from now on."""
+    kbo = checked_kbo_number(kbo)
     try:
         ledger.app.revoke_signing_key(kbo, key_id, body.reason)
     except UnknownSigningKey as error:
@@ -91,6 +93,7 @@ def revoke_signing_key(
 def add_application(
     kbo: str, body: s.NewApplication, ledger: LedgerDep, _: Admin
 ) -> dict[str, Any]:
+    kbo = checked_kbo_number(kbo)
     ledger.app.register_application(kbo, body.applicationId, body.names)
     return {"kboNumber": kbo, "applicationId": body.applicationId}
 
@@ -100,6 +103,7 @@ def add_message_type(
     kbo: str, body: s.NewMessageType, ledger: LedgerDep, _: Admin
 ) -> dict[str, Any]:
     """Register a message type with its validity (90d, 3m, 1y)."""
+    kbo = checked_kbo_number(kbo)
     unit, amount = ledger.app.register_message_type_for(
         kbo, body.messageTypeId, body.names, body.validity, body.registeredMail
     )

@@ -55,6 +55,14 @@ admin_app.add_typer(mandate_app, name="mandate")
 KboArg = Annotated[str, typer.Argument(help="The sender's KBO number.", metavar="KBO")]
 
 
+def _kbo(value: str) -> str:
+    """A KBO number argument, canonical and its check digits checked; else one line, exit 2."""
+    from ebox.domain.ids import checked_kbo_number
+
+    number: str = guarded(lambda: checked_kbo_number(value))
+    return number
+
+
 # --------------------------------------------------------------------------- senders
 
 
@@ -69,10 +77,8 @@ def sender_add(
     as_json: JsonOption = False,
 ) -> None:
     """Register a sender organisation (its KBO number's check digits are checked)."""
-    from ebox.domain.ids import checked_kbo_number
-
     names = names_of(name_nl, name_fr, name_de, name_en)
-    number = guarded(lambda: checked_kbo_number(kbo))
+    number = _kbo(kbo)
     with ledger_for(db) as ledger:
         sender_id = ledger.app.register_sender(number, names)
     done(
@@ -101,6 +107,7 @@ def sender_key_add(
     """Add a signing key to a sender; prints its key id (what a signed envelope names)."""
     from ebox.adapters.onboarding import read_ed25519_public_key, read_moment
 
+    kbo = _kbo(kbo)
     try:
         data = public_key.read_bytes()
     except OSError as error:
@@ -124,6 +131,7 @@ def sender_key_revoke(
     as_json: JsonOption = False,
 ) -> None:
     """Revoke a sender's signing key: letters signed with it are refused from now on."""
+    kbo = _kbo(kbo)
     with ledger_for(db) as ledger:
         ledger.app.revoke_signing_key(kbo, key_id, reason)
     done(
@@ -146,6 +154,7 @@ def application_add(
 ) -> None:
     """Register an application of a sender (the senderApplicationId it publishes with)."""
     names = names_of(name_nl, name_fr, name_de, name_en)
+    kbo = _kbo(kbo)
     with ledger_for(db) as ledger:
         ledger.app.register_application(kbo, application_id, names)
     done(
@@ -174,6 +183,7 @@ def message_type_add(
 ) -> None:
     """Register a message type of a sender, with its validity period."""
     names = names_of(name_nl, name_fr, name_de, name_en)
+    kbo = _kbo(kbo)
     with ledger_for(db) as ledger:
         unit, amount = ledger.app.register_message_type_for(
             kbo, message_type_id, names, validity, registered_mail
