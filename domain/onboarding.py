@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import IntegrityError
 from nacl.public import PrivateKey
 
 from ebox.domain.client_record import OAuthClientRecord
@@ -137,9 +138,16 @@ class OnboardingUseCases:
             )
             for w in wanted
         ]
+        try:
+            opened = self._open_missing(rows)
+        except IntegrityError:  # another import opened one of them meanwhile: look again
+            opened = self._open_missing(rows)
+        return opened, len(rows) - opened
+
+    def _open_missing(self, rows: Sequence[MailboxToOpen]) -> int:
         ids = [mailbox_id(r.ebox_type, r.id_value) for r in rows]
-        existing = self.stores.events.latest_versions(ids)
-        fresh, seen = [], set(existing)
+        seen = set(self.stores.events.latest_versions(ids))
+        fresh = []
         for row, aggregate_id in zip(rows, ids, strict=True):
             if aggregate_id not in seen:
                 seen.add(aggregate_id)
@@ -148,7 +156,7 @@ class OnboardingUseCases:
             with self.stores.unit_of_work():
                 self.stores.vault.store_many([private for _, private in fresh])
                 self.save(*(mailbox for mailbox, _ in fresh))
-        return len(fresh), len(rows) - len(fresh)
+        return len(fresh)
 
     @staticmethod
     def _new_mailbox(row: MailboxToOpen) -> tuple[Mailbox, tuple[str, str, bytes]]:

@@ -107,3 +107,24 @@ def test_a_bulk_open_writes_nothing_when_a_row_is_wrong_and_a_rerun_only_what_is
     assert (mailbox.language, len(mailbox.encryption_keys)) == ("fr", 1)
     fingerprint = next(iter(mailbox.encryption_keys))
     assert len(ledger.app.stores.vault.load(fingerprint)) == 32  # its private key, sealed, kept
+
+
+def test_a_bulk_open_racing_another_import_looks_again_and_opens_only_what_is_missing(
+    ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another import opened some of the batch between the existence read and the write."""
+    people = [MailboxToOpen("citizen", n) for n in nrns(10)]
+    assert ledger.app.open_mailboxes(people[:4]) == (4, 0)  # "the other import"
+    reader = ledger.app.stores.events
+    real = reader.latest_versions
+    reads: list[int] = []
+
+    def stale_first(ids: Any) -> dict[Any, int]:
+        reads.append(1)
+        return {} if len(reads) == 1 else real(ids)  # the first read predates the other import
+
+    monkeypatch.setattr(reader, "latest_versions", stale_first)
+    before = position(ledger)
+    assert ledger.app.open_mailboxes(people) == (6, 4)
+    assert len(reads) == 2
+    assert len(logged(ledger, before)) == 12  # Opened + EncryptionKeyAdded for the six alone
