@@ -245,3 +245,20 @@ def test_a_mistake_is_one_line_naming_it_and_exit_2(
     (line,) = done.stderr.strip().splitlines()
     assert says in line
     assert not (tmp_path / "root.pem").exists()
+
+
+def test_an_import_with_one_bad_row_names_its_line_and_imports_nothing(tmp_path: Path) -> None:
+    home, db = tmp_path / "home", f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+    good = mailbox_csv(tmp_path / "people.csv", 600)
+    lines = good.read_text().splitlines()
+    lines[500] = lines[500].replace(",nl", ",es")  # line 501 of the file: the header is line 1
+    bad = tmp_path / "bad.csv"
+    bad.write_text("\n".join(lines) + "\n")
+
+    done = ebox(home, "admin", "mailbox", "import", str(bad), "--db", db)
+    assert done.returncode == 2, done.stdout + done.stderr
+    (line,) = done.stderr.strip().splitlines()
+    assert "line 501: the language is one of nl, fr, de, en, not 'es'" in line
+    assert "nothing was imported" in line
+    imported = admin(home, db, "mailbox", "import", str(good))
+    assert (imported["opened"], imported["already_open"]) == (600, 0)
