@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from ebox.adapters.clients import ALLOWED_SCOPES, register_client
 from ebox.adapters.runtime import Ledger
 from ebox.domain.errors import EboxError
+from ebox.domain.limits import LIMITS
 from ebox.domain.proofs.canonical import CanonicalFormError, parse_rfc3339
 
 _BASE64URL = re.compile(r"[A-Za-z0-9_-]{43}=?")
@@ -66,12 +67,15 @@ def read_moment(text: str | None, what: str) -> datetime | None:
     if text is None:
         return None
     try:
-        return parse_rfc3339(text)
-    except (ValueError, CanonicalFormError):
+        moment = parse_rfc3339(text)
+    except (ValueError, OverflowError, CanonicalFormError):
+        moment = None
+    if moment is None or not LIMITS.earliest <= moment < LIMITS.latest:
         raise OnboardingInputError(
             f"{what} must be an RFC 3339 time with its offset, e.g. 2027-01-01T00:00:00Z,"
-            f" not {text!r}"
-        ) from None
+            f" from {LIMITS.earliest.year} to {LIMITS.latest.year - 1}, not {text!r}"
+        )
+    return moment
 
 
 def add_client(

@@ -35,6 +35,7 @@ from ebox.domain.ids import (
     mailbox_id,
     sender_id,
 )
+from ebox.domain.limits import FieldRejected
 from ebox.domain.mailbox import Mailbox
 from ebox.domain.message import Message
 from ebox.domain.onboarding import MailboxToOpen, OnboardingUseCases
@@ -155,12 +156,18 @@ class EboxLedger(OnboardingUseCases, PublicationUseCases, Application):  # type:
         valid_until: datetime | None = None,
     ) -> str:
         VerifyKey(public_key)  # refuses anything that is not an Ed25519 public key
+        valid_from = valid_from or datetime.now(UTC)
+        if valid_until is not None and valid_until <= valid_from:
+            raise FieldRejected(
+                f"the key's validity ends ({rfc3339(valid_until)}) before it starts"
+                f" ({rfc3339(valid_from)})"
+            )
         sender = self.sender(kbo_number)
         key_id = key_fingerprint(public_key)
         sender.add_signing_key(
             key_id,
             b64url(public_key),
-            rfc3339(valid_from or datetime.now(UTC)),
+            rfc3339(valid_from),
             rfc3339(valid_until) if valid_until else None,
         )
         self.save(sender)

@@ -10,6 +10,7 @@ re-run opens only what is missing.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -22,6 +23,7 @@ from ebox.domain.application import MailboxToOpen
 from ebox.domain.client_record import OAuthClientRecord
 from ebox.domain.errors import InvalidIdentifier, PartnerAlreadyRegistered
 from ebox.domain.ids import client_aggregate_id
+from ebox.domain.limits import FieldRejected
 from ebox.projections.sealer import Sealer
 from tests.builders import CITIZEN, SENDER_KBO
 from tests.onboarding import nrns
@@ -78,6 +80,13 @@ def test_every_onboarding_act_is_an_event_of_the_ledger(ledger: Ledger) -> None:
         True,
         2,
     )
+    with pytest.raises(FieldRejected, match=r"ends .* before it starts"):
+        app.add_signing_key(
+            SENDER_KBO,
+            bytes(SigningKey.generate().verify_key),
+            valid_from=datetime(2027, 1, 2, tzinfo=UTC),
+            valid_until=datetime(2027, 1, 1, tzinfo=UTC),
+        )
     sealer = Sealer(ledger)
     assert sealer.run_until_idle() == len(logged(ledger))  # sealed like any other event
     with pytest.raises(PartnerAlreadyRegistered):

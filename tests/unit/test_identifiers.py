@@ -109,6 +109,6 @@ def test_anything_else_is_not_a_sender_key() -> None:
 def test_a_moment_needs_its_offset() -> None:
     assert read_moment(None, "--valid-from") is None
     assert read_moment("2027-01-01T01:00:00+01:00", "x").isoformat() == "2027-01-01T00:00:00+00:00"  # type: ignore[union-attr]
-    for wrong in ("2027-01-01T00:00:00", "tomorrow"):
+    for wrong in ("2027-01-01T00:00:00", "tomorrow", "0001-01-01T00:00:00+14:00", "1899-12-31Z"):
         with pytest.raises(OnboardingInputError, match="--valid-until must be an RFC 3339"):
             read_moment(wrong, "--valid-until")
