@@ -262,3 +262,9 @@ def test_an_import_with_one_bad_row_names_its_line_and_imports_nothing(tmp_path:
     assert "nothing was imported" in line
     imported = admin(home, db, "mailbox", "import", str(good))
     assert (imported["opened"], imported["already_open"]) == (600, 0)
+
+
+def test_the_import_help_shows_the_file_format(tmp_path: Path) -> None:
+    shown = ebox(tmp_path / "home", "admin", "mailbox", "import", "--help")
+    assert shown.returncode == 0, shown.stderr
+    assert "type,id,email,language" in shown.stdout and "NDJSON" in shown.stdout
