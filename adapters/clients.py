@@ -6,7 +6,9 @@ A client is a machine that calls the API with its own identity:
   number, and it publishes only as that organisation;
 - ``partner``: a partner app (its subject is the partner id that mailboxes give
   consent to); partners consult an eBox with the *person's* token, see ebox.api.deps;
-- ``auditor``: reads the ledger's proofs and export; its subject is a free name.
+- ``auditor``: reads the ledger's proofs and export; its subject is a free name;
+- ``admin``: an operator's tool onboarding senders, mailboxes, partners and clients
+  through ``/admin/v1`` (scope ``ebox:admin``); its subject is a free name.
 
 Only public keys are kept, as JWKs (Ed25519 ``OKP`` or ``RSA`` of 2048 bits or
 more): nothing in these tables is secret. The private key is generated for the
@@ -40,15 +42,17 @@ from ebox.domain.ids import is_kbo_number
 PUBLICATION = "ebox:publication"
 CONSULTATION = "ebox:consultation"
 AUDIT = "ebox:audit"
+ADMIN = "ebox:admin"
 
 # The scopes each kind of principal may ever hold ("person" tokens come from OIDC).
 ALLOWED_SCOPES: dict[str, frozenset[str]] = {
     "sender": frozenset({PUBLICATION}),
     "partner": frozenset({CONSULTATION}),
     "auditor": frozenset({AUDIT}),
+    "admin": frozenset({ADMIN}),
     "person": frozenset({CONSULTATION}),
 }
-CLIENT_KINDS = ("sender", "partner", "auditor")
+CLIENT_KINDS = ("sender", "partner", "auditor", "admin")
 
 MIN_RSA_BITS = 2048
 MAX_JTI_LENGTH = 128
@@ -123,6 +127,8 @@ def register_client(
                 disabled_at=None,
             )
         )
+        # The same act on the ledger, in the same transaction (ebox.domain.client_record).
+        ledger.app.record_client_registered(client_id, kind, subject, sorted(scopes), jwk["kid"])
     return client_id
 
 
@@ -144,19 +150,28 @@ def add_client_key(ledger: Ledger, client_id: str, public_jwk: dict[str, Any]) -
             .where(oauth_clients.c.client_id == client_id)
             .values(jwks=json.dumps({"keys": keys}, sort_keys=True))
         )
+        ledger.app.record_client_key_added(client_id, str(jwk["kid"]))
     return str(jwk["kid"])
 
 
 def disable_client(ledger: Ledger, client_id: str, now: datetime | None = None) -> None:
     """Refuse this client new tokens, and its live tokens at once (see `client_standing`)."""
+    c = oauth_clients.c
     with ledger.db.write() as session:
-        result = session.execute(
+        row = session.execute(
+            select(c.kind, c.subject, c.scopes, c.jwks).where(c.client_id == client_id)
+        ).first()
+        if row is None:
+            raise UnknownClient(client_id)
+        session.execute(
             update(oauth_clients)
-            .where(oauth_clients.c.client_id == client_id)
+            .where(c.client_id == client_id)
             .values(disabled_at=now or datetime.now(UTC))
         )
-    if not result.rowcount:  # type: ignore[attr-defined]
-        raise UnknownClient(client_id)
+        first_key = str(json.loads(row.jwks)["keys"][0]["kid"])
+        ledger.app.record_client_disabled(
+            client_id, row.kind, row.subject, sorted(row.scopes.split()), first_key
+        )
 
 
 def get_client(ledger: Ledger, client_id: str) -> OAuthClient:

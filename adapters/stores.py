@@ -15,7 +15,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 from nacl.secret import SecretBox
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -106,17 +106,23 @@ class SqlKeyVault:
         self.kek_id = secrets.kek_id
 
     def store(self, fingerprint: str, owner: str, private_key: bytes) -> None:
+        self.store_many([(fingerprint, owner, private_key)])
+
+    def store_many(self, keys: Iterable[tuple[str, str, bytes]]) -> None:
+        """Seal and insert many keys in one statement (COPY on PostgreSQL)."""
+        now = datetime.now(UTC)
+        rows = [
+            {
+                "fingerprint": fingerprint,
+                "owner": owner,
+                "kek_id": self.kek_id,
+                "sealed_private_key": bytes(self.box.encrypt(private_key)),
+                "created_at": now,
+            }
+            for fingerprint, owner, private_key in keys
+        ]
         with self.db.write() as session:
-            session.execute(
-                insert(vault_keys),
-                {
-                    "fingerprint": fingerprint,
-                    "owner": owner,
-                    "kek_id": self.kek_id,
-                    "sealed_private_key": bytes(self.box.encrypt(private_key)),
-                    "created_at": datetime.now(UTC),
-                },
-            )
+            insert_rows(session, vault_keys, rows)
 
     def load(self, fingerprint: str) -> bytes:
         with self.db.read() as session:

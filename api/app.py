@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from ebox.adapters.runtime import Ledger
 from ebox.api import (
+    admin,
     ebox_routes,
     evidence_routes,
     feed,
@@ -63,6 +64,7 @@ def create_app(ledger: Ledger, settings: Settings | None = None) -> FastAPI:
         feed,
         ledger_routes,
         evidence_routes,
+        admin,
     ):
         module.register(app)
     openapi.install(app)  # refusals as the error handlers answer them, not FastAPI's 422

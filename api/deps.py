@@ -73,7 +73,7 @@ from typing import Annotated
 from fastapi import Depends, FastAPI, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from ebox.adapters.clients import AUDIT, CONSULTATION, PUBLICATION, client_standing
+from ebox.adapters.clients import ADMIN, AUDIT, CONSULTATION, PUBLICATION, client_standing
 from ebox.adapters.home import data_dir
 from ebox.adapters.runtime import Ledger
 from ebox.api.errors import ApiError
@@ -94,6 +94,7 @@ from ebox.domain.errors import NoDigitalUser
 from ebox.domain.mailbox import EBOX_TYPES, Mailbox
 
 __all__ = [
+    "ADMIN",
     "AUDIT",
     "CONSULTATION",
     "PUBLICATION",
@@ -124,6 +125,7 @@ SCOPES = {
         "read an eBox as a person: one's own, or one held by mandate or consented to a partner"
     ),
     AUDIT: "read the ledger's proofs, checkpoints and export",
+    ADMIN: "onboard senders, their keys, mailboxes, partners and clients (/admin/v1)",
 }
 REALM = "ebox"
 

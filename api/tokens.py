@@ -13,7 +13,7 @@ Access token claims (header ``typ: at+jwt``, ``alg: EdDSA``, ``kid``)::
     sub        the client's subject: KBO number (sender), partner id, auditor name
     client_id  the OAuth client id (also in azp)
     azp        the OAuth client id
-    kind       "sender" | "partner" | "auditor"
+    kind       "sender" | "partner" | "auditor" | "admin"
     scope      space-separated, a subset of what the client's kind may hold
     iat, exp   seconds since the epoch; exp = iat + settings.token_ttl_seconds
     jti        random, unique
@@ -53,7 +53,7 @@ LEEWAY_SECONDS = 30
 class Principal:
     """Who calls: a client of ours (sender, partner, auditor) or a person (OIDC)."""
 
-    kind: str  # "sender" | "partner" | "auditor" | "person"
+    kind: str  # "sender" | "partner" | "auditor" | "admin" | "person"
     subject: str  # KBO number | partner id | auditor name | national register number
     client_id: str  # our OAuth client id; for persons the app they use: "portal" or a partner id
     scopes: frozenset[str]

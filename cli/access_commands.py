@@ -44,42 +44,17 @@ def token_person(
 
 @token_app.command("client")
 def token_client(
-    kind: Annotated[str, typer.Argument(help="sender, partner or auditor")],
+    kind: Annotated[str, typer.Argument(help="sender, partner, auditor or admin")],
     subject: Annotated[str, typer.Argument(help="KBO number, partner id or auditor name")],
     key_out: Annotated[Path, typer.Option("--key-out", help="Where to write the private key.")],
     scope: Annotated[list[str] | None, typer.Option("--scope", help="Default: the kind's.")] = None,
     alg: Annotated[str, typer.Option("--alg", help="EdDSA or RS256")] = "EdDSA",
     db: DbOption = None,
 ) -> None:
-    """Register an OAuth client with a new key pair; the private key goes to --key-out (0600)."""
-    import os
+    """The older name of `ebox admin client add`: the same registration, the client id printed."""
+    from ebox.cli.admin_common import add_client_with_key
 
-    from ebox.adapters.clients import ALLOWED_SCOPES, ClientError, generate_key, register_client
-    from ebox.domain.errors import EboxError
-
-    if kind not in ("sender", "partner", "auditor"):
-        err.print("[red]KIND is sender, partner or auditor[/red]")
-        raise typer.Exit(2)
-    pair = generate_key(alg)
-    try:  # claim the key file first: never register a client whose key could not be kept
-        fd = os.open(key_out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        err.print(f"[red]{key_out} exists: refusing to overwrite a key[/red]")
-        raise typer.Exit(2) from None
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(pair.private_pem)
-    ledger = open_or_exit(db)
-    try:
-        client_id = register_client(
-            ledger, kind, subject, scope or ALLOWED_SCOPES[kind], pair.public_jwk
-        )
-    except (ClientError, EboxError, ValueError) as error:
-        key_out.unlink()
-        err.print(f"[red]{error}[/red]")
-        raise typer.Exit(2) from None
-    finally:
-        ledger.close()
-    print(client_id)
+    print(add_client_with_key(kind, subject, key_out, alg, db, scope))
 
 
 @token_app.command("assertion")
@@ -98,7 +73,10 @@ def token_assertion(
 
 # --------------------------------------------------------------------------- admin
 
-admin_app = typer.Typer(help="Operations: OAuth clients.", no_args_is_help=True)
+admin_app = typer.Typer(
+    help="Operations: onboarding senders, mailboxes, partners and OAuth clients.",
+    no_args_is_help=True,
+)
 admin_client_app = typer.Typer(help="Registered OAuth clients.", no_args_is_help=True)
 admin_app.add_typer(admin_client_app, name="client")
 

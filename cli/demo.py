@@ -1,7 +1,10 @@
 """`ebox demo`: a small but real day in the life of the ledger.
 
 Everything goes through the same use cases as production: real Ed25519
-signatures, real encryption, the delivery worker and the sealer.
+signatures, real encryption, the delivery worker and the sealer. The
+onboarding (senders, keys, applications, message types, mailboxes, the partner
+and its consent, OAuth clients) calls the very `EboxLedger` methods and client
+registry that `ebox admin ...` and `/admin/v1` call.
 """
 
 from __future__ import annotations
@@ -90,7 +93,9 @@ def setup_senders(ledger: Ledger) -> list[DemoSender]:
             app.register_sender(number, names)
             app.register_application(number, "mybox-publisher", {"en": "Publication gateway"})
             for type_id, type_names, unit, amount, registered in MESSAGE_TYPES:
-                app.register_message_type(number, type_id, type_names, unit, amount, registered)
+                # As `ebox admin message-type add --validity 2y` does: the same use case.
+                validity = f"{amount}{unit[0].lower()}"
+                app.register_message_type_for(number, type_id, type_names, validity, registered)
         except Conflict:
             pass  # A second demo run reuses the organisations of the first.
         key = SigningKey.generate()
@@ -233,19 +238,18 @@ def write_credentials(ledger: Ledger, person: Recipient, sender_kbo: str) -> Pat
     import json
     import os
 
-    from ebox.adapters.clients import ALLOWED_SCOPES, generate_key, register_client
+    from ebox.adapters.clients import generate_key
+    from ebox.adapters.onboarding import add_client
     from ebox.api.oauth import token_endpoint
     from ebox.api.oidc import mint_person_token
     from ebox.api.settings import Settings
 
     settings = Settings.from_env()
     sender_key, partner_key = generate_key("EdDSA"), generate_key("EdDSA")
-    sender_client = register_client(
-        ledger, "sender", sender_kbo, ALLOWED_SCOPES["sender"], sender_key.public_jwk
-    )
-    partner_client = register_client(
-        ledger, "partner", DEMO_PARTNER, ALLOWED_SCOPES["partner"], partner_key.public_jwk
-    )
+    with suppress(Conflict):
+        ledger.app.register_partner(DEMO_PARTNER, "My eBox partner (demo)")
+    sender_client = add_client(ledger, "sender", sender_kbo, sender_key.public_jwk)
+    partner_client = add_client(ledger, "partner", DEMO_PARTNER, partner_key.public_jwk)
     with suppress(Conflict):
         ledger.app.grant_partner_consent(person.ebox_type, person.id_value, DEMO_PARTNER)
     credentials = {

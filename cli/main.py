@@ -359,6 +359,7 @@ def projections_rebuild(name: str, db: DbOption = None) -> None:
 
 
 from ebox.cli.access_commands import admin_app, token_app  # noqa: E402
+from ebox.cli.admin_commands import sender_app as _onboarding  # noqa: E402, F401  (registers)
 from ebox.cli.evidence_commands import register as _register_evidence  # noqa: E402
 from ebox.cli.sign_command import register as _register_sign  # noqa: E402
 

@@ -18,7 +18,6 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, Repository
-from nacl.public import PrivateKey
 from nacl.signing import VerifyKey
 
 from ebox.domain.chain import project_verified
@@ -30,9 +29,16 @@ from ebox.domain.errors import (
     UnknownMessage,
     UnknownSender,
 )
-from ebox.domain.ids import mailbox_id, sender_id
+from ebox.domain.ids import (
+    checked_ebox_id,
+    checked_kbo_number,
+    mailbox_id,
+    sender_id,
+)
+from ebox.domain.limits import FieldRejected
 from ebox.domain.mailbox import Mailbox
 from ebox.domain.message import Message
+from ebox.domain.onboarding import MailboxToOpen, OnboardingUseCases
 from ebox.domain.ports import LedgerStores
 from ebox.domain.proofs.canonical import b64url, rfc3339
 from ebox.domain.proofs.encryption import decrypt_document, unwrap_key
@@ -42,7 +48,7 @@ from ebox.domain.sender import SenderOrganization
 from ebox.domain.validity import submission_skew as submission_skew_of
 from ebox.domain.verified_cache import MAILBOX_CACHE_SIZE, SENDER_CACHE_SIZE, VerifiedCache
 
-__all__ = ["DEFAULT_BATCH_SIZE", "ChainedRepository", "EboxLedger"]
+__all__ = ["DEFAULT_BATCH_SIZE", "ChainedRepository", "EboxLedger", "MailboxToOpen"]
 
 _last_position: ContextVar[int | None] = ContextVar("ebox_last_position", default=None)
 
@@ -57,7 +63,7 @@ class ChainedRepository(Repository):  # type: ignore[type-arg]
         return super().get(aggregate_id, **kwargs)
 
 
-class EboxLedger(PublicationUseCases, Application):  # type: ignore[type-arg]
+class EboxLedger(OnboardingUseCases, PublicationUseCases, Application):  # type: ignore[type-arg]
     """Senders, mailboxes and messages, each an append-only hash chain."""
 
     name = "Ebox"
@@ -134,6 +140,8 @@ class EboxLedger(PublicationUseCases, Application):  # type: ignore[type-arg]
     # Sender organisations.
 
     def register_sender(self, kbo_number: str, names: dict[str, str]) -> str:
+        """Register a sender organisation; its KBO number's check digits are checked first."""
+        kbo_number = checked_kbo_number(kbo_number)
         if self._exists(sender_id(kbo_number)):
             raise SenderAlreadyRegistered(f"sender {kbo_number} is already registered")
         sender = SenderOrganization.register(kbo_number, names)
@@ -148,12 +156,18 @@ class EboxLedger(PublicationUseCases, Application):  # type: ignore[type-arg]
         valid_until: datetime | None = None,
     ) -> str:
         VerifyKey(public_key)  # refuses anything that is not an Ed25519 public key
+        valid_from = valid_from or datetime.now(UTC)
+        if valid_until is not None and valid_until <= valid_from:
+            raise FieldRejected(
+                f"the key's validity ends ({rfc3339(valid_until)}) before it starts"
+                f" ({rfc3339(valid_from)})"
+            )
         sender = self.sender(kbo_number)
         key_id = key_fingerprint(public_key)
         sender.add_signing_key(
             key_id,
             b64url(public_key),
-            rfc3339(valid_from or datetime.now(UTC)),
+            rfc3339(valid_from),
             rfc3339(valid_until) if valid_until else None,
         )
         self.save(sender)
@@ -188,17 +202,23 @@ class EboxLedger(PublicationUseCases, Application):  # type: ignore[type-arg]
 
     # Mailboxes.
 
-    def open_mailbox(self, ebox_type: str, id_value: str) -> str:
-        """Open an eBox and give it an X25519 key pair; the private half goes to the vault."""
+    def open_mailbox(
+        self,
+        ebox_type: str,
+        id_value: str,
+        email: str | None = None,
+        language: str | None = None,
+    ) -> str:
+        """Open an eBox and give it an X25519 key pair; the private half goes to the vault.
+
+        The id's check digits (national register or KBO number) are checked first.
+        """
+        id_value = checked_ebox_id(ebox_type, id_value)
         if self._exists(mailbox_id(ebox_type, id_value)):
             raise MailboxAlreadyOpen(f"{ebox_type}:{id_value} already has an eBox")
-        mailbox = Mailbox.open(ebox_type, id_value)
-        private = PrivateKey.generate()
-        public = bytes(private.public_key)
-        fingerprint = key_fingerprint(public)
-        mailbox.add_encryption_key(fingerprint, b64url(public))
+        mailbox, private = self._new_mailbox(MailboxToOpen(ebox_type, id_value, email, language))
         with self.stores.unit_of_work():
-            self.stores.vault.store(fingerprint, mailbox.address, bytes(private))
+            self.stores.vault.store_many([private])
             self.save(mailbox)
         return str(mailbox.id)
 

@@ -17,12 +17,26 @@ class EboxError(Exception):
         self.message = message
 
 
+class InvalidIdentifier(EboxError):
+    """A KBO or national register number that breaks its format or its check digits."""
+
+    code = "INVALID_REQUEST"
+
+
 class NotFound(EboxError):
     code = "NOT_FOUND"
 
 
+class UnknownPartner(NotFound):
+    pass
+
+
 class Conflict(EboxError):
     code = "CONFLICT"
+
+
+class PartnerAlreadyRegistered(Conflict):
+    pass
 
 
 class UnknownSender(NotFound):

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from ebox.domain.chain import ChainedAggregate
 from ebox.domain.errors import Conflict, MailboxClosed, NoConsent
 from ebox.domain.ids import mailbox_id
-from ebox.domain.limits import LIMITS, checked_identifier
+from ebox.domain.limits import LIMITS, FieldRejected, checked_identifier
 
 EBOX_TYPES = ("citizen", "enterprise")
+LANGUAGES = ("nl", "fr", "de", "en")
+MAX_EMAIL_LENGTH = 254  # RFC 5321's path limit, less the angle brackets
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
 class Mailbox(ChainedAggregate):
@@ -30,6 +34,8 @@ class Mailbox(ChainedAggregate):
             mailbox.partners = []
             mailbox.mandates = {}
             mailbox.closed = False
+            mailbox.email = None
+            mailbox.language = None
 
     class EncryptionKeyAdded(ChainedAggregate.Event):
         fingerprint: str
@@ -37,6 +43,16 @@ class Mailbox(ChainedAggregate):
 
         def apply(self, mailbox: Mailbox) -> None:
             mailbox.encryption_keys[self.fingerprint] = self.public_key
+
+    class ContactSet(ChainedAggregate.Event):
+        """Where the owner is told of a new letter, and in which language (None: not given)."""
+
+        email: str | None
+        language: str | None
+
+        def apply(self, mailbox: Mailbox) -> None:
+            mailbox.email = self.email
+            mailbox.language = self.language
 
     class PartnerConsentGranted(ChainedAggregate.Event):
         partner_id: str
@@ -76,6 +92,8 @@ class Mailbox(ChainedAggregate):
         partners: list[str]
         mandates: dict[str, str | None]
         closed: bool
+        email: str | None
+        language: str | None
 
     @classmethod
     def open(cls, ebox_type: str, id_value: str) -> Mailbox:
@@ -89,6 +107,12 @@ class Mailbox(ChainedAggregate):
         if fingerprint in self.encryption_keys:
             raise Conflict("this encryption key is already on the mailbox")
         self.trigger_event(self.EncryptionKeyAdded, fingerprint=fingerprint, public_key=public_key)
+
+    def set_contact(self, email: str | None, language: str | None) -> None:
+        self.require_open()
+        self.trigger_event(
+            self.ContactSet, email=checked_email(email), language=checked_language(language)
+        )
 
     def grant_partner_consent(self, partner_id: str) -> None:
         self.require_open()
@@ -128,3 +152,18 @@ class Mailbox(ChainedAggregate):
     def require_consent(self, partner_id: str) -> None:
         if partner_id not in self.partners:
             raise NoConsent(f"partner {partner_id} has no consent for {self.address}")
+
+
+def checked_email(email: str | None) -> str | None:
+    """An address to notify (or None): one @, a dotted domain, no spaces, bounded."""
+    if email is None:
+        return None
+    if not isinstance(email, str) or len(email) > MAX_EMAIL_LENGTH or not _EMAIL.fullmatch(email):
+        raise FieldRejected(f"the email must be an address like name@example.be, not {email!r}")
+    return email
+
+
+def checked_language(language: str | None) -> str | None:
+    if language is not None and language not in LANGUAGES:
+        raise FieldRejected(f"the language is one of {', '.join(LANGUAGES)}, not {language!r}")
+    return language

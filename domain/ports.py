@@ -43,6 +43,10 @@ class KeyVault(Protocol):
 
     def store(self, fingerprint: str, owner: str, private_key: bytes) -> None: ...
 
+    def store_many(self, keys: Iterable[tuple[str, str, bytes]]) -> None:
+        """(fingerprint, owner, private key) triples, in one write (bulk onboarding)."""
+        ...
+
     def load(self, fingerprint: str) -> bytes: ...
 
 

@@ -14,7 +14,7 @@ import calendar
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
-from ebox.domain.errors import InvalidPublication
+from ebox.domain.errors import EboxError, InvalidPublication
 from ebox.domain.proofs.canonical import rfc3339
 
 DEFAULT_SUBMISSION_SKEW = timedelta(minutes=5)
@@ -62,3 +62,30 @@ def expiry(start: datetime, unit: str, amount: int) -> datetime:
     year, month = start.year + month_index // 12, month_index % 12 + 1
     day = min(start.day, calendar.monthrange(year, month)[1])
     return start.replace(year=year, month=month, day=day)
+
+
+VALIDITY_SUFFIXES = {"d": "DAY", "m": "MONTH", "y": "YEAR"}
+MAX_VALIDITY_AMOUNT = 36_500
+"""A hundred years of days: beyond it an expiry date leaves any calendar the databases hold."""
+
+
+class InvalidValidityPeriod(EboxError):
+    """A message type's validity that is not a positive number of days, months or years."""
+
+
+def parse_validity(text: str) -> tuple[str, int]:
+    """`90d`, `3m`, `1y` -> ("DAY", 90), ("MONTH", 3), ("YEAR", 1): the contract's unit and amount.
+
+    The short form is what an operator types; the unit and amount are what the
+    message type records, as the contract's referenceData answers them.
+    """
+    value = text.strip().lower() if isinstance(text, str) else ""
+    unit = VALIDITY_SUFFIXES.get(value[-1:])
+    amount = value[:-1]
+    if unit is None or not amount.isascii() or not amount.isdigit():
+        raise InvalidValidityPeriod(
+            f"a validity is a number of days, months or years such as 90d, 3m or 1y, not {text!r}"
+        )
+    if not 1 <= int(amount) <= MAX_VALIDITY_AMOUNT:
+        raise InvalidValidityPeriod(f"a validity is 1 to {MAX_VALIDITY_AMOUNT}, not {amount}")
+    return unit, int(amount)

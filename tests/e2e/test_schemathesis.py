@@ -37,7 +37,14 @@ from schemathesis.specs.openapi.checks import (
 from ebox.adapters.runtime import open_ledger
 from ebox.projections.delivery import DeliveryWorker
 from ebox.projections.runner import ViewRunner
-from tests.auth_helpers import app_settings, bearer, person_token_for, sender_token
+from tests.auth_helpers import (
+    app_settings,
+    bearer,
+    client_token,
+    person_token_for,
+    register_test_client,
+    sender_token,
+)
 from tests.builders import CITIZEN, ENTERPRISE, SENDER_KBO, make_world
 from tests.contract import load
 
@@ -52,6 +59,8 @@ class Served:
     letters: dict[str, list[str]]  # per eBox domain, the ids of delivered letters
 
     def headers(self, path: str, domain: str = "citizen") -> dict[str, str]:
+        if path.startswith("/admin/"):
+            return bearer(self.tokens["admin"])
         if any(p in path for p in SENDER_PATHS):
             return bearer(self.tokens["sender"])
         headers = bearer(self.tokens["person"])
@@ -86,6 +95,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         tokens = {
             "sender": sender_token(http, ledger, SENDER_KBO),
             "person": person_token_for(http, CITIZEN.id_value),
+            "admin": client_token(http, register_test_client(ledger, "admin", "fuzz")),
         }
     yield Served(app, tokens, letters)
     ledger.close()

@@ -419,6 +419,8 @@ def test_clients_are_registered_within_their_kind(ledger: Ledger, http: TestClie
         ("partner", "doccle", ["ebox:publication"]),
         ("auditor", "court", ["ebox:consultation"]),
         ("auditor", "court", []),
+        ("admin", "operator", ["ebox:publication"]),
+        ("sender", SENDER_KBO, ["ebox:admin"]),
         ("root", "x", ["ebox:audit"]),
         ("partner", "bad id!", ["ebox:consultation"]),
     ):
@@ -468,7 +470,12 @@ def test_the_authorisation_server_metadata(http: TestClient) -> None:
     assert meta["token_endpoint"] == TOKEN_URL
     assert meta["token_endpoint_auth_methods_supported"] == ["private_key_jwt"]
     assert meta["token_endpoint_auth_signing_alg_values_supported"] == ["EdDSA", "RS256"]
-    assert set(meta["scopes_supported"]) == {"ebox:publication", "ebox:consultation", "ebox:audit"}
+    assert set(meta["scopes_supported"]) == {
+        "ebox:publication",
+        "ebox:consultation",
+        "ebox:audit",
+        "ebox:admin",
+    }
 
 
 def test_health_reports_the_database_migration_and_lags(http: TestClient) -> None:
