@@ -13,8 +13,10 @@ import threading
 from collections.abc import Callable
 
 from ebox.adapters.runtime import Ledger
+from ebox.domain.ports import Clock
 from ebox.projections.delivery import DeliveryWorker
 from ebox.projections.follower import Follower
+from ebox.projections.lifecycle import DueWork, LifecycleScheduler
 from ebox.projections.runner import PROJECTION_NAMES, ViewRunner
 from ebox.projections.sealer import Sealer
 from ebox.projections.supervisor import FollowerLoop, RetryPolicy
@@ -32,11 +34,14 @@ class Workers:
         self.delivery = DeliveryWorker(ledger)
         self.views = ViewRunner(ledger)
         self.sealer = Sealer(ledger)
+        self.lifecycle = LifecycleScheduler(ledger)
+        self.due = DueWork(ledger)
         self._stop = threading.Event()
         self.alarm = Alarm(ledger, self._stop)
         followers: list[Follower] = [
             self.delivery,
             *(self.views.follower(name) for name in PROJECTION_NAMES),
+            self.lifecycle,
             self.sealer,
         ]
         self.loops = {
@@ -54,12 +59,16 @@ class Workers:
         """One supervised batch of every follower; how many moved."""
         return sum(loop.step() for loop in self.loops.values())
 
-    def run_until_idle(self) -> list[str]:
-        """Every follower until idle or parked; the names of the parked ones."""
+    def run_until_idle(self, clock: Clock | None = None) -> list[str]:
+        """Every follower until idle or parked, and with `clock` everything due as of its time
+        (then the followers again, for what the due work recorded); the parked ones' names."""
         for loop in self.loops.values():
             loop.resume_parked()
-        while sum(loop.run_until_idle() for loop in self.loops.values()):
-            pass
+        while True:
+            while sum(loop.run_until_idle() for loop in self.loops.values()):
+                pass
+            if clock is None or not self.due.run(clock).done:
+                break
         if not self.loops[self.sealer.name].parked:
             self.loops[self.sealer.name]._idle()
         return self.parked()
@@ -70,14 +79,23 @@ class Workers:
     def lag_reporters(self) -> dict[str, Callable[[], int]]:
         return {name: loop.follower.lag for name, loop in self.loops.items()}
 
-    def start(self, interval: float = 0.2) -> None:
+    def start(self, interval: float = 0.2, clock: Clock | None = None) -> None:
         self.alarm.start(interval)
         for loop in self.loops.values():
             loop.start(interval)
+        if clock is not None:
+            threading.Thread(
+                target=self._due_loop, args=(clock,), name="ebox-due-work", daemon=True
+            ).start()
 
-    def run_forever(self, interval: float = 0.2) -> None:
-        """Until `stop` (or Ctrl-C / SIGTERM in the CLI)."""
-        self.start(interval)
+    def _due_loop(self, clock: Clock, every: float = 5.0) -> None:
+        """Due work on the real clock, every few seconds, until stopped."""
+        while not self._stop.wait(every):
+            self.due.run(clock)
+
+    def run_forever(self, interval: float = 0.2, clock: Clock | None = None) -> None:
+        """Until `stop` (or Ctrl-C / SIGTERM in the CLI); due work on `clock` when given."""
+        self.start(interval, clock)
         try:
             while not self._stop.wait(0.5):
                 pass
