@@ -1,7 +1,8 @@
 """A letter's expiry, end to end: shredded at the end of its validity, and the proofs remain.
 
-The operator runs `ebox workers --once --now T` after the validity: the content
-routes answer 410 with a StatusMessage, the ledger shows `Expired`, neither the
+A sender publishes over HTTP; the operator runs `ebox workers --once --now T`
+after the validity: the content routes answer 410 with a StatusMessage, the
+ledger shows `Expired`, neither the
 ciphertext nor the wrapped key is anywhere in the SQLite file or its WAL, and
 the letter's evidence (never read, expired) verifies with `ebox verify` and says
 when the content was destroyed and why.
@@ -20,18 +21,22 @@ from ebox.adapters.runtime import open_ledger
 from ebox.adapters.tables import blobs, wrapped_keys
 from ebox.domain.proofs.canonical import parse_rfc3339, rfc3339
 from ebox.projections.workers import Workers
-from tests.auth_helpers import api_client, bearer, person_token_for
-from tests.builders import CITIZEN, make_world
+from tests.auth_helpers import api_client, bearer, person_token_for, sender_token
+from tests.builders import CITIZEN, SENDER_KBO, make_world
 from tests.e2e.test_consultation_api import contract_body
 from tests.e2e.test_evidence_cli import ebox, ok
+from tests.e2e.test_publication_api import message_to_publish, publish
 
 
 def test_an_expired_letter_is_gone_and_its_evidence_says_so(tmp_path: Path) -> None:
     home = tmp_path / "home"
     ledger = open_ledger(None, home)
     try:
-        world = make_world(ledger)
-        message_id = ledger.app.publish(world.letter())
+        make_world(ledger)
+        with api_client(ledger, home) as http:
+            published = publish(http, sender_token(http, ledger, SENDER_KBO), message_to_publish())
+            assert published.status_code == 201, published.text
+            message_id = published.json()["messageId"]
         Workers(ledger).run_until_idle()
         expires_at = parse_rfc3339(str(ledger.app.sent(message_id).expires_at))
         documents = ledger.app.message(message_id).documents
