@@ -9,6 +9,7 @@ that fails holds back no other.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 
@@ -23,6 +24,8 @@ from ebox.projections.supervisor import FollowerLoop, RetryPolicy
 from ebox.projections.wakeup import Alarm
 
 __all__ = ["FollowerLoop", "RetryPolicy", "Workers"]
+
+log = logging.getLogger("ebox.workers")
 
 
 class Workers:
@@ -64,14 +67,19 @@ class Workers:
         (then the followers again, for what the due work recorded); the parked ones' names."""
         for loop in self.loops.values():
             loop.resume_parked()
+        failed = 0
         while True:
             while sum(loop.run_until_idle() for loop in self.loops.values()):
                 pass
-            if clock is None or not self.due.run(clock).done:
+            if clock is None:
+                break
+            run = self.due.run(clock)
+            failed += run.failed
+            if not run.done:
                 break
         if not self.loops[self.sealer.name].parked:
             self.loops[self.sealer.name]._idle()
-        return self.parked()
+        return self.parked() + (["due work (see lifecycle_due.last_error)"] if failed else [])
 
     def parked(self) -> list[str]:
         return [name for name, loop in self.loops.items() if loop.parked]
@@ -91,7 +99,10 @@ class Workers:
     def _due_loop(self, clock: Clock, every: float = 5.0) -> None:
         """Due work on the real clock, every few seconds, until stopped."""
         while not self._stop.wait(every):
-            self.due.run(clock)
+            try:
+                self.due.run(clock)
+            except Exception as error:  # the database is down: try again next round
+                log.warning("due work could not run (%s)", type(error).__name__)
 
     def run_forever(self, interval: float = 0.2, clock: Clock | None = None) -> None:
         """Until `stop` (or Ctrl-C / SIGTERM in the CLI); due work on `clock` when given."""
