@@ -12,6 +12,7 @@ from typing import Any
 
 from eventsourcing_sqlalchemy.datastore import SQLAlchemyDatastore
 from eventsourcing_sqlalchemy.factory import Factory
+from sqlalchemy.event import listen
 
 from ebox.adapters.home import (
     Secrets,
@@ -102,6 +103,10 @@ def open_ledger(
         stores=lambda a: SqlLedgerStores(a.factory.datastore, secrets, a.recorder),  # type: ignore[attr-defined]
         require_signature=require_signature,
     )
+    if url.startswith("sqlite"):
+        # Freed pages are zeroed, so a shredded key or ciphertext leaves no bytes behind.
+        engine = app.factory.datastore.engine  # type: ignore[attr-defined]
+        listen(engine, "connect", lambda dbapi, _: dbapi.execute("PRAGMA secure_delete=ON"))
     db = SqlSession(app.factory.datastore)  # type: ignore[attr-defined]
     return Ledger(app=app, secrets=secrets, url=url, db=db, home=home)
 

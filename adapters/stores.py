@@ -71,6 +71,14 @@ class SqlBlobStore:
             raise ContentUnavailable(f"blob {digest} is not in the blob table")
         return bytes(data)
 
+    def destroy(self, digests: Iterable[str]) -> int:
+        wanted = sorted(set(digests))
+        if not wanted:
+            return 0
+        with self.db.write() as session:
+            result = session.execute(delete(blobs).where(blobs.c.digest.in_(wanted)))
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
 
 class SqlWrappedKeyStore:
     def __init__(self, db: SqlSession) -> None:
@@ -95,6 +103,14 @@ class SqlWrappedKeyStore:
                 delete(wrapped_keys).where(wrapped_keys.c.message_id == message_id)
             )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    def holding(self, message_ids: Iterable[str]) -> set[str]:
+        wanted = sorted(set(message_ids))
+        if not wanted:
+            return set()
+        query = select(wrapped_keys.c.message_id).where(wrapped_keys.c.message_id.in_(wanted))
+        with self.db.read() as session:
+            return {str(m) for m in session.execute(query).scalars()}
 
 
 class SqlKeyVault:

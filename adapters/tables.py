@@ -72,6 +72,25 @@ wrapped_keys = Table(
     Column("wrapped", LargeBinary, nullable=False),
 )
 
+lifecycle_due = Table(
+    # The lifecycle scheduler's due work (ebox.projections.lifecycle): one row per
+    # message and kind, done once (`done_at` is set in the work's own transaction).
+    "lifecycle_due",
+    metadata,
+    Column("message_id", String(36), primary_key=True),
+    Column("kind", String(32), primary_key=True),
+    Column("due_at", DateTime(timezone=True), nullable=False),
+    Column("publication_id", String(LIMITS.publication_id), nullable=False),
+    Column("mailbox_id", String(36), nullable=False),
+    Column("done_at", DateTime(timezone=True), nullable=True),
+    Column("outcome", String(32), nullable=True),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("last_error", String(200), nullable=True),
+    Index("lifecycle_due_pending_idx", "done_at", "due_at"),
+    Index("lifecycle_due_publication_idx", "publication_id"),
+    Index("lifecycle_due_mailbox_idx", "mailbox_id"),
+)
+
 vault_keys = Table(
     "vault_keys",
     metadata,

@@ -36,6 +36,7 @@ from ebox.api.deps import (
 from ebox.api.errors import ApiError
 from ebox.api.settings import Settings
 from ebox.api.validation import ReferenceId
+from ebox.domain.errors import ContentDestroyed
 from ebox.projections.inbox_view import AttachmentInfo, InboxMessage, InboxView
 from ebox.projections.queries import EboxId
 
@@ -61,8 +62,15 @@ class Consultation:
         return InboxView.of(self.ledger)
 
     def message(self, message_id: str) -> InboxMessage:
-        """A delivered message of this eBox (404 otherwise, whoever's it is)."""
-        return self.view.message(self.ebox, message_id)
+        """A delivered message of this eBox (404 otherwise, whoever's it is).
+
+        An expired one is no longer available (the contract's validity period):
+        410 CONTENT_EXPIRED, its keys and ciphertexts are destroyed.
+        """
+        message = self.view.message(self.ebox, message_id, include_expired=True)
+        if message.expired:
+            raise ContentDestroyed(f"message {message_id} expired: its content was destroyed")
+        return message
 
     def hand_over(
         self, message_id: str, documents: Sequence[str], serve: Callable[[list[bytes]], Served]

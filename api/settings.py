@@ -152,6 +152,9 @@ class Settings(BaseSettings):
     follower_backoff: Seconds = _env("EBOX_FOLLOWER_BACKOFF", 0.5)
     follower_backoff_max: Seconds = _env("EBOX_FOLLOWER_BACKOFF_MAX", 30.0)
     follower_parked_poll: Seconds = _env("EBOX_FOLLOWER_PARKED_POLL", 5.0)
+    closed_mailbox_retention_days: int = _env("EBOX_CLOSED_MAILBOX_RETENTION_DAYS", 90, ge=0)
+    """Days a closed mailbox's letters are kept before they are shredded (read by the
+    lifecycle scheduler, ebox.projections.lifecycle)."""
     submission_skew_seconds: int = _env("EBOX_SUBMISSION_SKEW_SECONDS", 300, ge=0)
     """How far a sender's stated time may be from receipt (read by the domain itself)."""
 

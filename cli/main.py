@@ -170,20 +170,38 @@ def ledger_consistency(first: int, second: int, db: DbOption = None) -> None:
 
 
 @app.command()
-def workers(db: DbOption = None, once: bool = False, interval: float = 0.2) -> None:
-    """Run delivery, the read models and the sealer, each on its own (until idle with --once).
+def workers(
+    db: DbOption = None,
+    once: bool = False,
+    interval: float = 0.2,
+    now: Annotated[
+        str | None,
+        typer.Option(help="RFC 3339: run what is due as of this time (with --once)."),
+    ] = None,
+) -> None:
+    """Run every follower, each on its own, and the lifecycle's due work (until idle with --once).
 
     Any number of these processes may run on one database. A follower that keeps
     failing parks alone (see `ebox projections status`); with --once that exits 1.
     Logs each follower's progress every $EBOX_WORKERS_PROGRESS_SECONDS (60), and
     serves its counters on $EBOX_WORKERS_METRICS_PORT/metrics when that is set.
+    Due work (expiry) runs on the system clock, or as of `--now`.
     """
     import signal
 
+    from ebox.adapters.clock import BadTime, FixedClock, SystemClock
     from ebox.api.settings import Settings
+    from ebox.domain.ports import Clock
     from ebox.projections.progress import ProgressLog
     from ebox.projections.workers import Workers
 
+    clock: Clock = SystemClock()
+    if now is not None:
+        try:
+            clock = FixedClock.parse(now)
+        except BadTime as error:
+            print(error, file=sys.stderr)
+            raise typer.Exit(2) from None
     settings = Settings.from_env()
     _log_to_stderr()
     ledger = _open(db)
@@ -192,7 +210,7 @@ def workers(db: DbOption = None, once: bool = False, interval: float = 0.2) -> N
     signal.signal(signal.SIGTERM, lambda *_: work.stop_soon())
     try:
         if once:
-            parked = work.run_until_idle()
+            parked = work.run_until_idle(clock)
             progress.report()
             if parked:
                 err.print(f"[red]parked: {', '.join(parked)} (see `ebox projections status`)[/red]")
@@ -203,7 +221,7 @@ def workers(db: DbOption = None, once: bool = False, interval: float = 0.2) -> N
 
                 start_http_server(settings.workers_metrics_port)
             progress.start()
-            work.run_forever(interval)
+            work.run_forever(interval, clock)
     except KeyboardInterrupt:
         pass
     finally:
@@ -259,6 +277,7 @@ def serve(
     ] = None,
 ) -> None:
     """The eBox REST API (and, on the embedded default, the workers) in one process."""
+    from ebox.adapters.clock import SystemClock
     from ebox.api.app import create_app
     from ebox.api.server import run_server
     from ebox.api.settings import Settings
@@ -281,7 +300,7 @@ def serve(
     work = Workers(ledger) if run_workers else None
     if work is not None:
         api.state.lag_reporters.update(work.lag_reporters())
-        work.start()
+        work.start(clock=SystemClock())
     try:
         run_server(api, host, port, settings)
     finally:

@@ -11,7 +11,7 @@ mailbox and sender caches in ebox.domain.verified_cache; EboxLedger is them all.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -329,12 +329,31 @@ class EboxLedger(OnboardingUseCases, PublicationUseCases, Application):  # type:
             self.save(*changed)
         return len(changed)
 
-    def expire(self, message_id: str | UUID, reason: str) -> None:
-        """Destroy the wrapped data keys and record it: content gone, proofs intact."""
+    def expire(
+        self,
+        message_id: str | UUID,
+        reason: str,
+        *,
+        due_at: str | None = None,
+        sharing: Iterable[str] = (),
+    ) -> None:
+        """Destroy the wrapped data keys and the ciphertexts, and record `Expired`, at once.
+
+        One transaction: the content is never gone without the event saying so,
+        nor said gone while it remains. A broadcast's letters share their
+        ciphertexts (one data key, wrapped per mailbox): `sharing` names the
+        other letters of the publication, and the ciphertexts go with the last
+        of them that still holds a key. The signed envelope stays: it is
+        evidence, and holds digests, not content. AlreadyExpired when done before.
+        """
         message = self.message(message_id)
-        message.expire(reason)
+        message.expire(reason, due_at)
+        digests = [d["ciphertext_sha256"] for d in message.documents]
         with self.stores.unit_of_work():
             self.stores.wrapped_keys.destroy(str(message.id))
+            others = set(sharing) - {str(message.id)}
+            if not self.stores.wrapped_keys.holding(others):
+                self.stores.blobs.destroy(digests)
             self.save(message)
 
     def _change(self, message_id: str | UUID, change: Callable[[Message], None]) -> None:

@@ -117,6 +117,10 @@ class UnknownDocument(NotFound):
     code = "ATTACHMENT_NOT_FOUND"
 
 
+class AlreadyExpired(Conflict):
+    """Expiry is done once: the event itself guards due work run twice."""
+
+
 class ContentDestroyed(Conflict):
     """The data key was destroyed (expiry or erasure): content is gone, proofs remain."""
 

@@ -15,6 +15,7 @@ from ebox.domain.chain import ChainedAggregate
 from ebox.domain.errors import (
     AlreadyArchived,
     AlreadyDelivered,
+    AlreadyExpired,
     Conflict,
     ContentDestroyed,
     NotArchived,
@@ -125,9 +126,17 @@ class Message(ChainedAggregate):
             message.visible = True
 
     class Expired(ChainedAggregate.Event):
-        """Retention ended: wrapped keys destroyed, content unrecoverable."""
+        """Validity or retention ended: wrapped keys and ciphertexts destroyed.
+
+        `due_at` is when it became due (the end of validity, or of a closed
+        mailbox's retention), `None` when an operator expired it by hand;
+        `content_handover_failure` is ETSI EN 319 522's ContentHandoverFailure:
+        the letter expired without its main content ever being opened.
+        """
 
         reason: str
+        due_at: str | None
+        content_handover_failure: bool
 
         def apply(self, message: Message) -> None:
             message.expired = True
@@ -184,10 +193,12 @@ class Message(ChainedAggregate):
             raise Conflict(f"message {self.id} is already visible")
         self.trigger_event(self.Shown, by=by)
 
-    def expire(self, reason: str) -> None:
+    def expire(self, reason: str, due_at: str | None = None) -> None:
         if self.expired:
-            raise Conflict(f"message {self.id} has already expired")
-        self.trigger_event(self.Expired, reason=reason)
+            raise AlreadyExpired(f"message {self.id} has already expired")
+        self.trigger_event(
+            self.Expired, reason=reason, due_at=due_at, content_handover_failure=not self.read
+        )
 
     def require_delivered(self) -> None:
         if not self.delivered:

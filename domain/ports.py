@@ -17,10 +17,26 @@ from uuid import UUID
 from eventsourcing.persistence import StoredEvent
 
 
+class Clock(Protocol):
+    """What time it is, for deciding what is due: the system clock, or one fixed time.
+
+    Only due work asks it (`ebox workers --now` replays or catches up as of a
+    stated time); events keep the ledger's own receipt time whatever it says.
+    """
+
+    def now(self) -> datetime:
+        """An aware UTC datetime."""
+        ...
+
+
 class BlobStore(Protocol):
     """Content-addressed ciphertexts (key: hex SHA-256 of the bytes)."""
 
     def put_many(self, blobs: Iterable[tuple[str, bytes]]) -> None: ...
+
+    def destroy(self, digests: Iterable[str]) -> int:
+        """Delete these blobs (crypto-shredding at expiry); how many were there."""
+        ...
 
     def get(self, digest: str) -> bytes:
         """The bytes stored under `digest`; ContentUnavailable when there are none."""
@@ -36,6 +52,10 @@ class WrappedKeyStore(Protocol):
     def get(self, message_id: str) -> dict[str, bytes]: ...
 
     def destroy(self, message_id: str) -> int: ...
+
+    def holding(self, message_ids: Iterable[str]) -> set[str]:
+        """Those of `message_ids` that still have a wrapped key (their content is alive)."""
+        ...
 
 
 class KeyVault(Protocol):

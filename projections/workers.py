@@ -9,18 +9,23 @@ that fails holds back no other.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 
 from ebox.adapters.runtime import Ledger
+from ebox.domain.ports import Clock
 from ebox.projections.delivery import DeliveryWorker
 from ebox.projections.follower import Follower
+from ebox.projections.lifecycle import DueWork, LifecycleScheduler
 from ebox.projections.runner import PROJECTION_NAMES, ViewRunner
 from ebox.projections.sealer import Sealer
 from ebox.projections.supervisor import FollowerLoop, RetryPolicy
 from ebox.projections.wakeup import Alarm
 
 __all__ = ["FollowerLoop", "RetryPolicy", "Workers"]
+
+log = logging.getLogger("ebox.workers")
 
 
 class Workers:
@@ -32,11 +37,14 @@ class Workers:
         self.delivery = DeliveryWorker(ledger)
         self.views = ViewRunner(ledger)
         self.sealer = Sealer(ledger)
+        self.lifecycle = LifecycleScheduler(ledger)
+        self.due = DueWork(ledger)
         self._stop = threading.Event()
         self.alarm = Alarm(ledger, self._stop)
         followers: list[Follower] = [
             self.delivery,
             *(self.views.follower(name) for name in PROJECTION_NAMES),
+            self.lifecycle,
             self.sealer,
         ]
         self.loops = {
@@ -54,15 +62,24 @@ class Workers:
         """One supervised batch of every follower; how many moved."""
         return sum(loop.step() for loop in self.loops.values())
 
-    def run_until_idle(self) -> list[str]:
-        """Every follower until idle or parked; the names of the parked ones."""
+    def run_until_idle(self, clock: Clock | None = None) -> list[str]:
+        """Every follower until idle or parked, and with `clock` everything due as of its time
+        (then the followers again, for what the due work recorded); the parked ones' names."""
         for loop in self.loops.values():
             loop.resume_parked()
-        while sum(loop.run_until_idle() for loop in self.loops.values()):
-            pass
+        failed = 0
+        while True:
+            while sum(loop.run_until_idle() for loop in self.loops.values()):
+                pass
+            if clock is None:
+                break
+            run = self.due.run(clock)
+            failed += run.failed
+            if not run.done:
+                break
         if not self.loops[self.sealer.name].parked:
             self.loops[self.sealer.name]._idle()
-        return self.parked()
+        return self.parked() + (["due work (see lifecycle_due.last_error)"] if failed else [])
 
     def parked(self) -> list[str]:
         return [name for name, loop in self.loops.items() if loop.parked]
@@ -70,14 +87,26 @@ class Workers:
     def lag_reporters(self) -> dict[str, Callable[[], int]]:
         return {name: loop.follower.lag for name, loop in self.loops.items()}
 
-    def start(self, interval: float = 0.2) -> None:
+    def start(self, interval: float = 0.2, clock: Clock | None = None) -> None:
         self.alarm.start(interval)
         for loop in self.loops.values():
             loop.start(interval)
+        if clock is not None:
+            threading.Thread(
+                target=self._due_loop, args=(clock,), name="ebox-due-work", daemon=True
+            ).start()
 
-    def run_forever(self, interval: float = 0.2) -> None:
-        """Until `stop` (or Ctrl-C / SIGTERM in the CLI)."""
-        self.start(interval)
+    def _due_loop(self, clock: Clock, every: float = 5.0) -> None:
+        """Due work on the real clock, every few seconds, until stopped."""
+        while not self._stop.wait(every):
+            try:
+                self.due.run(clock)
+            except Exception as error:  # the database is down: try again next round
+                log.warning("due work could not run (%s)", type(error).__name__)
+
+    def run_forever(self, interval: float = 0.2, clock: Clock | None = None) -> None:
+        """Until `stop` (or Ctrl-C / SIGTERM in the CLI); due work on `clock` when given."""
+        self.start(interval, clock)
         try:
             while not self._stop.wait(0.5):
                 pass

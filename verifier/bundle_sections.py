@@ -36,7 +36,35 @@ def _sections(
         _destination_section(bundle, sent, steps),
         _integrity_section(bundle, checkpoint),
         _confidentiality_section(bundle, sent, documents, mailbox_keys),
+        *_expiry_section(bundle, sent),
     )
+
+
+def _expiry_section(bundle: EvidenceBundle, sent: Mapping[str, Any]) -> tuple[Section, ...]:
+    """When the letter expired: the content was destroyed at the Expired event's time, and why."""
+    for event in bundle.events:
+        if event.canonical.get("type") != "Expired":
+            continue
+        data = event.canonical.get("data")
+        data = data if isinstance(data, Mapping) else {}
+        at = event.canonical.get("timestamp")
+        lines = [
+            f"The content was destroyed at {at} (ledger time, UTC): the wrapped data keys and "
+            f"the ciphertexts were deleted (crypto-shredding); reason: {data.get('reason')}.",
+            f"It was due at {data.get('due_at') or '(expired by hand)'}; the letter's stated "
+            f"expiry was {sent.get('expires_at')}.",
+            "The events, their proofs and the digests above remain and verify.",
+        ]
+        if data.get("content_handover_failure"):
+            lines.append(
+                "The main content was never opened before it expired: ContentHandoverFailure "
+                "(http://uri.etsi.org/19522/Event/ContentHandoverFailure)."
+            )
+            verdict = f"DESTROYED AT {at}, NEVER READ"
+        else:
+            verdict = f"DESTROYED AT {at}"
+        return (Section("Expiry", verdict, tuple(lines)),)
+    return ()
 
 
 def _origin_section(bundle: EvidenceBundle, origin: Origin) -> Section:

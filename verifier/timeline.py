@@ -55,7 +55,12 @@ def describe(kind: str, data: Mapping[str, Any]) -> tuple[str, str | None, str |
         return (kind, str(data.get("by")), None)
     if kind == "Expired":
         return (
-            "Expired: data keys destroyed, content no longer readable",
+            "Expired: data keys and ciphertexts destroyed, content no longer readable"
+            + (
+                " (content handover failure: never read)"
+                if data.get("content_handover_failure")
+                else ""
+            ),
             None,
             data.get("reason"),
         )
