@@ -55,6 +55,7 @@ FROM_ENVIRONMENT: list[tuple[str, str, str, Any]] = [
     ("EBOX_FOLLOWER_BACKOFF", "0.1", "follower_backoff", 0.1),
     ("EBOX_FOLLOWER_BACKOFF_MAX", "4", "follower_backoff_max", 4.0),
     ("EBOX_FOLLOWER_PARKED_POLL", "1", "follower_parked_poll", 1.0),
+    ("EBOX_FOLLOWER_GATHER", "0.2", "follower_gather", 0.2),
     ("EBOX_SUBMISSION_SKEW_SECONDS", "60", "submission_skew_seconds", 60),
     *(
         (env_name(value_field), SEED_B64, value_field, SEED)
