@@ -97,30 +97,33 @@ class SqlIdempotencyStore:
             if not postgresql:
                 inserted = cast(CursorResult[Any], session.execute(statement)).rowcount
             else:
-                wait_ms = str(int(CLAIM_WAIT.total_seconds() * 1000))
-                # One round trip: the transaction's lock_timeout, and the short one set.
-                previous = session.execute(
-                    text(
-                        "SELECT current_setting('lock_timeout'), "
-                        "set_config('lock_timeout', :wait, true)"
-                    ),
-                    {"wait": wait_ms},
-                ).scalar_one()
                 try:
-                    inserted = cast(CursorResult[Any], session.execute(statement)).rowcount
+                    inserted = self._claim_waiting_at_most(session, statement)
                 except OperationalError as error:
                     if getattr(error.orig, "pgcode", None) == LOCK_NOT_AVAILABLE:
                         raise KeyInFlight(key) from None
                     raise
-                session.execute(
-                    text("SELECT set_config('lock_timeout', :previous, true)"),
-                    {"previous": previous},
-                )
         if inserted != 1:
             raise KeyTaken(key)
 
+    @staticmethod
+    def _claim_waiting_at_most(session: Session, statement: Any) -> int:
+        """PostgreSQL: the insert under a short lock_timeout, in one round trip; rows inserted.
+
+        The short wait is for a concurrent holder of the key only; `answer`
+        restores the transaction's default before the letter's events are written
+        (their table lock must wait as long as it takes). Until then this
+        transaction only reads, which takes no lock that could wait.
+        """
+        compiled = statement.compile(dialect=session.get_bind().dialect)
+        wait_ms = int(CLAIM_WAIT.total_seconds() * 1000)
+        result = session.connection().exec_driver_sql(
+            f"SET LOCAL lock_timeout = {wait_ms}; {compiled.string}", compiled.params
+        )
+        return int(result.rowcount)  # the last statement's: the insert
+
     def answer(self, client_id: str, key: str, message_id: str, expires_at: datetime) -> None:
-        """Store the answer in the row this transaction claimed."""
+        """Store the answer in the row this transaction claimed (and end the claim's short wait)."""
         response = {"messageId": message_id, "expirationDate": rfc3339(expires_at)}
         with self.db.write() as session:
             session.execute(
@@ -128,3 +131,5 @@ class SqlIdempotencyStore:
                 .where(idempotency_keys.c.client_id == client_id, idempotency_keys.c.key == key)
                 .values(status=SUBMITTED, response=json.dumps(response))
             )
+            if session.get_bind().dialect.name == "postgresql":
+                session.execute(text("SET LOCAL lock_timeout TO DEFAULT"))

@@ -128,7 +128,7 @@ class Settings(BaseSettings):
     follower_backoff: Seconds = _env("EBOX_FOLLOWER_BACKOFF", 0.5)
     follower_backoff_max: Seconds = _env("EBOX_FOLLOWER_BACKOFF_MAX", 30.0)
     follower_parked_poll: Seconds = _env("EBOX_FOLLOWER_PARKED_POLL", 5.0)
-    follower_gather: float = _env("EBOX_FOLLOWER_GATHER", 0.05, ge=0, allow_inf_nan=False)
+    follower_gather: float = _env("EBOX_FOLLOWER_GATHER", 0.1, ge=0, allow_inf_nan=False)
     submission_skew_seconds: int = _env("EBOX_SUBMISSION_SKEW_SECONDS", 300, ge=0)
     """How far a sender's stated time may be from receipt (read by the domain itself)."""
 

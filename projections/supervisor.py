@@ -40,7 +40,7 @@ class RetryPolicy:
     max_backoff: float = 30.0
     parked_poll: float = 5.0
     """How often a parked follower looks whether its fault was cleared."""
-    gather: float = 0.05
+    gather: float = 0.1
     """Seconds a follower that has caught up waits before its next batch.
 
     Without it, under a steady stream of letters every follower ran one batch
