@@ -1,8 +1,12 @@
-"""Bulk inserts: COPY on PostgreSQL, executemany elsewhere.
+"""Bulk inserts: COPY on PostgreSQL for many rows, one Core INSERT otherwise.
 
 Row-by-row INSERTs dominate the ledger's write time on PostgreSQL (blobs,
 leaves, Merkle nodes: thousands of rows per batch); COPY moves the same rows in
-one round trip, inside the caller's transaction.
+one round trip, inside the caller's transaction. For the few rows of one
+letter (a blob or two, a wrapped key) COPY costs more than it saves: skipping
+existing rows needs a temporary staging table and four statements, where one
+multi-row INSERT .. ON CONFLICT DO NOTHING does it; below `COPY_FROM` rows the
+INSERT is used.
 """
 
 from __future__ import annotations
@@ -12,7 +16,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Table, insert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
+
+COPY_FROM = 64
+"""Rows from which COPY is used on PostgreSQL: a letter's one to three rows go as one
+INSERT; a batch's hundreds of rows (bench/publish.py) keep COPY."""
 
 
 def _text_value(value: Any) -> str:
@@ -50,10 +59,17 @@ def insert_rows(
     """
     if not rows:
         return
-    if session.get_bind().dialect.name != "postgresql":
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    if not postgresql:
         statement: Any = insert(table)
         if skip_existing:
             statement = statement.prefix_with("OR IGNORE")
+        session.execute(statement, list(rows))
+        return
+    if len(rows) < COPY_FROM:
+        statement = pg_insert(table)
+        if skip_existing:
+            statement = statement.on_conflict_do_nothing()
         session.execute(statement, list(rows))
         return
     columns = list(rows[0])

@@ -22,9 +22,10 @@ from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, cast
 
-from sqlalchemy import CursorResult, select, text, update
+from sqlalchemy import CursorResult, bindparam, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -92,35 +93,38 @@ class SqlIdempotencyStore:
         }
         with self.db.write() as session:
             postgresql = session.get_bind().dialect.name == "postgresql"
-            insert = pg_insert if postgresql else sqlite_insert
-            statement = insert(idempotency_keys).values(row).on_conflict_do_nothing()
             if not postgresql:
+                statement = sqlite_insert(idempotency_keys).values(row).on_conflict_do_nothing()
                 inserted = cast(CursorResult[Any], session.execute(statement)).rowcount
             else:
-                wait_ms = str(int(CLAIM_WAIT.total_seconds() * 1000))
-                # One round trip: the transaction's lock_timeout, and the short one set.
-                previous = session.execute(
-                    text(
-                        "SELECT current_setting('lock_timeout'), "
-                        "set_config('lock_timeout', :wait, true)"
-                    ),
-                    {"wait": wait_ms},
-                ).scalar_one()
                 try:
-                    inserted = cast(CursorResult[Any], session.execute(statement)).rowcount
+                    inserted = self._claim_waiting_at_most(session, row)
                 except OperationalError as error:
                     if getattr(error.orig, "pgcode", None) == LOCK_NOT_AVAILABLE:
                         raise KeyInFlight(key) from None
                     raise
-                session.execute(
-                    text("SELECT set_config('lock_timeout', :previous, true)"),
-                    {"previous": previous},
-                )
         if inserted != 1:
             raise KeyTaken(key)
 
+    @staticmethod
+    def _claim_waiting_at_most(session: Session, row: dict[str, Any]) -> int:
+        """PostgreSQL: the insert under a short lock_timeout, in one round trip; rows inserted.
+
+        The short wait is for a concurrent holder of the key only; `answer`
+        restores the transaction's default before the letter's events are written
+        (their table lock must wait as long as it takes). Until then this
+        transaction only reads, which takes no lock that could wait.
+        """
+        dialect = session.get_bind().dialect
+        connection = session.connection()
+        if dialect.driver != "psycopg2":  # psycopg 3 binds no parameters in a multi-statement
+            set_wait, insert = _claim_sql(dialect).split("; ", 1)
+            connection.exec_driver_sql(set_wait)
+            return int(connection.exec_driver_sql(insert, row).rowcount)
+        return int(connection.exec_driver_sql(_claim_sql(dialect), row).rowcount)  # the insert's
+
     def answer(self, client_id: str, key: str, message_id: str, expires_at: datetime) -> None:
-        """Store the answer in the row this transaction claimed."""
+        """Store the answer in the row this transaction claimed (and end the claim's short wait)."""
         response = {"messageId": message_id, "expirationDate": rfc3339(expires_at)}
         with self.db.write() as session:
             session.execute(
@@ -128,3 +132,24 @@ class SqlIdempotencyStore:
                 .where(idempotency_keys.c.client_id == client_id, idempotency_keys.c.key == key)
                 .values(status=SUBMITTED, response=json.dumps(response))
             )
+            if session.get_bind().dialect.name == "postgresql":
+                session.execute(text("SET LOCAL lock_timeout TO DEFAULT"))
+
+
+_CLAIM_SQL: dict[str, str] = {}
+
+
+def _claim_sql(dialect: Dialect) -> str:
+    """The claim's two statements for PostgreSQL, compiled once per parameter style."""
+    sql = _CLAIM_SQL.get(dialect.paramstyle)
+    if sql is None:
+        columns = ("client_id", "key", "request_sha256", "status", "response", "created_at")
+        statement = (
+            pg_insert(idempotency_keys)
+            .values({c: bindparam(c) for c in columns})
+            .on_conflict_do_nothing()
+        )
+        wait_ms = int(CLAIM_WAIT.total_seconds() * 1000)
+        sql = f"SET LOCAL lock_timeout = {wait_ms}; {statement.compile(dialect=dialect)}"
+        _CLAIM_SQL[dialect.paramstyle] = sql
+    return sql

@@ -22,6 +22,7 @@ from ebox.adapters.home import (
     protect_home,
     protect_sqlite,
 )
+from ebox.adapters.recorder import CoreApplicationRecorder
 from ebox.adapters.schema import is_current, upgrade
 from ebox.adapters.stores import SqlLedgerStores, SqlSession
 from ebox.domain.application import EboxLedger
@@ -47,9 +48,10 @@ class QuietDatastore(SQLAlchemyDatastore):
 
 
 class LedgerFactory(Factory):
-    """The persistence module of the ledger: eventsourcing_sqlalchemy, quiet engine."""
+    """The persistence module of the ledger: eventsourcing_sqlalchemy, quiet engine, Core events."""
 
     datastore_class = QuietDatastore
+    application_recorder_class = CoreApplicationRecorder
 
 
 PERSISTENCE_TOPIC = f"{__name__}:{LedgerFactory.__qualname__}"

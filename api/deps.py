@@ -72,6 +72,7 @@ from typing import Annotated
 
 from fastapi import Depends, FastAPI, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from ebox.adapters.clients import ADMIN, AUDIT, CONSULTATION, PUBLICATION, client_standing
 from ebox.adapters.home import data_dir
@@ -214,14 +215,26 @@ def remember_principal(request: Request, principal: Principal) -> None:
     request.state.principal = principal
 
 
-def get_current_principal(
+async def get_current_principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    """Verify `Authorization: Bearer <token>`: an access token of ours or a person token."""
+    """The caller's verified principal (`verify_principal`), verified once per request.
+
+    Async so that a principal the upload guard verified costs no trip to the
+    thread pool (a sync dependency always runs in one); the verification itself
+    may read the database, so it runs there.
+    """
     verified = getattr(request.state, "principal", None)
     if isinstance(verified, Principal):  # verified earlier in this request (upload guard)
         return verified
+    return await run_in_threadpool(verify_principal, request, credentials)
+
+
+def verify_principal(
+    request: Request, credentials: HTTPAuthorizationCredentials | None
+) -> Principal:
+    """Verify `Authorization: Bearer <token>`: an access token of ours or a person token."""
     if credentials is None or not credentials.credentials:
         log.info("no bearer token; request %s", current_request_id() or "-")
         refused_token("missing")
@@ -399,7 +412,7 @@ def get_mailbox_in_scope(
 MailboxInScope = Annotated[MailboxAccess, Depends(get_mailbox_in_scope)]
 
 
-def get_sender(principal: CurrentPrincipal) -> str:
+async def get_sender(principal: CurrentPrincipal) -> str:
     """The KBO number of the sender client calling (scope ebox:publication); 403 otherwise.
 
     The scope is checked before the kind, as the publication routes (and the
@@ -413,7 +426,7 @@ def get_sender(principal: CurrentPrincipal) -> str:
 SenderKbo = Annotated[str, Depends(get_sender)]
 
 
-def get_event_reader(principal: CurrentPrincipal) -> Principal:
+async def get_event_reader(principal: CurrentPrincipal) -> Principal:
     """A reader of the event API: an auditor (ebox:audit) or a partner client
     (ebox:consultation, its own token); anyone else 403 (see ebox.api.feed)."""
     if principal.kind == "auditor":

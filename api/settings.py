@@ -155,6 +155,7 @@ class Settings(BaseSettings):
     closed_mailbox_retention_days: int = _env("EBOX_CLOSED_MAILBOX_RETENTION_DAYS", 90, ge=0)
     """Days a closed mailbox's letters are kept before they are shredded (read by the
     lifecycle scheduler, ebox.projections.lifecycle)."""
+    follower_gather: float = _env("EBOX_FOLLOWER_GATHER", 0.1, ge=0, allow_inf_nan=False)
     submission_skew_seconds: int = _env("EBOX_SUBMISSION_SKEW_SECONDS", 300, ge=0)
     """How far a sender's stated time may be from receipt (read by the domain itself)."""
 

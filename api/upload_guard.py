@@ -6,7 +6,7 @@ without a token could make the server write hundreds of megabytes first. This
 middleware runs in front of the upload routes and
 
 1. verifies the bearer token with the app's own verification
-   (`get_current_principal`) and requires a sender holding `ebox:publication`,
+   (`verify_principal`) and requires a sender holding `ebox:publication`,
    before a byte of the body is read: 401/403, and the connection is closed;
 2. watches the multipart body as it streams (python-multipart's incremental
    parser over each piece, before the piece is handed to the app's form
@@ -31,10 +31,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ebox.api.contract import UPLOAD_PARTS
 from ebox.api.deps import (
     PUBLICATION,
-    get_current_principal,
     remember_principal,
     require_scope,
     sender_kbo,
+    verify_principal,
 )
 from ebox.api.errors import ApiError
 from ebox.api.limits import MESSAGE_PART_BYTES, UPLOAD_PATHS, TransportRefusal, send_refusal
@@ -138,7 +138,7 @@ def _credentials(request: Request) -> HTTPAuthorizationCredentials | None:
 
 def _authorize(request: Request) -> None:
     """The route's own checks, in the same order: a valid token, the scope, a sender."""
-    principal = get_current_principal(request, _credentials(request))
+    principal = verify_principal(request, _credentials(request))
     require_scope(principal, PUBLICATION)
     sender_kbo(principal)
     remember_principal(request, principal)  # the route's dependency does not verify it again

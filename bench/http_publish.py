@@ -231,6 +231,42 @@ def child(command: list[str], env: dict[str, str], log: Path, health: str | None
                 process.wait()
 
 
+@contextmanager
+def sampled(pids: Sequence[int], directory: Path | None, name: str | None) -> Iterator[None]:
+    """With --profile, py-spy samples the ledger's processes while the block runs.
+
+    Each process's collapsed stacks go to `directory/name-<n>-wall.txt` (every
+    thread not idle, waits on the database included) and `name-<n>-gil.txt` (the
+    thread holding the GIL only: where the Python CPU goes), in py-spy's raw
+    format: one stack and its sample count a line, for flame graphs or grep.
+    """
+    if directory is None or name is None:
+        yield
+        return
+    directory.mkdir(parents=True, exist_ok=True)
+    py_spy = str(Path(sys.executable).with_name("py-spy"))
+    samplers = [
+        subprocess.Popen(
+            [
+                *(py_spy, "record", "--pid", str(pid), "--format", "raw", "--rate", "250"),
+                *("--nonblocking", "--output", str(directory / f"{name}-{n}{suffix}.txt")),
+                *options,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for n, pid in enumerate(pids)
+        for suffix, options in (("-wall", ()), ("-gil", ("--gil",)))
+    ]
+    try:
+        yield
+    finally:
+        for sampler in samplers:
+            sampler.send_signal(signal.SIGINT)
+        for sampler in samplers:
+            sampler.wait(timeout=60)
+
+
 def log_problems(logs: Sequence[Path]) -> list[str]:
     """Tracebacks and ERROR lines the servers and workers logged (first of each, counted)."""
     problems: dict[str, int] = {}
@@ -398,11 +434,13 @@ def bench_run(database: str, topology: str, clients: int, args: argparse.Namespa
                 pids: list[int],
                 batch: Sequence[Letter],
                 watch: LagWatch | None = None,
+                profile: str | None = None,
             ) -> None:
                 cpu = sum(cpu_seconds(p) for p in pids)
-                result = run_load(
-                    bases, senders, batch, args.warmup, watch.expect if watch else None
-                )
+                with sampled(pids, args.profile, profile):
+                    result = run_load(
+                        bases, senders, batch, args.warmup, watch.expect if watch else None
+                    )
                 side.add(result, sum(cpu_seconds(p) for p in pids) - cpu)
 
             half = len(letters) // 2
@@ -412,7 +450,8 @@ def bench_run(database: str, topology: str, clients: int, args: argparse.Namespa
             watch = LagWatch(ledger_url) if args.lag else None
             if watch is not None:
                 watch.start()
-            timed(run.ledger, ledger_bases, ledger_senders, ledger_pids, letters, watch)
+            profile = f"{database}-{topology}-{clients}"
+            timed(run.ledger, ledger_bases, ledger_senders, ledger_pids, letters, watch, profile)
             if watch is not None:
                 run.lag_unfinished = watch.finish(LAG_TIMEOUT_S)
                 run.lags_s, run.lag_polls = watch.lags, watch.polls
@@ -492,6 +531,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         action="store_true",
         help="also the compose topology on PostgreSQL: two `ebox serve --no-workers` "
         "round-robin and one `ebox workers`",
+    )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="sample the ledger's processes with py-spy while timed (collapsed stacks in DIR)",
     )
     args = parser.parse_args(argv)
     args.client_counts = [int(c) for c in args.clients.split(",") if c.strip()]
