@@ -33,3 +33,20 @@ def is_national_register_number(value: str) -> bool:
         return False
     body, check = int(digits[:9]), int(digits[9:])
     return 97 - body % 97 == check or 97 - int("2" + digits[:9]) % 97 == check
+
+
+def national_register_number_problem(value: str) -> str | None:
+    """Why `value` is not a national register number (None if it is one).
+
+    An operator who mistypes one digit should read that the check digit is wrong,
+    not that the value is not a number at all.
+    """
+    if len(value) != 11 or not value.isdigit():
+        return f"{value!r} is not a national register number: 11 digits are expected"
+    if not is_national_register_number(value):
+        return (
+            f"{value} is not a national register number: its check digits are wrong (the last "
+            "two must be 97 minus the first nine digits modulo 97, with a 2 before them for "
+            "births from 2000)"
+        )
+    return None
