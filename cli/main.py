@@ -199,8 +199,8 @@ def workers(db: DbOption = None, once: bool = False, interval: float = 0.2) -> N
 
     from ebox.projections.workers import Workers
 
+    ledger = _open(db)  # before logging is on: a refusal stays one line
     _log_to_stderr()
-    ledger = _open(db)
     work = Workers(ledger)
     signal.signal(signal.SIGTERM, lambda *_: work.stop_soon())
     try:

@@ -61,7 +61,8 @@ def open_or_exit(db: str | None, *, read_only: bool = False) -> Ledger:
 
 def describe(error: BaseException) -> str | None:
     """The one line that says what is wrong, or None for an error that is a bug."""
-    from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+    from eventsourcing.persistence import PersistenceError
+    from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 
     from ebox.adapters.home import KeysUnavailable, SecretUnavailable
     from ebox.adapters.key_binding import KeysNotBound
@@ -75,6 +76,10 @@ def describe(error: BaseException) -> str | None:
         return "--db / EBOX_DATABASE_URL is not a SQLAlchemy database URL (dialect+driver://...)"
     if isinstance(error, OperationalError):
         return _database_problem(error)
+    if isinstance(error, DBAPIError | PersistenceError) and "permission denied" in str(error):
+        first = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+        first = first.removeprefix("(psycopg2.errors.InsufficientPrivilege) ")
+        return f"the database refuses this command ({first}): it writes, and this role only reads"
     if isinstance(error, OSError) and error.filename is not None:
         return f"{error.filename}: {error.strerror or type(error).__name__}"
     return None
