@@ -225,12 +225,19 @@ def secret_from_env(
     return decode_secret(name, env.get(name), env.get(f"{name}_FILE") or None, size)
 
 
-def load_secret(
-    name: str, path: Path, size: int = SECRET_SIZE, create: bool = True
-) -> bytes | None:
+def load_secret(name: str, path: Path, size: int = SECRET_SIZE) -> bytes:
     """The secret `name` from the environment, else from `path` (created on first use)."""
     secret = secret_from_env(name, size=size)
-    return secret if secret is not None else _secret_file(path, size, create)
+    if secret is None:
+        secret = _secret_file(path, size, create=True)
+    assert secret is not None  # created if it was missing
+    return secret
+
+
+def find_secret(name: str, path: Path, size: int = SECRET_SIZE) -> bytes | None:
+    """The secret `name` from the environment or `path`, None if neither: nothing is created."""
+    secret = secret_from_env(name, size=size)
+    return secret if secret is not None else _secret_file(path, size, create=False)
 
 
 def load_secrets(home: Path | None = None, *, create: bool = True) -> Secrets:
@@ -239,8 +246,9 @@ def load_secrets(home: Path | None = None, *, create: bool = True) -> Secrets:
     With `create` false nothing is written: missing keys stay None (read-only use).
     """
     home = home or data_dir()
-    kek = load_secret("EBOX_KEK", home / KEK_FILE, create=create)
-    seed = load_secret("EBOX_LEDGER_KEY", home / LEDGER_KEY_FILE, create=create)
+    load = load_secret if create else find_secret
+    kek = load("EBOX_KEK", home / KEK_FILE)
+    seed = load("EBOX_LEDGER_KEY", home / LEDGER_KEY_FILE)
     origin = os.environ.get("EBOX_LEDGER_ORIGIN", DEFAULT_ORIGIN)
     return Secrets(kek=kek, ledger_seed=seed, origin=origin, home=home)
 
