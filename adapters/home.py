@@ -256,6 +256,24 @@ def load_secrets(home: Path | None = None, *, create: bool = True) -> Secrets:
 KEK_FILE = "kek.key"
 LEDGER_KEY_FILE = "ledger.key"
 RETIRED_SUFFIX = ".retired.key"
+NEXT_SUFFIX = ".next.key"
+
+
+def finish_pending_swap(home: Path, ledger_key_id: str, kek_id: str) -> bool:
+    """Put in place a `.next` key the database already names (a rotation was interrupted).
+
+    See ebox.adapters.key_rotation; returns whether a file was swapped (reload the secrets).
+    """
+    swapped = False
+    for stem, file, wanted in (
+        ("ledger", LEDGER_KEY_FILE, ledger_key_id),
+        ("kek", KEK_FILE, kek_id),
+    ):
+        staged = home / f"{stem}-{wanted}{NEXT_SUFFIX}"
+        if staged.is_file():
+            os.replace(staged, home / file)
+            swapped = True
+    return swapped
 
 
 def retired_ledger_seeds(home: Path) -> list[bytes]:

@@ -19,6 +19,7 @@ from ebox.adapters.home import (
     Secrets,
     data_dir,
     default_database_url,
+    finish_pending_swap,
     load_secrets,
     normalize_url,
     protect_home,
@@ -151,6 +152,8 @@ def _bound(db: SqlSession, secrets: Secrets, home: Path, where: str, read_only: 
             secrets = load_secrets(home)  # first use: the data directory's keys, made if need be
             bind(session, secrets, home, where)
             return secrets
+        if finish_pending_swap(home, binding.key_id, binding.kek_id):  # interrupted rotation
+            secrets = load_secrets(home, create=False)
         check_binding(binding, secrets, home, where)
         if secrets.kek is None or secrets.ledger_seed is None:
             raise KeysNotBound(

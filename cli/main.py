@@ -361,10 +361,12 @@ def projections_rebuild(name: str, db: DbOption = None) -> None:
 
 from ebox.cli.access_commands import admin_app, token_app  # noqa: E402
 from ebox.cli.evidence_commands import register as _register_evidence  # noqa: E402
+from ebox.cli.key_commands import register as _register_key_commands  # noqa: E402
 
 app.add_typer(token_app, name="token")
 app.add_typer(admin_app, name="admin")
 _register_evidence(app)
+_register_key_commands(admin_app)
 
 
 def main() -> None:
