@@ -62,9 +62,7 @@ def build_evidence(
     return EvidenceBundle(
         message_id=str(message.id),
         created_at=rfc3339(now or datetime.now(UTC)),
-        ledger=LedgerReference(
-            origin=ledger.secrets.ledger_signer().name, vkey=log.vkey(), checkpoint=note
-        ),
+        ledger=LedgerReference(origin=ledger.secrets.origin, vkey=log.vkey(), checkpoint=note),
         events=tuple(events),
         sender_events=tuple(sender_events),
         mailbox_events=tuple(mailbox_events),

@@ -41,7 +41,7 @@ def data_dir() -> Path:
 def default_database_url(home: Path | None = None) -> str:
     url = text_from_env("EBOX_DATABASE_URL")
     if url:
-        return url
+        return normalize_url(url)
     path = (home or data_dir()).resolve() / "ebox.sqlite"
     return f"sqlite:///{path}"
 
@@ -103,35 +103,76 @@ def protect_sqlite(url: str) -> None:
             _tighten(companion, PRIVATE_FILE)
 
 
-def _secret_file(path: Path, size: int) -> bytes:
-    """Read a base64 secret, creating it with fresh random bytes on first use."""
+def _secret_file(path: Path, size: int, create: bool = True) -> bytes | None:
+    """Read a base64 secret, creating it with fresh random bytes on first use.
+
+    With `create` false a missing file is None: the read-only commands make no key.
+    """
     if path.exists():
         _tighten(path, PRIVATE_FILE)
         return base64.b64decode(path.read_text().strip())
+    if not create:
+        return None
     if not path.parent.exists():
         private_directory(path.parent)
     secret = random(size)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(base64.b64encode(secret).decode() + "\n")
+    write_private_file(path, base64.b64encode(secret) + b"\n")
     return secret
+
+
+def write_private_file(path: Path, content: bytes) -> None:
+    """Create `path` 0600 (never over an existing file) and write `content` into it."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(content)
+
+
+class KeysUnavailable(ValueError):
+    """The data directory holds no key for what the command must do (it only reads)."""
 
 
 @dataclass(frozen=True)
 class Secrets:
-    kek: bytes
-    ledger_seed: bytes
+    """The data directory's keys; None where it has none (an auditor's reads only)."""
+
+    kek: bytes | None
+    ledger_seed: bytes | None
     origin: str
+    home: Path | None = None
+
+    @property
+    def has_keys(self) -> bool:
+        return self.kek is not None or self.ledger_seed is not None
+
+    def required_kek(self) -> bytes:
+        if self.kek is None:
+            raise KeysUnavailable(self._missing("key-encryption key (kek.key / EBOX_KEK)"))
+        return self.kek
 
     @property
     def kek_id(self) -> str:
         """Names the KEK in stored rows without revealing it."""
-        return hashlib.sha256(b"ebox-kek\n" + self.kek).hexdigest()[:16]
+        return hashlib.sha256(b"ebox-kek\n" + self.required_kek()).hexdigest()[:16]
+
+    @property
+    def kek_id_or_none(self) -> str | None:
+        return None if self.kek is None else self.kek_id
+
+    @property
+    def ledger_key_id(self) -> str | None:
+        """The 8 hex digits of the ledger key's C2SP key id (None without a ledger key)."""
+        return None if self.ledger_seed is None else self.ledger_signer().vkey.split("+")[1]
 
     def ledger_signer(self) -> NoteSigner:
         from ebox.domain.proofs.note import NoteSigner
 
+        if self.ledger_seed is None:
+            raise KeysUnavailable(self._missing("ledger key (ledger.key / EBOX_LEDGER_KEY)"))
         return NoteSigner(self.origin, self.ledger_seed)
+
+    def _missing(self, what: str) -> str:
+        where = "the data directory" if self.home is None else f"the data directory {self.home}"
+        return f"{where} holds no {what}: this command needs it (only reading works without keys)"
 
 
 class SecretUnavailable(ValueError):
@@ -212,13 +253,73 @@ def secret_from_env(
 def load_secret(name: str, path: Path, size: int = SECRET_SIZE) -> bytes:
     """The secret `name` from the environment, else from `path` (created on first use)."""
     secret = secret_from_env(name, size=size)
-    return secret if secret is not None else _secret_file(path, size)
+    if secret is None:
+        secret = _secret_file(path, size, create=True)
+    assert secret is not None  # created if it was missing
+    return secret
 
 
-def load_secrets(home: Path | None = None) -> Secrets:
-    """Secrets from EBOX_KEK / EBOX_LEDGER_KEY (or their *_FILE) if set, else the data dir."""
+def find_secret(name: str, path: Path, size: int = SECRET_SIZE) -> bytes | None:
+    """The secret `name` from the environment or `path`, None if neither: nothing is created."""
+    secret = secret_from_env(name, size=size)
+    return secret if secret is not None else _secret_file(path, size, create=False)
+
+
+def load_secrets(home: Path | None = None, *, create: bool = True) -> Secrets:
+    """Secrets from EBOX_KEK / EBOX_LEDGER_KEY (or their *_FILE) if set, else the data dir.
+
+    With `create` false nothing is written: missing keys stay None (read-only use).
+    """
     home = home or data_dir()
-    kek = load_secret("EBOX_KEK", home / "kek.key")
-    seed = load_secret("EBOX_LEDGER_KEY", home / "ledger.key")
+    load = load_secret if create else find_secret
+    kek = load("EBOX_KEK", home / KEK_FILE)
+    seed = load("EBOX_LEDGER_KEY", home / LEDGER_KEY_FILE)
     origin = os.environ.get("EBOX_LEDGER_ORIGIN", DEFAULT_ORIGIN)
-    return Secrets(kek=kek, ledger_seed=seed, origin=origin)
+    return Secrets(kek=kek, ledger_seed=seed, origin=origin, home=home)
+
+
+KEK_FILE = "kek.key"
+LEDGER_KEY_FILE = "ledger.key"
+RETIRED_SUFFIX = ".retired.key"
+NEXT_SUFFIX = ".next.key"
+
+
+def finish_pending_swap(home: Path, ledger_key_id: str, kek_id: str) -> bool:
+    """Put in place a `.next` key the database already names (a rotation was interrupted).
+
+    See ebox.adapters.key_rotation; returns whether a file was swapped (reload the secrets).
+    """
+    swapped = False
+    for stem, file, wanted in (
+        ("ledger", LEDGER_KEY_FILE, ledger_key_id),
+        ("kek", KEK_FILE, kek_id),
+    ):
+        staged = home / f"{stem}-{wanted}{NEXT_SUFFIX}"
+        if staged.is_file():
+            os.replace(staged, home / file)
+            swapped = True
+    return swapped
+
+
+def retired_ledger_seeds(home: Path) -> list[bytes]:
+    """Ledger keys a rotation retired (`ledger-<key id>.retired.key`), still able to sign.
+
+    The sealer keeps them until it has sealed the rotation: checkpoints below the
+    rotation's size are signed by the key that was in effect there.
+    """
+    if not home.is_dir():
+        return []
+    found: list[bytes] = []
+    for path in sorted(home.glob(f"ledger-*{RETIRED_SUFFIX}")):
+        secret = _secret_file(path, SECRET_SIZE, create=False)
+        if secret is not None:
+            found.append(secret)
+    return found
+
+
+def normalize_url(url: str) -> str:
+    """`postgres://` (Heroku's, libpq's spelling) is PostgreSQL through psycopg2."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg2://" + url[len(prefix) :]
+    return url

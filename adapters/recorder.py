@@ -61,13 +61,11 @@ class CoreApplicationRecorder(SQLAlchemyApplicationRecorder):
         ]
         if self._postgresql:
             # Insert order = commit order for the followers: the table lock, as upstream.
-            cursor = session.connection().connection.cursor()
-            try:
-                cursor.execute(
-                    f"LOCK TABLE {self._table_name} IN EXCLUSIVE MODE; NOTIFY {self.channel_name}"
-                )
-            finally:
-                cursor.close()
+            # Through SQLAlchemy (not the raw cursor), so that a driver's refusal (a role
+            # that may only read) arrives as SQLAlchemy's DBAPIError, as every other one does.
+            session.connection().exec_driver_sql(
+                f"LOCK TABLE {self._table_name} IN EXCLUSIVE MODE; NOTIFY {self.channel_name}"
+            )
         result = session.execute(self._insert, rows)
         return [int(row[0]) for row in result]
 

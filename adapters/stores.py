@@ -118,8 +118,16 @@ class SqlKeyVault:
 
     def __init__(self, db: SqlSession, secrets: Secrets) -> None:
         self.db = db
-        self.box = SecretBox(secrets.kek)
-        self.kek_id = secrets.kek_id
+        self.secrets = secrets
+
+    @property
+    def box(self) -> SecretBox:
+        """Made on use: a data directory without a KEK still opens for reading."""
+        return SecretBox(self.secrets.required_kek())
+
+    @property
+    def kek_id(self) -> str:
+        return self.secrets.kek_id
 
     def store(self, fingerprint: str, owner: str, private_key: bytes) -> None:
         self.store_many([(fingerprint, owner, private_key)])

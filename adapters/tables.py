@@ -325,3 +325,27 @@ idempotency_keys = Table(
     Column("response", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
+
+# --------------------------------------------------------------------------- key binding
+# The keys the database is bound to (ebox.adapters.key_binding, migration 0008_key_binding):
+# one row naming the origin and the KEK, and every ledger key in the order it was used,
+# with the first checkpoint size it signs (NULL until the sealer reaches its rotation).
+
+ledger_binding = Table(
+    "ledger_binding",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("origin", String(200), nullable=False),
+    Column("kek_id", String(16), nullable=False),
+    Column("bound_at", DateTime(timezone=True), nullable=False),
+)
+
+ledger_keys = Table(
+    "ledger_keys",
+    metadata,
+    Column("position", Integer, primary_key=True, autoincrement=False),
+    Column("key_id", String(8), nullable=False),
+    Column("vkey", String(200), nullable=False, unique=True),
+    Column("first_size", BigId, nullable=True),
+    Column("added_at", DateTime(timezone=True), nullable=False),
+)

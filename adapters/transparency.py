@@ -28,7 +28,28 @@ class TransparencyLog:
         self.ledger = ledger
 
     def vkey(self) -> str:
-        return self.ledger.secrets.ledger_signer().vkey
+        """The current ledger key: the data directory's, else the one the database records.
+
+        An auditor's data directory holds no key; the database then names the key
+        it is bound to (only a witness: an audit trusts the key it is given).
+        """
+        if self.ledger.secrets.ledger_seed is not None:
+            return self.ledger.secrets.ledger_signer().vkey
+        from ebox.adapters.key_binding import read_binding
+
+        with self.ledger.db.read() as session:
+            binding = read_binding(session)
+        if binding is None:
+            return self.ledger.secrets.ledger_signer().vkey  # raises: no key anywhere
+        return binding.vkey
+
+    def sealed_size(self) -> int:
+        """How many leaves the sealer has appended (the log's size, signed or not yet)."""
+        from sqlalchemy import func
+
+        with self.ledger.db.read() as session:
+            last = session.execute(select(func.max(ledger_leaves.c.leaf_index))).scalar()
+        return 0 if last is None else int(last) + 1
 
     def checkpoint(self, size: int | None = None) -> tuple[int, str]:
         """(size, signed note) of the latest checkpoint, or of the one of exactly `size` leaves."""

@@ -52,7 +52,8 @@ from ebox.api.tokens import (
     unverified_claims,
     unverified_header,
 )
-from ebox.domain.ids import is_national_register_number
+from ebox.domain.errors import InvalidIdentifier
+from ebox.domain.ids import checked_national_register_number, is_national_register_number
 
 PERSON_KEY_ENV = "EBOX_PERSON_ISSUER_KEY"
 PERSON_KEY_FILE = "person-issuer.key"
@@ -113,8 +114,10 @@ class EmbeddedPersonIssuer:
         scopes: tuple[str, ...] = (CONSULTATION,),
         audience: str | None = None,
     ) -> str:
-        if not is_national_register_number(nrn) or not nrn.isdigit():
-            raise ValueError("a person is named by an 11-digit national register number")
+        try:
+            nrn = checked_national_register_number(nrn)
+        except InvalidIdentifier as refusal:
+            raise ValueError(str(refusal)) from None
         if partner_id is not None and not _APP_ID.fullmatch(partner_id):
             raise ValueError("a partner id is 1 to 64 letters, digits, '.', '_' or '-'")
         issued_at = int(time.time() if now is None else now)

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from ebox.cli.opening import DbOption, open_or_exit
+from ebox.cli.opening import DbOption, fail, open_or_exit
 
 err = Console(stderr=True)
 
@@ -38,8 +38,7 @@ def token_person(
     try:
         print(mint_person_token(data_dir(), nrn, partner, ttl))
     except ValueError as error:
-        err.print(f"[red]{error}[/red]")
-        raise typer.Exit(2) from None
+        fail(str(error))
 
 
 @token_app.command("client")
@@ -68,7 +67,12 @@ def token_assertion(
     from ebox.api.settings import Settings
 
     audience = token_endpoint(Settings.from_env())
-    print(make_client_assertion(key.read_bytes(), client_id, audience, ttl=ttl))
+    pem = key.read_bytes()  # a missing or unreadable file: one line (ebox.cli.opening)
+    try:
+        assertion = make_client_assertion(pem, client_id, audience, ttl=ttl)
+    except (ValueError, TypeError):  # cryptography's refusal of what is not a private key PEM
+        fail(f"--key {key}: not a PEM private key (as `ebox token client --key-out` writes)")
+    print(assertion)
 
 
 # --------------------------------------------------------------------------- admin

@@ -38,7 +38,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from ebox.cli.opening import DbOption, open_or_exit
+from ebox.cli.opening import CommandError, DbOption, fail, open_or_exit
 
 if TYPE_CHECKING:
     from ebox.adapters.runtime import Ledger
@@ -70,14 +70,21 @@ def register(app: typer.Typer) -> None:
 
 
 def _open(db: str | None) -> Ledger:
-    return open_or_exit(db)
+    """Every command here only reads: no database, directory or key is created."""
+    return open_or_exit(db, read_only=True)
 
 
 def _vkey(value: str) -> str:
-    """A vkey given inline, or the path of a file that holds one."""
+    """A vkey given inline, or the path of a file that holds one.
+
+    A vkey is `name+keyid+key`; anything else was meant as a file, and a missing
+    one is said to be missing (not reported as a malformed key).
+    """
     path = Path(value)
     if path.is_file():
         return path.read_text(encoding="utf-8").strip()
+    if value.strip().count("+") < 2:
+        raise CommandError(f"--vkey {value}: no such file (and not a vkey name+keyid+key)")
     return value.strip()
 
 
@@ -120,8 +127,7 @@ def evidence(
         )
         raise typer.Exit(FAILED) from None
     except (EboxError, EvidenceUnavailable, NoCheckpoint) as error:
-        err.print(f"[red]{error}[/red]")
-        raise typer.Exit(UNABLE) from None
+        fail(str(error))
     finally:
         ledger.close()
     text = bundle.to_json()

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ebox.cli.opening import DbOption, open_or_exit
+from ebox.cli.opening import DbOption, fail, open_or_exit, run_with_one_line_errors
 
 app = typer.Typer(
     help="The eBox ledger: verifiable official digital mailbox.", no_args_is_help=True
@@ -42,6 +42,11 @@ def _settings_first(ctx: typer.Context) -> None:
 
 def _open(db: str | None):  # type: ignore[no-untyped-def]
     return open_or_exit(db)
+
+
+def _read(db: str | None):  # type: ignore[no-untyped-def]
+    """Open for reading only: no database, directory or key is created (`ebox ledger ...`)."""
+    return open_or_exit(db, read_only=True)
 
 
 @app.command()
@@ -88,10 +93,10 @@ def demo(
 @db_app.command("upgrade")
 def db_upgrade(db: DbOption = None, revision: str = "head") -> None:
     """Apply the Alembic migrations (the one owner of every table)."""
-    from ebox.adapters.home import default_database_url
+    from ebox.adapters.home import default_database_url, normalize_url
     from ebox.adapters.schema import upgrade
 
-    upgrade(db or default_database_url(), revision)
+    upgrade(normalize_url(db or default_database_url()), revision)
     err.print("database is at the latest migration")
 
 
@@ -100,7 +105,7 @@ def ledger_checkpoint(db: DbOption = None) -> None:
     """The latest checkpoint, exactly as signed."""
     from ebox.adapters.transparency import NoCheckpoint, TransparencyLog
 
-    ledger = _open(db)
+    ledger = _read(db)
     try:
         sys.stdout.write(TransparencyLog(ledger).checkpoint()[1])
     except NoCheckpoint as error:
@@ -111,11 +116,20 @@ def ledger_checkpoint(db: DbOption = None) -> None:
 
 
 @ledger_app.command("vkey")
-def ledger_vkey() -> None:
-    """The ledger's public key as a C2SP vkey."""
+def ledger_vkey(db: DbOption = None) -> None:
+    """The ledger's public key as a C2SP vkey (the data directory's, else the database's)."""
     from ebox.adapters.home import load_secrets
+    from ebox.adapters.transparency import TransparencyLog
 
-    print(load_secrets().ledger_signer().vkey)
+    secrets = load_secrets(create=False)  # reading a key never makes one
+    if secrets.ledger_seed is not None:
+        print(secrets.ledger_signer().vkey)
+        return
+    ledger = _read(db)
+    try:
+        print(TransparencyLog(ledger).vkey())
+    finally:
+        ledger.close()
 
 
 @ledger_app.command("export")
@@ -126,7 +140,7 @@ def ledger_export(
     from ebox.adapters.transparency import TransparencyLog, export_line
     from ebox.cli.evidence_commands import private_output
 
-    ledger = _open(db)
+    ledger = _read(db)
     try:
         with private_output(output) as out:
             for row in TransparencyLog(ledger).entries():
@@ -142,7 +156,7 @@ def ledger_proof(
     """The C2SP tlog-proof of leaf INDEX against the latest (or the given) checkpoint."""
     from ebox.adapters.transparency import LeafOutOfRange, NoCheckpoint, TransparencyLog
 
-    ledger = _open(db)
+    ledger = _read(db)
     try:
         sys.stdout.write(TransparencyLog(ledger).inclusion(index, size).encode())
     except (NoCheckpoint, LeafOutOfRange) as error:
@@ -158,13 +172,18 @@ def ledger_consistency(first: int, second: int, db: DbOption = None) -> None:
     from ebox.adapters.transparency import TransparencyLog
     from ebox.domain.proofs.errors import ProofError
 
-    ledger = _open(db)
+    ledger = _read(db)
     try:
+        size = TransparencyLog(ledger).sealed_size()
+        if not 0 <= first <= second <= size:
+            fail(
+                f"sizes {first} and {second}: the log has {size} leaves; a consistency proof "
+                f"needs 0 <= FIRST <= SECOND <= {size}"
+            )
         for digest in TransparencyLog(ledger).consistency(first, second):
             print(base64.b64encode(digest).decode())
     except (ProofError, ValueError, KeyError) as error:
-        err.print(f"[red]{error}[/red]")
-        raise typer.Exit(1) from None
+        fail(str(error))
     finally:
         ledger.close()
 
@@ -203,8 +222,8 @@ def workers(
             print(error, file=sys.stderr)
             raise typer.Exit(2) from None
     settings = Settings.from_env()
+    ledger = _open(db)  # before logging is on: a refusal stays one line
     _log_to_stderr()
-    ledger = _open(db)
     work = Workers(ledger)
     progress = ProgressLog(ledger, settings.workers_progress_seconds)
     signal.signal(signal.SIGTERM, lambda *_: work.stop_soon())
@@ -380,12 +399,20 @@ def projections_rebuild(name: str, db: DbOption = None) -> None:
 from ebox.cli.access_commands import admin_app, token_app  # noqa: E402
 from ebox.cli.admin_commands import sender_app as _onboarding  # noqa: E402, F401  (registers)
 from ebox.cli.evidence_commands import register as _register_evidence  # noqa: E402
+from ebox.cli.key_commands import register as _register_key_commands  # noqa: E402
 from ebox.cli.sign_command import register as _register_sign  # noqa: E402
 
 app.add_typer(token_app, name="token")
 app.add_typer(admin_app, name="admin")
 _register_evidence(app)
 _register_sign(app)
+_register_key_commands(admin_app)
+
+
+def main() -> None:
+    """The `ebox` command, inside the one error boundary (ebox.cli.opening)."""
+    run_with_one_line_errors(app)
+
 
 if __name__ == "__main__":
-    app()
+    main()

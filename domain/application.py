@@ -133,9 +133,13 @@ class EboxLedger(OnboardingUseCases, PublicationUseCases, Application):  # type:
 
     def message(self, message_id: str | UUID) -> Message:
         try:
-            return self.repository.get(_uuid(message_id))  # type: ignore[no-any-return]
+            found: object = self.repository.get(_uuid(message_id))
         except (AggregateNotFoundError, ValueError):
             raise UnknownMessage(f"no message {message_id}") from None
+        if not isinstance(found, Message):  # a mailbox's or a sender's id
+            kind = getattr(found, "aggregate_type", type(found).__name__)
+            raise UnknownMessage(f"no message {message_id}: it is the id of a {kind}")
+        return found
 
     # Sender organisations.
 

@@ -15,19 +15,28 @@ from datetime import UTC, datetime
 from typing import Any
 
 from eventsourcing.persistence import Notification
-from sqlalchemy import func, select
+from eventsourcing.utils import get_topic
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from ebox.adapters.bulk import insert_rows
+from ebox.adapters.home import find_secret, retired_ledger_seeds
 from ebox.adapters.merkle_nodes import SqlNodeReader
 from ebox.adapters.runtime import Ledger
-from ebox.adapters.tables import checkpoints, ledger_leaves, merkle_nodes
+from ebox.adapters.tables import checkpoints, ledger_keys, ledger_leaves, merkle_nodes
+from ebox.domain.ledger_keys import LedgerKeys
 from ebox.domain.proofs.checkpoint import Checkpoint, sign_checkpoint
 from ebox.domain.proofs.merkle import Frontier, leaf_hash
+from ebox.domain.proofs.note import NoteSigner
 from ebox.projections.follower import Follower
 
 DEFAULT_CHECKPOINT_EVERY = 1000
 DEFAULT_CHECKPOINT_SECONDS = 1.0
+ROTATED_TOPIC = get_topic(LedgerKeys.LedgerKeyRotated)
+
+
+class LedgerKeyNotHeld(RuntimeError):
+    """The log was rotated to a ledger key this process does not hold (restart with it)."""
 
 
 _HASH_KEY = b'"event_hash":"'
@@ -68,6 +77,9 @@ class Sealer(Follower):
         self.checkpoint_every = checkpoint_every
         self.checkpoint_seconds = checkpoint_seconds
         self.signer = ledger.secrets.ledger_signer()
+        self.keyring: dict[str, NoteSigner] = {self.signer.vkey: self.signer}
+        self.effective: str = self.signer.vkey
+        """The vkey that signs checkpoints of the frontier's size (see ebox.domain.ledger_keys)."""
         self.frontier: Frontier | None = None
         self.last_checkpoint_at = time.monotonic()
 
@@ -80,14 +92,20 @@ class Sealer(Follower):
         """Core rows rather than ORM objects: the sealer reads every event of the ledger."""
         events = self.app.recorder.events_record_cls.__table__  # type: ignore[attr-defined]
         rows = session.execute(
-            select(events.c.id, events.c.originator_id, events.c.originator_version, events.c.state)
+            select(
+                events.c.id,
+                events.c.originator_id,
+                events.c.originator_version,
+                events.c.topic,
+                events.c.state,
+            )
             .where(events.c.id > position, events.c.id <= upper)
             .order_by(events.c.id)
             .limit(limit)
         )
         return [
-            Notification(id=i, originator_id=o, originator_version=v, topic="", state=bytes(s))
-            for i, o, v, s in rows
+            Notification(id=i, originator_id=o, originator_version=v, topic=t, state=bytes(s))
+            for i, o, v, t, s in rows
         ]
 
     def handle(self, session: Session, notifications: Sequence[Notification]) -> None:
@@ -108,6 +126,8 @@ class Sealer(Follower):
                     "event_hash": event_hash,
                 }
             )
+            if notification.topic == ROTATED_TOPIC:  # this checkpoint on: the new key signs
+                self._rotated(session, notification.state, frontier.size)
             if frontier.size % self.checkpoint_every == 0:
                 self._sign(session, frontier)
         insert_rows(session, ledger_leaves, leaves)
@@ -124,9 +144,37 @@ class Sealer(Follower):
                 return None
             return self._sign(session, frontier)
 
-    def _sign(self, session: Session, frontier: Frontier) -> Checkpoint:
+    def _rotated(self, session: Session, state: bytes, size: int) -> None:
+        """Record that the rotation's key signs from `size` on; it must be held here."""
+        vkey = str(json.loads(state)["vkey"])
+        if self._signer(vkey) is None:
+            raise LedgerKeyNotHeld(
+                f"the ledger key was rotated to {vkey.split('+')[1]}, which this process does not "
+                "hold: restart it with the data directory's new ledger key"
+            )
+        session.execute(
+            update(ledger_keys).where(ledger_keys.c.vkey == vkey).values(first_size=size)
+        )
+        self.effective = vkey
+
+    def _signer(self, vkey: str) -> NoteSigner | None:
+        """The signer of `vkey`: the current key or a retired one (re-read once if unknown)."""
+        if vkey not in self.keyring:
+            home, origin = self.ledger.home, self.ledger.secrets.origin
+            seeds = [find_secret("EBOX_LEDGER_KEY", home / "ledger.key")]
+            for seed in [*seeds, *retired_ledger_seeds(home)]:
+                if seed is not None:
+                    signer = NoteSigner(origin, seed)
+                    self.keyring[signer.vkey] = signer
+        return self.keyring.get(vkey)
+
+    def _sign(self, session: Session, frontier: Frontier) -> Checkpoint | None:
+        """Sign the frontier with the key in effect at its size; none if it is not held here."""
+        signer = self._signer(self.effective)
+        if signer is None:
+            return None
         checkpoint = Checkpoint(
-            origin=self.signer.name,
+            origin=signer.name,
             size=frontier.size,
             root=frontier.root(),
             time=datetime.now(UTC),
@@ -136,7 +184,7 @@ class Sealer(Follower):
             {
                 "size": checkpoint.size,
                 "root": checkpoint.root,
-                "note": sign_checkpoint(checkpoint, self.signer),
+                "note": sign_checkpoint(checkpoint, signer),
                 "signed_at": checkpoint.time,
             },
         )
@@ -149,4 +197,15 @@ class Sealer(Follower):
         if self.frontier is None or self.frontier.size != size:
             # First batch, or another sealer process moved on: rebuild from storage.
             self.frontier = Frontier.load(size, SqlNodeReader(session))
+            self.effective = self._effective_at(session)
         return self.frontier
+
+    def _effective_at(self, session: Session) -> str:
+        """The latest key whose rotation is sealed (the bound key before any rotation)."""
+        found = session.execute(
+            select(ledger_keys.c.vkey)
+            .where(ledger_keys.c.first_size.is_not(None))
+            .order_by(ledger_keys.c.first_size.desc(), ledger_keys.c.position.desc())
+            .limit(1)
+        ).scalar()
+        return self.signer.vkey if found is None else str(found)

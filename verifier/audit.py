@@ -102,6 +102,10 @@ class LedgerAuditor(_ChainChecks, _CheckpointChecks, _MeaningChecks):
         source: str = "ledger",
     ) -> None:
         self.verifier = verifier
+        self._trusted = verifier.vkey
+        self._anchored = False
+        self._rotations = 0
+        self._held: list[tuple[int, str]] = []
         self.origin = origin
         self.witness = witness
         self.envelopes = envelopes if verify_signatures else None
@@ -209,6 +213,7 @@ class LedgerAuditor(_ChainChecks, _CheckpointChecks, _MeaningChecks):
 
     def finish(self) -> AuditResult:
         size = self._frontier.size
+        self._finish_keys(size)
         if self._next is not None:
             pending, _ = self._next
             sealed = self.witness.describe_leaf(size) if self.witness else None

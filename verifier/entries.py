@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple, Protocol
 
+from ebox.domain.proofs.rotation import LEDGER_KEYS
 from ebox.verifier.errors import (
     EventRef,
     MalformedEvidence,
@@ -98,7 +99,7 @@ _READ_DATA = {"Sent"}
 
 def needs_data(aggregate_type: str, kind: str) -> bool:
     """Whether the audit reads this event's data (key history, origin)."""
-    return aggregate_type == SENDER or kind in _READ_DATA
+    return aggregate_type in (SENDER, LEDGER_KEYS) or kind in _READ_DATA
 
 
 def entry_of(

@@ -12,6 +12,7 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
+from ebox.domain.proofs.rotation import LEDGER_KEYS, ROTATED
 from ebox.verifier.audit_result import AuditResult
 from ebox.verifier.entries import (
     Entry,
@@ -41,6 +42,8 @@ class _MeaningChecks:
     _verified: OrderedDict[tuple[str, str, str], None]
     _parsed: OrderedDict[str, bytes]
 
+    def _rotated(self, data: dict[str, Any], ref: Any) -> None: ...  # see _CheckpointChecks
+
     # --- what the events mean: key history, origin ------------------------------------------------
 
     def _meaning(self, entry: Entry) -> None:
@@ -61,6 +64,8 @@ class _MeaningChecks:
             )
         elif entry.type == "Sent":
             self._origin(entry, entry.data)
+        elif entry.aggregate_type == LEDGER_KEYS and entry.type == ROTATED:
+            self._rotated(dict(entry.data), entry.ref)
 
     def _origin(self, entry: Entry, sent: Mapping[str, Any]) -> None:
         result = self.result
