@@ -21,6 +21,7 @@ from ebox.api import (
     openapi,
     publication,
     reference,
+    replies,
     request_id,
 )
 from ebox.api.errors import install_error_handlers
@@ -60,6 +61,7 @@ def create_app(ledger: Ledger, settings: Settings | None = None) -> FastAPI:
         health,
         ebox_routes,
         publication,
+        replies,
         reference,
         feed,
         ledger_routes,

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -32,6 +33,15 @@ MULTIPART_OVERHEAD = 64 * 1024
 CLOSE = {"Connection": "close"}
 # The routes that take files; every other body is small JSON or a form.
 UPLOAD_PATHS = frozenset(f"/ebox/{domain}/v2/publishMessage" for domain in EBOX_DOMAINS)
+# A person's reply takes files too, shaped like publishMessage (ebox.api.replies).
+REPLY_PATH = re.compile(
+    r"^/ebox/(?:" + "|".join(EBOX_DOMAINS) + r")/v2/ebox/messages/[^/]+/replies$"
+)
+
+
+def is_upload_path(path: str) -> bool:
+    """publishMessage or a reply: the routes whose body is multipart with files."""
+    return path in UPLOAD_PATHS or REPLY_PATH.match(path) is not None
 
 
 def upload_body_limit(max_upload_bytes: int) -> int:
@@ -86,8 +96,8 @@ class BodyLimits:
       body gets 408. Only while the body is still expected: once its last piece
       has arrived, `receive` waits for a disconnect as long as the app likes.
 
-    publishMessage (`UPLOAD_PATHS`) takes `upload_body_limit(max_upload_bytes)`,
-    every other route `max_request_bytes`.
+    publishMessage (`UPLOAD_PATHS`) and replies (`REPLY_PATH`) take
+    `upload_body_limit(max_upload_bytes)`, every other route `max_request_bytes`.
     """
 
     def __init__(
@@ -108,7 +118,7 @@ class BodyLimits:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.max_upload_total if scope["path"] in UPLOAD_PATHS else self.max_request_bytes
+        limit = self.max_upload_total if is_upload_path(scope["path"]) else self.max_request_bytes
         length = _content_length(scope)
         if length is not None and length > limit:
             await send_refusal(send, 413, "PAYLOAD_TOO_LARGE", _too_large(limit), self.environment)

@@ -60,9 +60,10 @@ class MessageIdEboxId(BaseModel):
     eboxId: EboxIdModel
 
 
-async def _parts(
+async def read_parts(
     uploads: list[UploadFile | None], names: tuple[str, ...], limit: int
 ) -> dict[str, UploadedPart]:
+    """The uploaded files by part name, each read up to `limit` bytes (413 beyond)."""
     parts: dict[str, UploadedPart] = {}
     for name, upload in zip(names, uploads, strict=True):
         if upload is None:
@@ -185,7 +186,7 @@ async def publish_message(
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
 ) -> JSONResponse:
     uploads = [upfile1, upfile2, upfile3, upfile4, upfile5, upfile6]
-    parts = await _parts(uploads, UPLOAD_PARTS, settings.max_upload_bytes)
+    parts = await read_parts(uploads, UPLOAD_PARTS, settings.max_upload_bytes)
     client_id = principal.client_id or principal.subject
     # Database work is blocking: keep it off the event loop.
     submitted = await run_in_threadpool(

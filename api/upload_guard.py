@@ -1,5 +1,8 @@
 """publishMessage reads a body only for an authorised sender, and only as the contract allows.
 
+A reply (ebox.api.replies, shaped like publishMessage) is guarded the same
+way, for a person holding ebox:consultation instead of a sender.
+
 FastAPI parses a form before any dependency runs, so the route's own token
 check comes after the whole multipart body has been spooled to disk: a client
 without a token could make the server write hundreds of megabytes first. This
@@ -30,14 +33,22 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ebox.api.contract import UPLOAD_PARTS
 from ebox.api.deps import (
+    CONSULTATION,
     PUBLICATION,
     remember_principal,
+    require_kind,
     require_scope,
     sender_kbo,
     verify_principal,
 )
 from ebox.api.errors import ApiError
-from ebox.api.limits import MESSAGE_PART_BYTES, UPLOAD_PATHS, TransportRefusal, send_refusal
+from ebox.api.limits import (
+    MESSAGE_PART_BYTES,
+    REPLY_PATH,
+    UPLOAD_PATHS,
+    TransportRefusal,
+    send_refusal,
+)
 
 MESSAGE_PART = "messageToPublish"
 
@@ -137,10 +148,18 @@ def _credentials(request: Request) -> HTTPAuthorizationCredentials | None:
 
 
 def _authorize(request: Request) -> None:
-    """The route's own checks, in the same order: a valid token, the scope, a sender."""
+    """The route's own checks, in the same order: a valid token, the scope, a sender.
+
+    A reply (ebox.api.replies) is a person's: a person token with ebox:consultation;
+    which eBox and letter they may answer is the route's to decide.
+    """
     principal = verify_principal(request, _credentials(request))
-    require_scope(principal, PUBLICATION)
-    sender_kbo(principal)
+    if REPLY_PATH.match(request.url.path):
+        require_kind(principal, "person")
+        require_scope(principal, CONSULTATION)
+    else:
+        require_scope(principal, PUBLICATION)
+        sender_kbo(principal)
     remember_principal(request, principal)  # the route's dependency does not verify it again
 
 
@@ -154,7 +173,9 @@ class UploadGuard:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if not (
-            scope["type"] == "http" and scope["method"] == "POST" and scope["path"] in UPLOAD_PATHS
+            scope["type"] == "http"
+            and scope["method"] == "POST"
+            and (scope["path"] in UPLOAD_PATHS or REPLY_PATH.match(scope["path"]))
         ):
             await self.app(scope, receive, send)
             return

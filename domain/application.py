@@ -5,7 +5,8 @@ goes through ports (ports.py) inside one unit of work, so a refused or failed
 publication leaves no event, no blob and no wrapped key behind.
 
 Here: loading, registration of senders and mailboxes, delivery and reading.
-The publication use cases are in ebox.domain.publishing, the verified
+The publication use cases are in ebox.domain.publishing, replies in
+ebox.domain.replies, the verified
 mailbox and sender caches in ebox.domain.verified_cache; EboxLedger is them all.
 """
 
@@ -44,6 +45,7 @@ from ebox.domain.proofs.canonical import b64url, rfc3339
 from ebox.domain.proofs.encryption import decrypt_document, unwrap_key
 from ebox.domain.proofs.envelope import key_fingerprint
 from ebox.domain.publishing import DEFAULT_BATCH_SIZE, PublicationUseCases
+from ebox.domain.replies import ReplyUseCases
 from ebox.domain.sender import SenderOrganization
 from ebox.domain.validity import submission_skew as submission_skew_of
 from ebox.domain.verified_cache import MAILBOX_CACHE_SIZE, SENDER_CACHE_SIZE, VerifiedCache
@@ -63,7 +65,7 @@ class ChainedRepository(Repository):  # type: ignore[type-arg]
         return super().get(aggregate_id, **kwargs)
 
 
-class EboxLedger(OnboardingUseCases, PublicationUseCases, Application):  # type: ignore[type-arg]
+class EboxLedger(OnboardingUseCases, PublicationUseCases, ReplyUseCases, Application):  # type: ignore[type-arg]
     """Senders, mailboxes and messages, each an append-only hash chain."""
 
     name = "Ebox"

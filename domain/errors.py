@@ -148,6 +148,22 @@ class NoConsent(EboxError):
     code = "NO_CONSENT"
 
 
+class RepliesNotAllowed(NoConsent):
+    """The letter's sender did not set replyAuthorized: the recipient may not answer it."""
+
+    code = "REPLY_NOT_AUTHORIZED"
+
+
+class NoReplyEbox(Conflict):
+    """The sender organisation has no enterprise eBox open to receive replies.
+
+    Opening an eBox is the organisation's own act (its consent, its key pair),
+    so a reply never opens one on its behalf: the operator opens it first.
+    """
+
+    code = "NO_REPLY_EBOX"
+
+
 class ChainIntegrityError(EboxError):
     """Stored events of an aggregate do not form an intact hash chain.
 

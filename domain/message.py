@@ -20,6 +20,7 @@ from ebox.domain.errors import (
     ContentDestroyed,
     NotArchived,
     NotDelivered,
+    RepliesNotAllowed,
     UnknownDocument,
 )
 
@@ -75,6 +76,7 @@ class Message(ChainedAggregate):
             message.archived = False
             message.visible = True
             message.expired = False
+            message.reply_authorized = bool((self.details or {}).get("reply_authorized", False))
 
     class Delivered(ChainedAggregate.Event):
         """Made available in the mailbox (ContentConsignment)."""
@@ -125,6 +127,17 @@ class Message(ChainedAggregate):
         def apply(self, message: Message) -> None:
             message.visible = True
 
+    class Replied(ChainedAggregate.Event):
+        """The recipient answered: `reply_message_id` is a letter to the sender's enterprise eBox.
+
+        Recorded on the original so that its chain, and so its evidence, names
+        every reply; the reply's own Sent names the original in turn.
+        """
+
+        reply_message_id: str
+        by: str
+        channel: str
+
     class Expired(ChainedAggregate.Event):
         """Validity or retention ended: wrapped keys and ciphertexts destroyed.
 
@@ -152,6 +165,7 @@ class Message(ChainedAggregate):
         archived: bool
         visible: bool
         expired: bool
+        reply_authorized: bool
 
     @classmethod
     def send(cls, **sent: Any) -> Message:
@@ -192,6 +206,18 @@ class Message(ChainedAggregate):
         if self.visible:
             raise Conflict(f"message {self.id} is already visible")
         self.trigger_event(self.Shown, by=by)
+
+    def require_replyable(self) -> None:
+        """A letter takes a reply once delivered, before it expires, if its sender allowed it."""
+        self.require_delivered()
+        if self.expired:
+            raise ContentDestroyed(f"message {self.id} has expired: it takes no reply")
+        if not self.reply_authorized:
+            raise RepliesNotAllowed(f"the sender of message {self.id} does not allow replies")
+
+    def record_reply(self, reply_message_id: str, by: str, channel: str) -> None:
+        self.require_replyable()
+        self.trigger_event(self.Replied, reply_message_id=reply_message_id, by=by, channel=channel)
 
     def expire(self, reason: str, due_at: str | None = None) -> None:
         if self.expired:

@@ -66,41 +66,10 @@ class PreparedPublication:
         check_submission_time(publication.submitted_at, received_at, skew)
         sender.require_application(publication.application)
         message_type = sender.message_type(publication.message_type)
-        if not publication.documents:
-            raise InvalidPublication("a publication needs at least one document")
-        if not any(d.main_content for d in publication.documents):
-            raise InvalidPublication("a publication needs at least one main content")
-        names = [d.name for d in publication.documents]
-        if len(set(names)) != len(names):
-            raise InvalidPublication("document names must be unique within a publication")
+        check_documents(publication)
         envelope = SubmissionEnvelope.of(publication)
         origin = _check_origin(publication, sender, envelope, require_signature, received_at)
-        data_key = new_data_key()
-        documents: list[dict[str, Any]] = []
-        # The signed envelope is kept, content-addressed, so evidence can show exactly what
-        # was signed; its SHA-256 is the `envelope_sha256` of every Sent event.
-        blobs: list[tuple[str, bytes]] = [(envelope.digest(), envelope.to_bytes())]
-        for number, (doc, digest) in enumerate(
-            zip(publication.documents, envelope.documents, strict=True), start=1
-        ):
-            ciphertext = encrypt_document(data_key, doc.content)
-            ciphertext_sha256 = sha256_hex(ciphertext)
-            blobs.append((ciphertext_sha256, ciphertext))
-            documents.append(
-                {
-                    "name": doc.name,
-                    "media_type": doc.media_type,
-                    "sha256": digest.sha256,
-                    "size": len(doc.content),
-                    "ciphertext_sha256": ciphertext_sha256,
-                    "main_content": doc.main_content,
-                    "language": doc.language,
-                    "kind": doc.kind,
-                    "attachment_id": str(number),
-                    "title": dict(doc.title) if doc.title else None,
-                    "signed": doc.signed,
-                }
-            )
+        data_key, documents, blobs = encrypt_documents(publication, envelope)
         expires_at = _expiry_of(publication, message_type, received_at)
         return cls(publication, sender, envelope, origin, data_key, documents, blobs, expires_at)
 
@@ -132,6 +101,54 @@ class PreparedPublication:
             wrapped_for=sorted(mailbox.encryption_keys),
             details=dict(p.details),
         )
+
+
+def check_documents(publication: Publication) -> None:
+    """At least one document, one of them a main content, and no name used twice."""
+    if not publication.documents:
+        raise InvalidPublication("a publication needs at least one document")
+    if not any(d.main_content for d in publication.documents):
+        raise InvalidPublication("a publication needs at least one main content")
+    names = [d.name for d in publication.documents]
+    if len(set(names)) != len(names):
+        raise InvalidPublication("document names must be unique within a publication")
+
+
+def encrypt_documents(
+    publication: Publication, envelope: SubmissionEnvelope
+) -> tuple[bytes, list[dict[str, Any]], list[tuple[str, bytes]]]:
+    """A fresh data key, each document encrypted under it, and what the Sent event lists.
+
+    The blobs are the envelope (first) and the ciphertexts, content-addressed.
+    Shared by every kind of letter (a publication, a reply: ebox.domain.replies).
+    """
+    data_key = new_data_key()
+    documents: list[dict[str, Any]] = []
+    # The signed envelope is kept, content-addressed, so evidence can show exactly what
+    # was signed; its SHA-256 is the `envelope_sha256` of every Sent event.
+    blobs: list[tuple[str, bytes]] = [(envelope.digest(), envelope.to_bytes())]
+    for number, (doc, digest) in enumerate(
+        zip(publication.documents, envelope.documents, strict=True), start=1
+    ):
+        ciphertext = encrypt_document(data_key, doc.content)
+        ciphertext_sha256 = sha256_hex(ciphertext)
+        blobs.append((ciphertext_sha256, ciphertext))
+        documents.append(
+            {
+                "name": doc.name,
+                "media_type": doc.media_type,
+                "sha256": digest.sha256,
+                "size": len(doc.content),
+                "ciphertext_sha256": ciphertext_sha256,
+                "main_content": doc.main_content,
+                "language": doc.language,
+                "kind": doc.kind,
+                "attachment_id": str(number),
+                "title": dict(doc.title) if doc.title else None,
+                "signed": doc.signed,
+            }
+        )
+    return data_key, documents, blobs
 
 
 def _expiry_of(

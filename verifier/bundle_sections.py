@@ -16,7 +16,7 @@ from ebox.domain.proofs.checkpoint import Checkpoint
 from ebox.domain.proofs.evidence import EvidenceBundle
 from ebox.domain.proofs.note import b64encode
 from ebox.verifier.findings import DocumentFinding, Section
-from ebox.verifier.origin import ATTESTED, LINKED, Origin
+from ebox.verifier.origin import ATTESTED, LINKED, REPLIED, Origin
 from ebox.verifier.timeline import Step
 
 # --- the report's words ---------------------------------------------------------------------
@@ -92,6 +92,22 @@ def _origin_section(bundle: EvidenceBundle, origin: Origin) -> Section:
                 "The envelope is that of the original publication: it names the original "
                 "recipients, not this one, and says what the Sent event says in everything else "
                 f"(SHA-256 {origin.envelope_sha256}).",
+                chain,
+            ),
+        )
+    if origin.kind == REPLIED:
+        return Section(
+            "Origin",
+            "ATTESTED (a reply, not signed)",
+            (
+                f"A reply to letter {origin.replied_to} of sender {origin.sender}, sent from "
+                f"the eBox {origin.replied_from} by {origin.replied_by}, whom the ledger "
+                f"authenticated (client {origin.client_id}). Neither the person nor the "
+                f"organisation signed it: {origin.sender} is named as the organisation of "
+                "the thread whose eBox receives it, not as its author, and the origin rests "
+                "on the ledger operator's authentication. The letter answered records the "
+                "reply in its own chain (its Replied event).",
+                envelope,
                 chain,
             ),
         )

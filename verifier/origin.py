@@ -23,7 +23,13 @@ ledger authenticated, and the verifier says so rather than proving more. A
 recipient: it carries the original's envelope, which names the original
 recipients only, so it is bound to that envelope in everything but the
 recipient, its details name the original (`linked_from`), and its origin, like
-an attested one, rests on the authenticated client.
+an attested one, rests on the authenticated client. A *replied* letter is a
+person's answer to a letter (ebox.domain.replies), sent to the enterprise eBox
+of the letter's sender, which stays its `sender` (the organisation of the
+thread) although nobody signed it: the ledger attests it for the person it
+authenticated, named in its details (`replied_by`, from the eBox
+`replied_from`) beside the letter answered (`original_message_id`), and binds
+it to its envelope like any other.
 """
 
 from __future__ import annotations
@@ -49,8 +55,9 @@ from ebox.verifier.jcs import NotCanonicalJSON, loads
 from ebox.verifier.keys import KeyHistory, KeyRecord
 
 ENVELOPE_FORMAT = "ebox-envelope/v1"
-SIGNED, ATTESTED, LINKED = "signed", "attested", "linked"
+SIGNED, ATTESTED, LINKED, REPLIED = "signed", "attested", "linked", "replied"
 LINKED_FROM = "linked_from"
+ORIGINAL_MESSAGE_ID, REPLIED_BY, REPLIED_FROM = "original_message_id", "replied_by", "replied_from"
 
 # Sent event member -> envelope member that must be equal to it.
 _SAME = (
@@ -79,6 +86,12 @@ class Origin:
     """The ledger's receipt (the Sent event's timestamp): the key is judged at this time."""
     linked_from: str | None = None
     """For a linked letter, the message whose publication it continues."""
+    replied_to: str | None = None
+    """For a reply, the letter it answers."""
+    replied_by: str | None = None
+    """For a reply, the person who replied, as the ledger authenticated them."""
+    replied_from: str | None = None
+    """For a reply, the eBox it was sent from (the letter's recipient)."""
 
 
 def parse_envelope(raw: bytes, ref: EventRef) -> Mapping[str, Any]:
@@ -211,16 +224,26 @@ def check_key_and_signature(
         _check_key_events_precede(key, ref)
         if verify_signature and raw_envelope is not None:
             check_signature(raw_envelope, signature, key.public_key, ref)
-    elif kind in (ATTESTED, LINKED):
+    elif kind in (ATTESTED, LINKED, REPLIED):
         if sent.get("signature") is not None:
             raise OriginNotProven(f"an {kind} letter carries a signature", event=ref)
-        if kind == LINKED and not isinstance((sent.get("details") or {}).get(LINKED_FROM), str):
+        details = sent.get("details") or {}
+        if kind == LINKED and not isinstance(details.get(LINKED_FROM), str):
             raise OriginNotProven(
                 "a linked letter does not name the letter it was linked from", event=ref
             )
+        if kind == REPLIED and not (
+            isinstance(details.get(ORIGINAL_MESSAGE_ID), str)
+            and isinstance(details.get(REPLIED_BY), str)
+            and isinstance(details.get(REPLIED_FROM), str)
+        ):
+            raise OriginNotProven(
+                "a reply does not name the letter it answers and the person who replied",
+                event=ref,
+            )
     else:
         raise OriginNotProven(
-            f"unknown origin {kind!r}", event=ref, expected="signed, attested or linked"
+            f"unknown origin {kind!r}", event=ref, expected="signed, attested, linked or replied"
         )
     return Origin(
         kind=str(kind),
@@ -232,6 +255,11 @@ def check_key_and_signature(
         submitted_at=str(sent.get("submitted_at")),
         sent_at=sent_at,
         linked_from=(sent.get("details") or {}).get(LINKED_FROM) if kind == LINKED else None,
+        replied_to=(sent.get("details") or {}).get(ORIGINAL_MESSAGE_ID)
+        if kind == REPLIED
+        else None,
+        replied_by=(sent.get("details") or {}).get(REPLIED_BY) if kind == REPLIED else None,
+        replied_from=(sent.get("details") or {}).get(REPLIED_FROM) if kind == REPLIED else None,
     )
 
 

@@ -51,6 +51,12 @@ def describe(kind: str, data: Mapping[str, Any]) -> tuple[str, str | None, str |
             str(data.get("reader")),
             f"channel {data.get('channel')}",
         )
+    if kind == "Replied":
+        return (
+            f"Replied: the recipient answered with message {data.get('reply_message_id')}",
+            str(data.get("by")),
+            f"channel {data.get('channel')}",
+        )
     if kind in ("Archived", "Unarchived", "Hidden", "Shown"):
         return (kind, str(data.get("by")), None)
     if kind == "Expired":
