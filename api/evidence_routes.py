@@ -16,6 +16,7 @@ from typing import Annotated
 from fastapi import APIRouter, FastAPI, Header, Query
 from fastapi.responses import Response
 
+from ebox.adapters.certificate_seal import DEMO_OPERATOR, load_sealing_identity, seal_certificate
 from ebox.adapters.evidence import EvidenceUnavailable, build_evidence
 from ebox.adapters.transparency import NoCheckpoint, TransparencyLog
 from ebox.api.deps import AUDIT, CurrentPrincipal, EboxIdHeader, LedgerDep, mailbox_access
@@ -97,4 +98,11 @@ def _pdf(text: str, vkey: str) -> bytes:
         render_certificate(
             report, path, bundle_sha256=hashlib.sha256(text.encode("utf-8")).hexdigest()
         )
-        return path.read_bytes()
+        identity = load_sealing_identity(DEMO_OPERATOR)
+        return seal_certificate(
+            path.read_bytes(),
+            text.encode("utf-8"),
+            identity,
+            operator=DEMO_OPERATOR,
+            location="Brussels",
+        )

@@ -155,6 +155,12 @@ def _write_private(path: Path, content: bytes) -> None:
 
 
 def _certificate(report: Any, pdf: Path, bundle_path: Path, raw: bytes) -> None:
+    from ebox.adapters.certificate_seal import (
+        DEMO_OPERATOR,
+        SealUnavailable,
+        load_sealing_identity,
+        seal_certificate,
+    )
     from ebox.verifier.certificate import render_certificate
 
     # Claimed 0600 before the renderer writes into it: the certificate names the parties.
@@ -162,7 +168,16 @@ def _certificate(report: Any, pdf: Path, bundle_path: Path, raw: bytes) -> None:
     render_certificate(
         report, pdf, bundle_name=bundle_path.name, bundle_sha256=hashlib.sha256(raw).hexdigest()
     )
-    err.print(f"certificate written to {pdf}")
+    try:  # the operator's seal over the certificate and the bundle it carries
+        identity = load_sealing_identity(DEMO_OPERATOR)
+        sealed = seal_certificate(
+            pdf.read_bytes(), raw, identity, operator=DEMO_OPERATOR, location="Brussels"
+        )
+    except SealUnavailable as error:
+        err.print(f"[red]{error}[/red]")
+        raise typer.Exit(UNABLE) from None
+    _write_private(pdf, sealed)
+    err.print(f"certificate written to {pdf} (sealed, carrying {bundle_path.name})")
 
 
 # --- verify --------------------------------------------------------------------------------------

@@ -11,6 +11,8 @@ exact reason; success returns a :class:`~ebox.verifier.findings.BundleReport`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from ebox.domain.proofs.errors import KeyFormatError
 from ebox.domain.proofs.evidence import EvidenceBundle, EvidenceFormatError
 from ebox.domain.proofs.note import NoteVerifier
@@ -77,6 +79,7 @@ def verify_bundle(bundle: EvidenceBundle | str | bytes, vkey: str) -> BundleRepo
     documents = _verify_confidentiality(bundle, sent, sent_ref, mailbox_keys)
     steps = timeline([(e.canonical, e.leaf_index, e.event_hash) for e in bundle.events])
     sender_names = keys.names.get(str(sent.get("sender")), {})
+    profile = _mailbox_profile(bundle)
     return BundleReport(
         message_id=bundle.message_id,
         registered=bool(sent.get("registered")),
@@ -95,4 +98,28 @@ def verify_bundle(bundle: EvidenceBundle | str | bytes, vkey: str) -> BundleRepo
         disclosed=bundle.disclosure is not None,
         sections=_sections(bundle, sent, origin, checkpoint, steps, documents, mailbox_keys),
         limits=_limits(bundle, origin, checkpoint),
+        recipient_name=profile.get("recipient_name"),
+        recipient_language=profile.get("recipient_language"),
     )
+
+
+PROFILE_FIELDS = {"recipient_name": ("name", "holder_name"), "recipient_language": ("language",)}
+
+
+def _mailbox_profile(bundle: EvidenceBundle) -> dict[str, str]:
+    """The holder's name and language as the mailbox's (verified) events last recorded them.
+
+    Mailboxes that record neither give neither: the certificate then asks for
+    a language and says the name is not recorded, rather than guess.
+    """
+    profile: dict[str, str] = {}
+    for event in bundle.mailbox_events:
+        data = event.canonical.get("data")
+        if not isinstance(data, Mapping):
+            continue
+        for field_name, keys in PROFILE_FIELDS.items():
+            for key in keys:
+                value = data.get(key)
+                if isinstance(value, str) and value.strip():
+                    profile[field_name] = value.strip()
+    return profile

@@ -194,7 +194,7 @@ def _confidentiality_section(
 ) -> Section:
     wrapped = [str(fp) for fp in sent.get("wrapped_for") or []]
     holders = ", ".join(
-        f"{fp[:16]} ({mailbox_keys.get(fp, 'unknown')})" if mailbox_keys is not None else fp[:16]
+        f"{fp} ({mailbox_keys.get(fp, 'unknown')})" if mailbox_keys is not None else fp
         for fp in wrapped
     )
     lines = [

@@ -54,6 +54,10 @@ class BundleReport:
     disclosed: bool
     sections: tuple[Section, ...]
     limits: tuple[str, ...] = field(default=())
+    recipient_name: str | None = None
+    """The holder's name, when the mailbox's events in the bundle record one."""
+    recipient_language: str | None = None
+    """The mailbox's language (nl, fr, de, en), when its events in the bundle record one."""
 
     @property
     def sender_name(self) -> str:
