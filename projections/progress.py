@@ -31,6 +31,9 @@ class ProgressLog(threading.Thread):
         self._last: dict[str, int] = processed_counts()
 
     def run(self) -> None:
+        # Once at start: where each follower stands is the first thing an operator looks
+        # for after a (re)start, before the first interval has passed.
+        self.report()
         while not self._stop_event.wait(self.interval):
             self.report()
 
