@@ -288,7 +288,7 @@ def test_health_is_degraded_when_a_lag_exceeds_the_bound(
 
 
 def test_the_cli_shows_a_parked_follower_and_workers_once_exits_1(
-    ledger: Ledger, world: World, poisoned_inbox: None, tmp_path: Any
+    ledger: Ledger, world: World, poisoned_inbox: None, ledger_home: Any
 ) -> None:
     from typer.testing import CliRunner
 
@@ -296,7 +296,8 @@ def test_the_cli_shows_a_parked_follower_and_workers_once_exits_1(
 
     (poison,) = publish(world, POISONED, key="poison")
     env = {
-        "EBOX_HOME": str(tmp_path / "cli-home"),
+        # The operator's own data directory: the database is bound to its keys.
+        "EBOX_HOME": str(ledger_home),
         "EBOX_FOLLOWER_ATTEMPTS": "2",
         "EBOX_FOLLOWER_BACKOFF": "0.01",
     }
