@@ -207,11 +207,11 @@ def test_unknown_projection_names_are_refused(ledger: Ledger) -> None:
         ViewRunner(ledger, ["inbox"]).lag("feed")
 
 
-def test_the_cli_reports_lag_and_rebuilds(ledger: Ledger, world: World, tmp_path: Any) -> None:
+def test_the_cli_reports_lag_and_rebuilds(ledger: Ledger, world: World, ledger_home: Any) -> None:
     from ebox.cli.main import app as cli
 
     busy_day(ledger, world, letters=2)
-    env = {"EBOX_HOME": str(tmp_path / "cli-home")}
+    env = {"EBOX_HOME": str(ledger_home)}  # the operator's: the database is bound to its keys
     status = CliRunner().invoke(cli, ["projections", "status", "--db", ledger.url], env=env)
     assert status.exit_code == 0, status.output
     latest = latest_notification_id(ledger)
