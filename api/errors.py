@@ -133,13 +133,14 @@ def install_error_handlers(app: FastAPI, environment: str) -> None:
         body = status_message("INTERNAL_ERROR", "internal error", environment)
         # The class, the place and the frames, never the error's text (it may quote the
         # failing row: personal data); the error id joins the caller's answer to this line.
+        frames = stack_without_text(error)
         log.error(
             "unexpected error %s at %s (error id %s)\n%s",
             error_classes(error),
             code_location(error),
             body["id"],
-            stack_without_text(error),
-            extra={"error_id": body["id"], "traceback": stack_without_text(error)},
+            frames,
+            extra={"error_id": body["id"], "traceback": frames},
         )
         request_id = current_request_id()
         headers = {REQUEST_ID_HEADER: request_id} if request_id else None
