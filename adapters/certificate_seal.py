@@ -11,7 +11,9 @@ reader and in pyHanko's validator.
 Which certificate: in production the operator's qualified (or at least
 CA-issued) sealing certificate, configured as files (`EBOX_SEAL_CERT_FILE`, a
 PEM chain with the sealing certificate first, and `EBOX_SEAL_KEY_FILE`, its
-unencrypted PEM private key, both mounted secrets). Unset, the embedded default
+PEM private key, encrypted or not: `EBOX_SEAL_KEY_PASSWORD_FILE` holds the
+password; all mounted secrets, read through `ebox.api.settings`, which refuses
+production without them). Unset, the embedded default
 generates a self-signed demo certificate and its key in the data directory on
 first use (`seal.crt`, and `seal.key` 0600 like the other keys): it proves the
 file was not altered since this installation sealed it, not who the operator is.
@@ -20,8 +22,10 @@ The private key is never stored in the database.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
+import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,6 +35,9 @@ from ebox.adapters.home import PRIVATE_FILE, data_dir, private_directory
 
 if TYPE_CHECKING:
     from pyhanko.sign.signers import SimpleSigner
+
+    from ebox.verifier.certificate_facts import Issuer
+    from ebox.verifier.findings import BundleReport
 
 BUNDLE_ATTACHMENT = "evidence.json"
 DEMO_OPERATOR = "eBox ledger (demo operator)"
@@ -50,6 +57,7 @@ class SealingIdentity:
     chain_pem: bytes
     key_pem: bytes
     demo: bool
+    key_password: bytes | None = None
 
     @property
     def certificate_pem(self) -> bytes:
@@ -66,7 +74,7 @@ class SealingIdentity:
         if not certificates:
             raise SealUnavailable("the sealing certificate file holds no PEM certificate")
         try:
-            key = load_private_key_from_pemder_data(self.key_pem, passphrase=None)
+            key = load_private_key_from_pemder_data(self.key_pem, passphrase=self.key_password)
         except (ValueError, TypeError) as error:
             raise SealUnavailable(f"the sealing key cannot be read: {error}") from None
         return SimpleSigner(
@@ -76,22 +84,37 @@ class SealingIdentity:
         )
 
 
-def load_sealing_identity(operator: str, home: Path | None = None) -> SealingIdentity:
-    """The configured sealing identity, else the demo one of the data directory (made once)."""
-    cert_file = os.environ.get("EBOX_SEAL_CERT_FILE") or None
-    key_file = os.environ.get("EBOX_SEAL_KEY_FILE") or None
+def load_sealing_identity(
+    operator: str,
+    home: Path | None = None,
+    *,
+    cert_file: Path | None = None,
+    key_file: Path | None = None,
+    password_file: Path | None = None,
+) -> SealingIdentity:
+    """The configured sealing identity, else the demo one of the data directory (made once).
+
+    The files are the settings `EBOX_SEAL_CERT_FILE`, `EBOX_SEAL_KEY_FILE` and
+    `EBOX_SEAL_KEY_PASSWORD_FILE` (see `ebox.api.settings`).
+    """
     if cert_file or key_file:
         if not (cert_file and key_file):
             raise SealUnavailable(
                 "EBOX_SEAL_CERT_FILE and EBOX_SEAL_KEY_FILE go together: set both"
             )
+        password = (
+            _read("EBOX_SEAL_KEY_PASSWORD_FILE", password_file).strip() if password_file else None
+        )
         return SealingIdentity(
-            _read("EBOX_SEAL_CERT_FILE", cert_file), _read("EBOX_SEAL_KEY_FILE", key_file), False
+            _read("EBOX_SEAL_CERT_FILE", cert_file),
+            _read("EBOX_SEAL_KEY_FILE", key_file),
+            False,
+            password,
         )
     return _demo_identity(home or data_dir(), operator)
 
 
-def _read(name: str, file: str) -> bytes:
+def _read(name: str, file: Path) -> bytes:
     try:
         content = Path(file).read_bytes()
     except OSError as error:
@@ -198,3 +221,35 @@ def seal_certificate(
     )
     out = signers.sign_pdf(writer, metadata, signer=identity.signer())
     return out.getvalue()
+
+
+def issue_certificate(
+    report: BundleReport,
+    bundle: bytes,
+    identity: SealingIdentity,
+    issuer: Issuer,
+    *,
+    bundle_name: str = BUNDLE_ATTACHMENT,
+    language: str | None = None,
+) -> bytes:
+    """The sealed certificate of a verified bundle: rendered, bundle attached, sealed.
+
+    One function for the CLI and the API, so both print the same issuer and
+    labels and seal the same way.
+    """
+    from ebox.verifier.certificate import render_certificate
+    from ebox.verifier.certificate_facts import labels_of
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "certificate.pdf"
+        render_certificate(
+            report,
+            path,
+            bundle_name=bundle_name,
+            bundle_sha256=hashlib.sha256(bundle).hexdigest(),
+            language=language,
+            issuer=issuer,
+            labels=labels_of(bundle),
+        )
+        pdf = path.read_bytes()
+    return seal_certificate(pdf, bundle, identity, operator=issuer.name, location="Brussels")

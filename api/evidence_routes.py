@@ -8,20 +8,25 @@ it anyway, may ask for one. `Accept: application/pdf` gives the certificate.
 
 from __future__ import annotations
 
-import hashlib
-import tempfile
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, FastAPI, Header, Query
 from fastapi.responses import Response
 
-from ebox.adapters.certificate_seal import DEMO_OPERATOR, load_sealing_identity, seal_certificate
+from ebox.adapters.certificate_seal import SealUnavailable, issue_certificate
 from ebox.adapters.evidence import EvidenceUnavailable, build_evidence
 from ebox.adapters.transparency import NoCheckpoint, TransparencyLog
-from ebox.api.deps import AUDIT, CurrentPrincipal, EboxIdHeader, LedgerDep, mailbox_access
+from ebox.api.deps import (
+    AUDIT,
+    CurrentPrincipal,
+    EboxIdHeader,
+    LedgerDep,
+    SettingsDep,
+    mailbox_access,
+)
 from ebox.api.ebox_routes import error_responses
 from ebox.api.errors import ApiError
+from ebox.api.settings import Settings
 from ebox.domain.errors import UnknownMessage
 
 
@@ -67,6 +72,7 @@ def evidence(
     messageId: str,
     principal: CurrentPrincipal,
     ledger: LedgerDep,
+    settings: SettingsDep,
     ebox_id: EboxIdHeader = None,
     accept: Annotated[str | None, Header()] = None,
     disclose: Annotated[bool, Query()] = False,
@@ -80,7 +86,8 @@ def evidence(
         raise ApiError(409, "NOT_YET_SEALED", str(error)) from None
     text = bundle.to_json()
     if accept and "application/pdf" in accept:
-        return Response(_pdf(text, TransparencyLog(ledger).vkey()), media_type="application/pdf")
+        pdf = _pdf(text, TransparencyLog(ledger).vkey(), settings)
+        return Response(pdf, media_type="application/pdf")
     return Response(text, media_type="application/json")
 
 
@@ -88,21 +95,13 @@ def register(app: FastAPI) -> None:
     app.include_router(router)
 
 
-def _pdf(text: str, vkey: str) -> bytes:
+def _pdf(text: str, vkey: str, settings: Settings) -> bytes:
+    """The sealed certificate, in the mailbox's language (English beside it)."""
     from ebox.verifier.bundle import verify_bundle
-    from ebox.verifier.certificate import render_certificate
 
     report = verify_bundle(text, vkey)
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "certificate.pdf"
-        render_certificate(
-            report, path, bundle_sha256=hashlib.sha256(text.encode("utf-8")).hexdigest()
-        )
-        identity = load_sealing_identity(DEMO_OPERATOR)
-        return seal_certificate(
-            path.read_bytes(),
-            text.encode("utf-8"),
-            identity,
-            operator=DEMO_OPERATOR,
-            location="Brussels",
-        )
+    try:
+        identity = settings.sealing_identity()
+    except SealUnavailable as error:  # names the setting and file, never the key
+        raise ApiError(503, "SEAL_UNAVAILABLE", str(error)) from None
+    return issue_certificate(report, text.encode("utf-8"), identity, settings.issuer)

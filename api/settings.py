@@ -21,7 +21,7 @@ shell's values passes the fields it relies on.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
     AliasChoices,
@@ -33,7 +33,16 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+if TYPE_CHECKING:
+    from ebox.adapters.certificate_seal import SealingIdentity
+
 from ebox.adapters.home import DEFAULT_ORIGIN, decode_secret, decode_text
+from ebox.verifier.certificate_facts import (
+    DEMO_OPERATOR_ADDRESS,
+    DEMO_OPERATOR_LEGAL_BASIS,
+    DEMO_OPERATOR_NAME,
+    Issuer,
+)
 
 MAX_UPLOAD_BYTES_DEFAULT = 20 * 1024 * 1024
 # Bodies of the JSON routes (linkEboxMessage's 10,000 recipients are about 0.6 MiB).
@@ -147,6 +156,21 @@ class Settings(BaseSettings):
     tsa_url: str | None = _env("EBOX_TSA_URL")
     """An RFC 3161 time-stamping authority for checkpoints."""
 
+    # ----------------------------------------------------------------- the certificate
+    operator_name: str = _env("EBOX_OPERATOR_NAME", DEMO_OPERATOR_NAME, min_length=1)
+    """Who issues the PDF certificate (printed on it and named in its seal)."""
+    operator_address: str = _env("EBOX_OPERATOR_ADDRESS", DEMO_OPERATOR_ADDRESS, min_length=1)
+    operator_legal_basis: str = _env(
+        "EBOX_OPERATOR_LEGAL_BASIS", DEMO_OPERATOR_LEGAL_BASIS, min_length=1
+    )
+    """The law under which the operator issues evidence of notification."""
+    seal_cert_file: Path | None = _env("EBOX_SEAL_CERT_FILE")
+    """PEM chain, sealing certificate first; unset: a demo one made in EBOX_HOME."""
+    seal_key_file: Path | None = _env("EBOX_SEAL_KEY_FILE")
+    """Its PEM private key (a mounted secret)."""
+    seal_key_password_file: Path | None = _env("EBOX_SEAL_KEY_PASSWORD_FILE")
+    """A file holding the password of an encrypted sealing key."""
+
     # ----------------------------------------------------------------- followers, domain
     follower_attempts: int = _env("EBOX_FOLLOWER_ATTEMPTS", 5, ge=1)
     follower_backoff: Seconds = _env("EBOX_FOLLOWER_BACKOFF", 0.5)
@@ -185,7 +209,36 @@ class Settings(BaseSettings):
                 raise ValueError(f"EBOX_DATABASE_URL_FILE: {error}") from None
         if self.smtp is not None and "://" not in self.smtp:
             raise ValueError("EBOX_SMTP_URL: not a URL (smtp://host:port)")
+        if self.production and (self.seal_cert_file is None or self.seal_key_file is None):
+            raise ValueError(
+                "EBOX_SEAL_CERT_FILE and EBOX_SEAL_KEY_FILE: required when "
+                "EBOX_ENVIRONMENT=production (a demo self-signed seal proves nothing about the "
+                "operator)"
+            )
         return self
+
+    @property
+    def production(self) -> bool:
+        return self.environment.strip().lower() == "production"
+
+    def sealing_identity(self) -> SealingIdentity:
+        """The operator's sealing certificate and key, else the demo one of the data directory.
+
+        Raises `SealUnavailable` (a ValueError) naming the setting.
+        """
+        from ebox.adapters.certificate_seal import load_sealing_identity
+
+        return load_sealing_identity(
+            self.operator_name,
+            cert_file=self.seal_cert_file,
+            key_file=self.seal_key_file,
+            password_file=self.seal_key_password_file,
+        )
+
+    @property
+    def issuer(self) -> Issuer:
+        """Who issues the PDF certificates, as printed on them."""
+        return Issuer(self.operator_name, self.operator_address, self.operator_legal_basis)
 
     @property
     def database(self) -> str | None:

@@ -18,7 +18,6 @@ unknown message, nothing sealed yet).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sys
@@ -155,27 +154,19 @@ def _write_private(path: Path, content: bytes) -> None:
 
 
 def _certificate(report: Any, pdf: Path, bundle_path: Path, raw: bytes) -> None:
-    from ebox.adapters.certificate_seal import (
-        DEMO_OPERATOR,
-        SealUnavailable,
-        load_sealing_identity,
-        seal_certificate,
-    )
-    from ebox.verifier.certificate import render_certificate
+    """The sealed certificate (issuer and seal from the settings), written 0600."""
+    from ebox.adapters.certificate_seal import SealUnavailable, issue_certificate
+    from ebox.api.settings import Settings
 
-    # Claimed 0600 before the renderer writes into it: the certificate names the parties.
-    _write_private(pdf, b"")
-    render_certificate(
-        report, pdf, bundle_name=bundle_path.name, bundle_sha256=hashlib.sha256(raw).hexdigest()
-    )
+    settings = Settings.from_env()
     try:  # the operator's seal over the certificate and the bundle it carries
-        identity = load_sealing_identity(DEMO_OPERATOR)
-        sealed = seal_certificate(
-            pdf.read_bytes(), raw, identity, operator=DEMO_OPERATOR, location="Brussels"
+        sealed = issue_certificate(
+            report, raw, settings.sealing_identity(), settings.issuer, bundle_name=bundle_path.name
         )
     except SealUnavailable as error:
         err.print(f"[red]{error}[/red]")
         raise typer.Exit(UNABLE) from None
+    # 0600: the certificate names the parties.
     _write_private(pdf, sealed)
     err.print(f"certificate written to {pdf} (sealed, carrying {bundle_path.name})")
 
@@ -184,16 +175,34 @@ def _certificate(report: Any, pdf: Path, bundle_path: Path, raw: bytes) -> None:
 
 
 def verify(
-    file: Annotated[Path, typer.Argument(help="The evidence bundle (ebox-evidence/v1 JSON).")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="The evidence bundle (ebox-evidence/v1 JSON) or a sealed certificate PDF."
+        ),
+    ],
     vkey: VkeyOption = None,
     pdf: Annotated[
         Path | None, typer.Option("--pdf", help="Write the PDF certificate if it verifies.")
     ] = None,
+    seal_cert: Annotated[
+        Path | None,
+        typer.Option(
+            "--seal-cert",
+            help="For a PDF: the operator's sealing certificate (PEM) to validate its seal "
+            "against. Without it, the certificate the PDF carries: integrity only.",
+        ),
+    ] = None,
 ) -> None:
-    """Verify an evidence bundle offline, trusting only the ledger key given with --vkey."""
+    """Verify an evidence bundle offline, trusting only the ledger key given with --vkey.
+
+    A sealed certificate PDF is accepted too: its PAdES seal is validated
+    (pyHanko), then the bundle it carries is verified like a bundle file.
+    """
     from ebox.verifier.bundle import verify_bundle
     from ebox.verifier.errors import VerificationError
     from ebox.verifier.report import render_bundle_report, render_failure
+    from ebox.verifier.sealed_pdf import BUNDLE_ATTACHMENT, is_pdf, open_sealed_certificate
 
     if vkey is None:
         err.print(
@@ -205,6 +214,20 @@ def verify(
     except OSError as error:
         err.print(f"[red]cannot read {file}: {error}[/red]")
         raise typer.Exit(UNABLE) from None
+    source = file
+    if is_pdf(raw):
+        source = Path(BUNDLE_ATTACHMENT)
+        try:
+            trusted = seal_cert.read_bytes() if seal_cert else None
+        except OSError as error:
+            err.print(f"[red]cannot read {seal_cert}: {error}[/red]")
+            raise typer.Exit(UNABLE) from None
+        try:
+            raw, seal_line = open_sealed_certificate(raw, trusted)
+        except VerificationError as error:  # one line: no seal, broken seal, no bundle
+            sys.stdout.write(f"VERIFICATION FAILED: {error}\n")
+            raise typer.Exit(FAILED) from None
+        sys.stdout.write(seal_line + "\n")
     try:
         report = verify_bundle(raw, _vkey(vkey))
     except VerificationError as error:
@@ -212,7 +235,7 @@ def verify(
         raise typer.Exit(FAILED) from None
     sys.stdout.write(render_bundle_report(report))
     if pdf is not None:
-        _certificate(report, pdf, file, raw)
+        _certificate(report, pdf, source, raw)
 
 
 # --- audit ---------------------------------------------------------------------------------

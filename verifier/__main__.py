@@ -43,12 +43,14 @@ def _bundle(args: argparse.Namespace) -> int:
     sys.stdout.write(render_bundle_report(report))
     if args.pdf:
         from ebox.verifier.certificate import render_certificate
+        from ebox.verifier.certificate_facts import labels_of
 
-        render_certificate(
+        render_certificate(  # unsealed: sealing is the operator's, not an auditor's
             report,
             args.pdf,
             bundle_name=args.file.name,
             bundle_sha256=hashlib.sha256(raw).hexdigest(),
+            labels=labels_of(raw),
         )
     return VERIFIED
 

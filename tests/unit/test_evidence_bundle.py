@@ -14,7 +14,7 @@ import base64
 import copy
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -157,6 +157,7 @@ def registered_letter(
     wrapped_for_stranger: bool = False,
     disclose: bool = True,
     tamper_sent: Callable[[dict[str, Any]], None] | None = None,
+    holder: Mapping[str, str] | None = None,
 ) -> Letter:
     """A registered letter sent, delivered, read and archived, among other traffic."""
     log = MemoryLedger()
@@ -182,7 +183,12 @@ def registered_letter(
     )
     private = PrivateKey(b"\x02" * 32)
     fingerprint = key_fingerprint(bytes(private.public_key))
-    log.add(mailbox, "Mailbox", "Opened", {"ebox_type": "citizen", "id_value": "58102882214"})
+    log.add(
+        mailbox,
+        "Mailbox",
+        "Opened",
+        {"ebox_type": "citizen", "id_value": "58102882214", **(holder or {})},
+    )
     log.add(
         mailbox,
         "Mailbox",

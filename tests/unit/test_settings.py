@@ -32,7 +32,7 @@ FROM_ENVIRONMENT: list[tuple[str, str, str, Any]] = [
     ("EBOX_HOME", "/srv/ebox", "home", Path("/srv/ebox")),
     ("EBOX_DATABASE_URL", "postgresql+psycopg2://db/ebox", "database_url", None),
     ("EBOX_LEDGER_ORIGIN", "ledger.example/log", "ledger_origin", None),
-    ("EBOX_ENVIRONMENT", "production", "environment", None),
+    ("EBOX_ENVIRONMENT", "acceptance", "environment", None),
     ("EBOX_PUBLIC_URL", "https://ebox.example/", "public_url", "https://ebox.example"),
     ("EBOX_TOKEN_TTL", "600", "token_ttl_seconds", 600),
     ("EBOX_MAX_UPLOAD_BYTES", "1024", "max_upload_bytes", 1024),
@@ -72,6 +72,17 @@ FROM_ENVIRONMENT: list[tuple[str, str, str, Any]] = [
         Path("/etc/ebox/witnesses.txt"),
     ),
     ("EBOX_TSA_URL", "https://tsa.example/rfc3161", "tsa_url", None),
+    ("EBOX_OPERATOR_NAME", "Operator NV", "operator_name", None),
+    ("EBOX_OPERATOR_ADDRESS", "Rue 1, 1000 Brussels", "operator_address", None),
+    ("EBOX_OPERATOR_LEGAL_BASIS", "Law of 27 February 2019", "operator_legal_basis", None),
+    ("EBOX_SEAL_CERT_FILE", "/run/secrets/c", "seal_cert_file", Path("/run/secrets/c")),
+    ("EBOX_SEAL_KEY_FILE", "/run/secrets/k", "seal_key_file", Path("/run/secrets/k")),
+    (
+        "EBOX_SEAL_KEY_PASSWORD_FILE",
+        "/run/secrets/p",
+        "seal_key_password_file",
+        Path("/run/secrets/p"),
+    ),
     *(
         (env_name(value_field), SEED_B64, value_field, SEED)
         for value_field in ("kek", "ledger_key", "api_token_key", "person_issuer_key")
@@ -384,3 +395,14 @@ def test_a_url_and_its_file_together_are_refused(
     monkeypatch.setenv("EBOX_DATABASE_URL_FILE", str(_secret_file(tmp_path, "sqlite:///y")))
     with pytest.raises(SettingsError, match="both set"):
         Settings.from_env()
+
+
+def test_production_refuses_to_start_without_a_sealing_certificate(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("EBOX_ENVIRONMENT", "production")
+    with pytest.raises(SettingsError, match="EBOX_SEAL_CERT_FILE and EBOX_SEAL_KEY_FILE"):
+        Settings.from_env()
+    monkeypatch.setenv("EBOX_SEAL_CERT_FILE", "/run/secrets/seal.crt")
+    monkeypatch.setenv("EBOX_SEAL_KEY_FILE", "/run/secrets/seal.key")
+    assert Settings.from_env().production
