@@ -28,6 +28,7 @@ from ebox.domain.proofs.note import b64encode
 from ebox.verifier.certificate_facts import (
     BundleLabels,
     Issuer,
+    LegalMoment,
     brussels_text,
     short_etsi,
     utc_text,
@@ -125,22 +126,8 @@ def render_certificate(
     )
 
     if labels.legal_moment is not None:
-        legal = labels.legal_moment
-        rule = (
-            texts.label("legal_moment.rule_value", rule=legal.rule, days=legal.working_days)
-            if legal.working_days is not None
-            else legal.rule
-        )
         story += [page.heading("legal_moment")]
-        story.append(
-            page.pairs(
-                [
-                    ("legal_moment.at", page.moment(legal.at)),
-                    ("legal_moment.rule", rule),
-                    ("legal_moment.reason", legal.reason),
-                ]
-            )
-        )
+        story.append(page.pairs(_legal_rows(page, labels.legal_moment)))
 
     story += [page.heading("timeline")]
     rows: list[list[Any]] = [page.header_row("when", "what", "etsi", "who")]
@@ -162,7 +149,9 @@ def render_certificate(
     for section in report.sections:
         key = f"section.{section.title}"
         title = texts.label(key) if texts.has(key) else section.title
-        rows.append([page.small(title), page.small(section.verdict, strong=True)])
+        verdict = f"verdict.{section.verdict}"
+        shown = texts.label(verdict) if texts.has(verdict) else section.verdict
+        rows.append([page.small(title), page.small(shown, strong=True)])
     story.append(page.table(rows, [90 * mm, 80 * mm]))
     story += page.sentence("proven.annex", small=True)
 
@@ -215,6 +204,24 @@ def render_certificate(
     document.build(
         story, canvasmaker=numbered_canvas(page.styles.regular, issuer.name, footer, texts)
     )
+
+
+def _legal_rows(page: _Page, legal: LegalMoment) -> list[tuple[str, Any]]:
+    """When the letter counts as received, the rule in words, and which branch of it applied."""
+    texts, days = page.texts, legal.working_days
+    rule_key, reason_key = f"rule.{legal.rule}", f"reason.{legal.reason}"
+    if texts.has(rule_key):
+        rule = texts.label(rule_key, days=days)
+    elif days is not None:
+        rule = texts.label("legal_moment.rule_value", rule=legal.rule, days=days)
+    else:
+        rule = legal.rule
+    reason = texts.label(reason_key, days=days) if texts.has(reason_key) else legal.reason
+    return [
+        ("legal_moment.at", page.moment(legal.at)),
+        ("legal_moment.rule", rule),
+        ("legal_moment.reason", reason),
+    ]
 
 
 def _annex(

@@ -118,6 +118,14 @@ EN: Mapping[str, str] = {
     "event.NotificationFailed": "Notification failed",
     "event.Replied": "Replied to",
     "language_name": "English",
+    "rule.first-opening": "received at the first opening of the main content",
+    "rule.deemed-working-day": "deemed received {days} working days after it was made available "
+    "(Belgian public holidays excluded)",
+    "rule.earliest-of": "the first opening of the main content, or deemed received {days} working "
+    "days after it was made available (Belgian public holidays excluded), whichever comes first",
+    "reason.first-opening": "the main content was opened",
+    "reason.deemed": "the {days} working days passed first",
+    "verdict.PROVEN": "PROVEN",
 }
 
 NL: Mapping[str, str] = {
@@ -228,6 +236,15 @@ NL: Mapping[str, str] = {
     "event.NotificationFailed": "Verwittiging mislukt",
     "event.Replied": "Beantwoord",
     "language_name": "Nederlands",
+    "rule.first-opening": "ontvangen bij de eerste opening van de hoofdinhoud",
+    "rule.deemed-working-day": "geacht ontvangen {days} werkdagen na de terbeschikkingstelling "
+    "(Belgische feestdagen niet meegerekend)",
+    "rule.earliest-of": "de eerste opening van de hoofdinhoud, of geacht ontvangen {days} "
+    "werkdagen na de terbeschikkingstelling (Belgische feestdagen niet meegerekend), wat het "
+    "eerst komt",
+    "reason.first-opening": "de hoofdinhoud werd geopend",
+    "reason.deemed": "de {days} werkdagen verstreken eerst",
+    "verdict.PROVEN": "BEWEZEN",
 }
 
 FR: Mapping[str, str] = {
@@ -337,6 +354,15 @@ FR: Mapping[str, str] = {
     "event.NotificationFailed": "Avertissement en échec",
     "event.Replied": "Réponse envoyée",
     "language_name": "Français",
+    "rule.first-opening": "reçu à la première ouverture du contenu principal",
+    "rule.deemed-working-day": "réputé reçu {days} jours ouvrables après la mise à disposition "
+    "(jours fériés belges exclus)",
+    "rule.earliest-of": "la première ouverture du contenu principal, ou la réception réputée "
+    "{days} jours ouvrables après la mise à disposition (jours fériés belges exclus), selon ce "
+    "qui survient en premier",
+    "reason.first-opening": "le contenu principal a été ouvert",
+    "reason.deemed": "les {days} jours ouvrables se sont écoulés en premier",
+    "verdict.PROVEN": "PROUVÉ",
 }
 
 DE: Mapping[str, str] = {
@@ -447,6 +473,14 @@ DE: Mapping[str, str] = {
     "event.NotificationFailed": "Benachrichtigung fehlgeschlagen",
     "event.Replied": "Beantwortet",
     "language_name": "Deutsch",
+    "rule.first-opening": "empfangen beim ersten Öffnen des Hauptinhalts",
+    "rule.deemed-working-day": "gilt {days} Werktage nach der Bereitstellung als empfangen "
+    "(belgische Feiertage ausgenommen)",
+    "rule.earliest-of": "das erste Öffnen des Hauptinhalts oder der Empfang {days} Werktage nach "
+    "der Bereitstellung (belgische Feiertage ausgenommen), je nachdem, was zuerst eintritt",
+    "reason.first-opening": "der Hauptinhalt wurde geöffnet",
+    "reason.deemed": "die {days} Werktage verstrichen zuerst",
+    "verdict.PROVEN": "BEWIESEN",
 }
 
 CATALOGUES: Mapping[str, Mapping[str, str]] = {"en": EN, "nl": NL, "fr": FR, "de": DE}

@@ -31,9 +31,9 @@ ISSUER = Issuer(
 )
 LEGAL = LegalMoment(
     at="2026-03-09T23:00:00Z",
-    rule="deemed_received",
+    rule="earliest-of",
     working_days=3,
-    reason="opened 2026-03-02, before the third working day",
+    reason="deemed",
 )
 TITLES = {
     "nl": "Bewijs van kennisgeving",
@@ -157,8 +157,26 @@ def test_the_legal_moment_and_its_rule_are_stated(
     text = " ".join(" ".join(pages).split())
     assert "Juridisch tijdstip van ontvangst / Legal moment of receipt" in text
     assert "2026-03-09 23:00:00 UTC" in text
-    assert "deemed_received (3 werkdagen) / deemed_received (3 working days)" in text
-    assert LEGAL.reason in text
+    assert (
+        "de eerste opening van de hoofdinhoud, of geacht ontvangen 3 werkdagen na de "
+        "terbeschikkingstelling" in text
+    )
+    assert "or deemed received 3 working days after it was made available" in text
+    assert "de 3 werkdagen verstreken eerst / the 3 working days passed first" in text
+
+
+def test_a_rule_the_catalogue_does_not_know_is_shown_as_stated(
+    letter: tuple[BundleReport, BundleLabels, str], tmp_path: Path
+) -> None:
+    report, labels, _ = letter
+    odd = LegalMoment("2026-03-09T23:00:00Z", "by-decree", 5, "decree of the minister")
+    pdf = tmp_path / "odd.pdf"
+    render_certificate(report, pdf, language="en", labels=BundleLabels(labels.etsi_by_leaf, odd))
+    text = subprocess.run(
+        [poppler("pdftotext"), str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    flat = " ".join(text.split())
+    assert "by-decree (5 working days)" in flat and "decree of the minister" in flat
 
 
 def test_a_bundle_without_labels_falls_back_to_the_etsi_table_and_states_no_legal_moment(
