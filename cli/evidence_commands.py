@@ -225,7 +225,7 @@ def verify(
         try:
             raw, seal_line = open_sealed_certificate(raw, trusted)
         except VerificationError as error:  # one line: no seal, broken seal, no bundle
-            sys.stdout.write(f"VERIFICATION FAILED: {error}\n")
+            sys.stdout.write(f"VERIFICATION FAILED: {error.reason}\n")
             raise typer.Exit(FAILED) from None
         sys.stdout.write(seal_line + "\n")
     try:

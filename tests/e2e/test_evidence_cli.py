@@ -141,3 +141,69 @@ def test_an_auditor_audits_the_database_and_an_export(demo: Demo) -> None:
     assert tampered.returncode == 1
     assert "LEDGER AUDIT FAILED" in tampered.stdout and "missing" in tampered.stdout
     assert "leaf 42 is absent" in tampered.stdout
+
+
+def test_a_court_verifies_the_sealed_certificate_pdf_itself(demo: Demo) -> None:
+    evidence, pdf = demo.home.parent / "sealed.json", demo.home.parent / "sealed.pdf"
+    ok(ebox(demo.home, "evidence", demo.message_id, "-o", str(evidence), "--pdf", str(pdf)))
+
+    report = ok(ebox(demo.home, "verify", str(pdf), "--vkey", demo.vkey))
+    first, rest = report.split("\n", 1)
+    assert first.startswith("PDF seal: intact, covers the whole file, by ")
+    assert "the certificate the PDF carries (integrity only" in first
+    assert rest.startswith(f"EVIDENCE VERIFIED: message {demo.message_id}")
+    assert rest == ok(ebox(demo.home, "verify", str(evidence), "--vkey", demo.vkey))
+
+    trusted = ok(
+        ebox(
+            demo.home,
+            "verify",
+            str(pdf),
+            "--vkey",
+            demo.vkey,
+            "--seal-cert",
+            str(demo.home / "seal.crt"),
+        )
+    )
+    assert "validated against the sealing certificate you gave" in trusted.split("\n", 1)[0]
+
+
+def test_a_changed_certificate_pdf_fails_in_one_line(demo: Demo) -> None:
+    pdf = demo.home.parent / "changed.pdf"
+    ok(ebox(demo.home, "evidence", demo.message_id, "-o", str(pdf) + ".json", "--pdf", str(pdf)))
+    raw = pdf.read_bytes()
+    changed = demo.home.parent / "changed-byte.pdf"
+    flipped = bytearray(raw)
+    flipped[len(raw) // 3] ^= 0x01
+    changed.write_bytes(bytes(flipped))
+    done = ebox(demo.home, "verify", str(changed), "--vkey", demo.vkey)
+    assert done.returncode == 1
+    assert done.stdout.startswith("VERIFICATION FAILED: ") and done.stdout.count("\n") == 1
+
+    appended = demo.home.parent / "appended.pdf"  # a valid PDF update after the seal
+    appended.write_bytes(raw + b"\n% appended after sealing\n")
+    done = ebox(demo.home, "verify", str(appended), "--vkey", demo.vkey)
+    assert done.returncode == 1 and done.stdout.count("\n") == 1, done.stdout
+
+
+def test_a_pdf_without_a_seal_or_a_bundle_fails_in_one_line(demo: Demo) -> None:
+    evidence, pdf = demo.home.parent / "plain.json", demo.home.parent / "plain.pdf"
+    ok(ebox(demo.home, "evidence", demo.message_id, "-o", str(evidence)))
+    ok(  # the standalone verifier's certificate: not sealed, no bundle inside
+        ebox(
+            demo.home,
+            "bundle",
+            str(evidence),
+            "--vkey",
+            demo.vkey,
+            "--pdf",
+            str(pdf),
+            module="ebox.verifier",
+        )
+    )
+    done = ebox(demo.home, "verify", str(pdf), "--vkey", demo.vkey)
+    assert done.returncode == 1
+    assert done.stdout == (
+        "VERIFICATION FAILED: the PDF carries no seal (no PAdES signature): "
+        "not a sealed certificate\n"
+    )
