@@ -63,3 +63,49 @@ def test_a_pdf_without_a_bundle_is_refused_with_a_reason(tmp_path: Path) -> None
 def test_every_language_has_every_text() -> None:
     for language, catalogue in CATALOGUES.items():
         assert set(catalogue) == set(EN), language
+
+
+def test_a_configured_sealing_certificate_with_an_encrypted_key_seals(tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives import serialization
+
+    from ebox.api.settings import Settings
+    from ebox.verifier.sealed_pdf import open_sealed_certificate
+
+    made = load_sealing_identity("Operator NV", tmp_path / "made")  # any certificate and key
+    key = serialization.load_pem_private_key(made.key_pem, password=None)
+    encrypted = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(b"correct horse"),
+    )
+    cert_file, key_file, password_file = (tmp_path / n for n in ("seal.pem", "key.pem", "pw"))
+    cert_file.write_bytes(made.chain_pem)
+    key_file.write_bytes(encrypted)
+    password_file.write_text("correct horse\n")
+    settings = Settings(
+        environment="production",
+        seal_cert_file=cert_file,
+        seal_key_file=key_file,
+        seal_key_password_file=password_file,
+        operator_name="Operator NV",
+    )
+    identity = settings.sealing_identity()
+    assert not identity.demo
+    letter = registered_letter()
+    raw = letter.bundle.to_json().encode("utf-8")
+    pdf = tmp_path / "c.pdf"
+    render_certificate(verify_bundle(raw, letter.vkey), pdf)
+    sealed = seal_certificate(pdf.read_bytes(), raw, identity, operator="Operator NV", location="B")
+    bundle, line = open_sealed_certificate(sealed, made.certificate_pem)
+    assert bundle == raw and "against the sealing certificate you gave" in line
+
+
+def test_a_seal_by_another_certificate_than_the_trusted_one_is_refused(
+    sealed: tuple[bytes, bytes, bytes, str], tmp_path: Path
+) -> None:
+    from ebox.verifier.sealed_pdf import open_sealed_certificate
+
+    pdf, _, _, _ = sealed
+    stranger = load_sealing_identity("Someone else", tmp_path).certificate_pem
+    with pytest.raises(VerificationError, match="does not validate against the sealing cert"):
+        open_sealed_certificate(pdf, stranger)
