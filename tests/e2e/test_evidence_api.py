@@ -11,6 +11,7 @@ from ebox.adapters.runtime import Ledger
 from ebox.projections.delivery import DeliveryWorker
 from ebox.projections.sealer import Sealer
 from ebox.verifier.bundle import verify_bundle
+from ebox.verifier.sealed_pdf import open_sealed_certificate
 from tests.auth_helpers import api_client, auditor_token, bearer, person_token_for, sender_token
 from tests.builders import CITIZEN, OTHER_KBO, SENDER_KBO, make_world
 from tests.contract import validate
@@ -63,3 +64,7 @@ def test_evidence_is_served_to_parties_and_auditors_only(ledger: Ledger, ledger_
         except FileNotFoundError:
             pytest.skip("pdftotext is not installed")
         assert message_id in text
+        assert "Issued by" in text and "page 1 of" in text  # the layout a judge reads
+        bundle, seal_line = open_sealed_certificate(pdf.content, None)
+        assert verify_bundle(bundle, vkey).message_id == message_id
+        assert seal_line.startswith("PDF seal: intact, covers the whole file")
