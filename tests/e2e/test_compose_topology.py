@@ -30,6 +30,7 @@ import pytest
 from nacl.signing import SigningKey
 from prometheus_client.parser import text_string_to_metric_families
 
+from ebox.adapters.certificate_seal import load_sealing_identity
 from ebox.adapters.runtime import open_ledger
 from ebox.api.oauth import ASSERTION_TYPE, GRANT_TYPE, make_client_assertion
 from ebox.api.oidc import mint_person_token
@@ -83,6 +84,9 @@ def write_secrets(folder: Path, database_url: str) -> None:
         (folder / name).write_text(base64.b64encode(os.urandom(32)).decode() + "\n")
     (folder / "database_url").write_text(database_url + "\n")
     (folder / "db_password").write_text("unused: the local server trusts its user\n")
+    made = load_sealing_identity("compose test operator", folder.parent / "seal-made")
+    (folder / "seal_cert").write_bytes(made.chain_pem)
+    (folder / "seal_key").write_bytes(made.key_pem)
     for path in folder.iterdir():
         path.chmod(0o600)
 
