@@ -142,7 +142,7 @@ def render_certificate(
                 page.small(detail),
             ]
         )
-    story.append(page.table(rows, [36 * mm, 52 * mm, 36 * mm, 46 * mm], header=True))
+    story.append(page.table(rows, [40 * mm, 48 * mm, 35 * mm, 47 * mm], header=True))
 
     story += [page.heading("proven")]
     rows = []
@@ -166,7 +166,7 @@ def render_certificate(
                 page.small(texts.label(checked)),
             ]
         )
-    story.append(page.table(rows, [50 * mm, 90 * mm, 30 * mm], header=True))
+    story.append(page.table(rows, [44 * mm, 98 * mm, 28 * mm], header=True))
 
     digest = texts.local("reverify.digest", sha256=bundle_sha256) if bundle_sha256 else ""
     digest_en = texts.english("reverify.digest", sha256=bundle_sha256) if bundle_sha256 else ""

@@ -126,6 +126,11 @@ EN: Mapping[str, str] = {
     "reason.first-opening": "the main content was opened",
     "reason.deemed": "the {days} working days passed first",
     "verdict.PROVEN": "PROVEN",
+    "verdict.PROVEN (digests)": "PROVEN (digests)",
+    "verdict.PROVEN (content disclosed and checked)": "PROVEN (content disclosed and checked)",
+    "verdict.ATTESTED (not signed)": "ATTESTED (not signed)",
+    "verdict.NOT DELIVERED": "NOT DELIVERED",
+    "section.Expiry": "Expiry (content destroyed)",
 }
 
 NL: Mapping[str, str] = {
@@ -245,6 +250,12 @@ NL: Mapping[str, str] = {
     "reason.first-opening": "de hoofdinhoud werd geopend",
     "reason.deemed": "de {days} werkdagen verstreken eerst",
     "verdict.PROVEN": "BEWEZEN",
+    "verdict.PROVEN (digests)": "BEWEZEN (vingerafdrukken)",
+    "verdict.PROVEN (content disclosed and checked)": "BEWEZEN (inhoud vrijgegeven en "
+    "gecontroleerd)",
+    "verdict.ATTESTED (not signed)": "BEVESTIGD (niet ondertekend)",
+    "verdict.NOT DELIVERED": "NIET BESCHIKBAAR GESTELD",
+    "section.Expiry": "Verval (inhoud vernietigd)",
 }
 
 FR: Mapping[str, str] = {
@@ -363,6 +374,11 @@ FR: Mapping[str, str] = {
     "reason.first-opening": "le contenu principal a été ouvert",
     "reason.deemed": "les {days} jours ouvrables se sont écoulés en premier",
     "verdict.PROVEN": "PROUVÉ",
+    "verdict.PROVEN (digests)": "PROUVÉ (empreintes)",
+    "verdict.PROVEN (content disclosed and checked)": "PROUVÉ (contenu divulgué et contrôlé)",
+    "verdict.ATTESTED (not signed)": "ATTESTÉ (non signé)",
+    "verdict.NOT DELIVERED": "NON MIS À DISPOSITION",
+    "section.Expiry": "Expiration (contenu détruit)",
 }
 
 DE: Mapping[str, str] = {
@@ -481,6 +497,11 @@ DE: Mapping[str, str] = {
     "reason.first-opening": "der Hauptinhalt wurde geöffnet",
     "reason.deemed": "die {days} Werktage verstrichen zuerst",
     "verdict.PROVEN": "BEWIESEN",
+    "verdict.PROVEN (digests)": "BEWIESEN (Prüfsummen)",
+    "verdict.PROVEN (content disclosed and checked)": "BEWIESEN (Inhalt offengelegt und geprüft)",
+    "verdict.ATTESTED (not signed)": "BESTÄTIGT (nicht signiert)",
+    "verdict.NOT DELIVERED": "NICHT BEREITGESTELLT",
+    "section.Expiry": "Ablauf (Inhalt vernichtet)",
 }
 
 CATALOGUES: Mapping[str, Mapping[str, str]] = {"en": EN, "nl": NL, "fr": FR, "de": DE}
