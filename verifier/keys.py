@@ -105,11 +105,11 @@ class KeyHistory:
         record = self.keys.get((kbo, key_id))
         if record is None:
             raise SigningKeyNotValid(
-                f"signing key {key_id[:16]} is not a registered key of sender {kbo}", event=ref
+                f"signing key {key_id} is not a registered key of sender {kbo}", event=ref
             )
         if record.revoked_at is not None and record.revoked_at <= moment:
             raise SigningKeyNotValid(
-                f"signing key {key_id[:16]} was revoked at {rfc3339(record.revoked_at)}, "
+                f"signing key {key_id} was revoked at {rfc3339(record.revoked_at)}, "
                 f"before the letter was sent ({rfc3339(moment)})",
                 event=ref,
             )
@@ -117,7 +117,7 @@ class KeyHistory:
             record.valid_until is not None and record.valid_until < moment
         ):
             raise SigningKeyNotValid(
-                f"signing key {key_id[:16]} was not valid when the letter was sent "
+                f"signing key {key_id} was not valid when the letter was sent "
                 f"({rfc3339(moment)}): {record.describe_validity()}",
                 event=ref,
             )

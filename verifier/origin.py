@@ -274,14 +274,14 @@ def _check_key_events_precede(key: KeyRecord, ref: EventRef) -> None:
         return
     if key.added_leaf is not None and key.added_leaf > sent_leaf:
         raise OriginNotProven(
-            f"signing key {key.key_id[:16]} was registered in the ledger after the letter was sent",
+            f"signing key {key.key_id} was registered in the ledger after the letter was sent",
             event=ref,
             expected=f"key added before leaf {sent_leaf}",
             actual=f"added at leaf {key.added_leaf}",
         )
     if key.revoked_leaf is not None and key.revoked_leaf < sent_leaf:
         raise SigningKeyNotValid(
-            f"signing key {key.key_id[:16]} was revoked in the log (leaf {key.revoked_leaf}) "
+            f"signing key {key.key_id} was revoked in the log (leaf {key.revoked_leaf}) "
             f"before the letter was sent (leaf {sent_leaf})",
             event=ref,
             expected=f"no revocation before leaf {sent_leaf}",
