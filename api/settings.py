@@ -155,6 +155,14 @@ class Settings(BaseSettings):
     closed_mailbox_retention_days: int = _env("EBOX_CLOSED_MAILBOX_RETENTION_DAYS", 90, ge=0)
     """Days a closed mailbox's letters are kept before they are shredded (read by the
     lifecycle scheduler, ebox.projections.lifecycle)."""
+    legal_receipt_rule: Literal["first-opening", "deemed-working-day", "earliest-of"] = _env(
+        "EBOX_LEGAL_RECEIPT_RULE", "earliest-of"
+    )
+    """When a registered letter counts as received (read where evidence and statuses are
+    made, ebox.adapters.evidence.legal_rule): its first opening, its deemed receipt, or
+    whichever comes first."""
+    legal_receipt_working_days: int = _env("EBOX_LEGAL_RECEIPT_WORKING_DAYS", 3, ge=1, le=366)
+    """The N of the deemed receipt: the N-th Belgian working day after availability."""
     follower_gather: float = _env("EBOX_FOLLOWER_GATHER", 0.1, ge=0, allow_inf_nan=False)
     submission_skew_seconds: int = _env("EBOX_SUBMISSION_SKEW_SECONDS", 300, ge=0)
     """How far a sender's stated time may be from receipt (read by the domain itself)."""
