@@ -22,9 +22,9 @@ BRUSSELS = ZoneInfo("Europe/Brussels")
 
 RULES = {
     "first-opening": "the first opening of the main content",
-    "deemed-working-day": "deemed receipt on the {n}th working day after it was made available",
+    "deemed-working-day": "deemed receipt on the {n} working day after it was made available",
     "earliest-of": (
-        "the first opening of the main content or deemed receipt on the {n}th working day "
+        "the first opening of the main content or deemed receipt on the {n} working day "
         "after it was made available, whichever comes first"
     ),
 }
@@ -41,8 +41,14 @@ def brussels(at: str) -> str:
     return parse_rfc3339(at).astimezone(BRUSSELS).strftime("%Y-%m-%d %H:%M:%S %Z")
 
 
+def ordinal(n: int) -> str:
+    """1st, 2nd, 3rd, 4th... 11th, 12th, 13th, 21st."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
 def rule_words(rule: str, working_days: int) -> str:
-    return RULES.get(rule, rule).format(n=working_days)
+    return RULES.get(rule, rule).format(n=ordinal(working_days))
 
 
 def legal_moment_section(
@@ -72,8 +78,8 @@ def legal_moment_section(
         available = delivered.canonical.get("timestamp") if delivered else "(not delivered)"
         how = (
             f"The letter is deemed received at {claim.at} ({brussels(claim.at)}), the start of "
-            f"the {claim.working_days}th working day after it was made available at {available}; "
-            "it had not been opened before then."
+            f"the {ordinal(claim.working_days)} working day after it was made available at "
+            f"{available}; it had not been opened before then."
         )
     return (
         Section(

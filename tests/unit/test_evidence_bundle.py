@@ -327,6 +327,7 @@ def test_a_read_and_archived_registered_letter_verifies_and_says_what_is_proven(
         "Destination": "PROVEN",
         "Integrity": "PROVEN",
         "Confidentiality": "PROVEN (content disclosed and checked)",
+        "Legal moment": "NOT STATED",  # a bundle made before the ledger stated one
     }
     text = render_bundle_report(report)
     assert text.startswith(f"EVIDENCE VERIFIED: message {letter.message_id}")
