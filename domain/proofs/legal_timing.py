@@ -177,10 +177,14 @@ def legal_moment_of_events(
     Made available = the first Delivered event, first opening = the first Read
     event. "Known at" is the later of the checkpoint's seal time and the last
     event's time: every event of the message up to then is in the bundle, so no
-    unseen Read can come before a deemed moment reached by then (under
-    `ebox workers --now` the events may run ahead of the sealer's own clock).
+    unseen Read can come before a deemed moment reached by then. An Expired
+    event closes the letter: its content is destroyed, no first opening can
+    follow, so its deemed moment is settled even on a day still to come (only
+    a validity shorter than N working days, or `ebox workers --now` run ahead
+    of the ledger's clock, makes the destruction precede the deemed day).
     """
     delivered_at = read_at = latest = None
+    closed = False
     for canonical in events:
         moment = parse_rfc3339(str(canonical.get("timestamp")))
         latest = moment if latest is None else max(latest, moment)
@@ -189,7 +193,10 @@ def legal_moment_of_events(
             delivered_at = moment
         elif kind == "Read" and read_at is None:
             read_at = moment
+        elif kind == "Expired":
+            closed = True
     known = [m for m in (sealed_at, latest) if m is not None]
     if not known:
         return None
-    return legal_moment(rule, delivered_at, read_at, as_of=max(known))
+    as_of = datetime.max.replace(tzinfo=UTC) if closed else max(known)
+    return legal_moment(rule, delivered_at, read_at, as_of=as_of)

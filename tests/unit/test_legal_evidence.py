@@ -54,8 +54,9 @@ def test_a_read_registered_letter_states_its_first_opening_and_the_rule(letter: 
     text = render_bundle_report(report)
     assert f"LEGAL MOMENT: RECEIVED AT {claim.at} (first-opening, rule earliest-of)" in text
     (section,) = [s for s in report.sections if s.title == "Legal moment"]
-    assert "on the 3rd working day after it was made available, whichever comes first" in (
-        section.lines[0]
+    assert (
+        "on the 3rd working day after it was made available, whichever comes first"
+        in (section.lines[0])
     )
 
 

@@ -24,6 +24,7 @@ from ebox.domain.proofs.legal_timing import (
     deemed_at,
     is_working_day,
     legal_moment,
+    legal_moment_of_events,
     nth_working_day_after,
     working_days_between,
 )
@@ -170,3 +171,25 @@ def test_earliest_of_is_the_earlier_of_the_two_moments(
     moment = legal_moment(rule, delivered, read, as_of=LATER + timedelta(days=365 * 40))
     assert moment is not None
     assert moment.at == min(read, deemed_at(delivered, n))
+
+
+def event(kind: str, at: str) -> dict[str, object]:
+    return {"type": kind, "timestamp": at, "data": {}}
+
+
+def test_from_events_the_moment_is_known_as_of_the_seal_or_the_last_event() -> None:
+    sent, delivered = (
+        event("Sent", "2026-12-04T10:00:00Z"),
+        event("Delivered", "2026-12-04T10:00:01Z"),
+    )
+    sealed_early, sealed_late = utc("2026-12-05T00:00:00Z"), utc("2026-12-09T00:00:00Z")
+    assert legal_moment_of_events(EARLIEST, [sent, delivered], sealed_early) is None
+    late = legal_moment_of_events(EARLIEST, [sent, delivered], sealed_late)
+    assert late is not None and late.at == utc("2026-12-08T23:00:00Z")
+    # expired unread: no opening can follow, the deemed day is settled even if still to come
+    expired = event("Expired", "2026-12-05T12:00:00Z")
+    closed = legal_moment_of_events(EARLIEST, [sent, delivered, expired], sealed_early)
+    assert closed is not None and closed.reason == DEEMED
+    read = event("Read", "2026-12-05T08:00:00Z")
+    opened = legal_moment_of_events(EARLIEST, [sent, delivered, read], sealed_early)
+    assert opened is not None and opened.at == utc("2026-12-05T08:00:00Z")
