@@ -34,6 +34,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ebox.adapters.home import DEFAULT_ORIGIN, decode_secret, decode_text
+from ebox.domain.proofs.legal_timing import LegalRule
 
 MAX_UPLOAD_BYTES_DEFAULT = 20 * 1024 * 1024
 # Bodies of the JSON routes (linkEboxMessage's 10,000 recipients are about 0.6 MiB).
@@ -199,6 +200,10 @@ class Settings(BaseSettings):
     def database(self) -> str | None:
         """The database URL from EBOX_DATABASE_URL or EBOX_DATABASE_URL_FILE (None: SQLite)."""
         return decode_text("EBOX_DATABASE_URL", self.database_url, self.database_url_file)
+
+    def legal_rule(self) -> LegalRule:
+        """The rule for a registered letter's moment of receipt (status query, evidence)."""
+        return LegalRule.parse(self.legal_receipt_rule, self.legal_receipt_working_days)
 
     @property
     def smtp(self) -> str | None:

@@ -14,17 +14,33 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
-from ebox.adapters.runtime import open_ledger
+from fastapi.testclient import TestClient
+
+from ebox.adapters.runtime import Ledger, open_ledger
 from ebox.domain.proofs.canonical import parse_rfc3339, rfc3339
 from ebox.domain.proofs.legal_timing import deemed_at
 from ebox.projections.workers import Workers
 from tests.auth_helpers import api_client, bearer, person_token_for, sender_token
 from tests.builders import CITIZEN, SENDER_KBO, make_world
+from tests.contract import validate_response
 from tests.e2e.test_evidence_cli import ebox, ok
-from tests.e2e.test_publication_api import message_to_publish, publish
+from tests.e2e.test_publication_api import BASE, message_to_publish, publish
 
 ETSI = "http://uri.etsi.org/19522/Event/"
+CITIZEN_EBOX = {"eboxType": "citizen", "eboxIdValue": CITIZEN.id_value}
+
+
+def statuses(http: TestClient, ledger: Ledger, message_id: str) -> dict[str, Any]:
+    """The sender's searchMessageStatus row of the letter, validated against the contract."""
+    request = [{"messageId": message_id, "eboxId": CITIZEN_EBOX}]
+    token = sender_token(http, ledger, SENDER_KBO)
+    answer = http.post(f"{BASE}/searchMessageStatus", json=request, headers=bearer(token))
+    assert answer.status_code == 201, answer.text
+    validate_response("getStatus", 201, answer.json())
+    row: dict[str, Any] = answer.json()[0]
+    return row
 
 
 def published_letter(home: Path, *, read: bool) -> str:
@@ -39,7 +55,16 @@ def published_letter(home: Path, *, read: bool) -> str:
             if read:
                 person = bearer(person_token_for(http, CITIZEN.id_value))
                 content = f"/ebox/citizen/v2/ebox/messages/{message_id}/attachments/1/content"
+                before = statuses(http, ledger, message_id)
+                assert before["legalMoment"] is None  # not opened, third working day to come
                 assert http.get(content, headers=person).status_code == 200
+            Workers(ledger).run_until_idle()
+            status = statuses(http, ledger, message_id)
+            assert status["legalReceiptRule"] == {"rule": "earliest-of", "workingDays": 3}
+            if read:
+                assert status["legalMoment"]["reason"] == "first-opening"
+            else:
+                assert status["legalMoment"] is None
         Workers(ledger).run_until_idle()
         return message_id
     finally:
