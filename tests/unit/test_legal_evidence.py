@@ -168,3 +168,43 @@ def test_golden_json_of_the_new_keys() -> None:
     event = ProvenEvent({"type": "Read"}, "0" * 64, 7, "proof", etsi_event=etsi_event_uri("Read"))
     assert event.as_json()["etsi_event"] == "http://uri.etsi.org/19522/Event/ContentHandover"
     assert "etsi_event" not in replace(event, etsi_event=None).as_json()
+
+
+def test_a_notified_reminded_never_read_expired_letter_says_so() -> None:
+    notice = {"channel": "email", "address_sha256": "ab" * 32, "mail_sha256": "cd" * 32}
+    letter = registered_letter(
+        life=[
+            ("Notified", {**notice, "kind": "newDocument"}),
+            ("NotificationFailed", {"kind": "newDocumentReminder", "reason": "550 refused"}),
+            ("Notified", {**notice, "kind": "newDocumentReminder"}),
+            ("Notified", {**notice, "kind": "documentExpirationAlert"}),
+            (
+                "Expired",
+                {
+                    "reason": "validity period ended",
+                    "due_at": None,
+                    "content_handover_failure": True,
+                },
+            ),
+        ]
+    )
+    bundle = labelled(letter.bundle)
+    labels = [e.etsi_event for e in bundle.events]
+    assert labels[2:] == [
+        "http://uri.etsi.org/19522/Event/ConsignmentNotification",
+        "http://uri.etsi.org/19522/Event/ConsignmentNotificationFailure",
+        "http://uri.etsi.org/19522/Event/ConsignmentNotification",
+        "http://uri.etsi.org/19522/Event/ConsignmentNotification",
+        "http://uri.etsi.org/19522/Event/ContentHandoverFailure",
+    ]
+    # Delivered on Monday 2 March 2026, expired unread: deemed received on Thursday 5 March.
+    deemed = LegalMomentClaim("2026-03-04T23:00:00.000000Z", "earliest-of", 3, "deemed")
+    report = verify_bundle(replace(bundle, legal_moment=deemed), letter.vkey)
+    (life,) = [s for s in report.sections if s.title == "Life"]
+    assert life.verdict == "NOTIFIED 1, REMINDED 1, ALERTED 1; NEVER READ"
+    destroyed = bundle.events[-1].canonical["timestamp"]
+    assert life.lines[-1].startswith(f"It was never read; its content was destroyed at {destroyed}")
+    assert "could not be reminded that the letter is still unread: 550 refused" in life.lines[1]
+    text = render_bundle_report(report)
+    assert "LIFE: NOTIFIED 1, REMINDED 1, ALERTED 1; NEVER READ" in text
+    assert "Notified: newDocumentReminder" in text
