@@ -11,6 +11,7 @@ checked by ``ebox.verifier``, which trusts none of this code.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -23,15 +24,36 @@ from ebox.adapters.transparency import TransparencyLog
 from ebox.domain.chain import aggregate_type_of, project_verified
 from ebox.domain.ids import sender_id
 from ebox.domain.proofs.canonical import canonical_json, rfc3339
+from ebox.domain.proofs.checkpoint import Checkpoint
 from ebox.domain.proofs.encryption import DecryptionError, unwrap_key
+from ebox.domain.proofs.etsi_events import etsi_event_uri
 from ebox.domain.proofs.evidence import (
     DisclosedDocument,
     Disclosure,
     EvidenceBundle,
     LedgerReference,
+    LegalMomentClaim,
     ProvenEvent,
     Submission,
 )
+from ebox.domain.proofs.legal_timing import (
+    DEFAULT_WORKING_DAYS,
+    LegalRule,
+    ReceiptRule,
+    legal_moment_of_events,
+)
+
+RULE_SETTING = "EBOX_LEGAL_RECEIPT_RULE"
+WORKING_DAYS_SETTING = "EBOX_LEGAL_RECEIPT_WORKING_DAYS"
+
+
+def legal_rule(env: Mapping[str, str] | None = None) -> LegalRule:
+    """The operator's rule for the moment of receipt (validated at start-up by the settings)."""
+    env = os.environ if env is None else env
+    return LegalRule.parse(
+        env.get(RULE_SETTING) or ReceiptRule.EARLIEST_OF.value,
+        int(env.get(WORKING_DAYS_SETTING) or DEFAULT_WORKING_DAYS),
+    )
 
 
 class EvidenceUnavailable(LookupError):
@@ -44,12 +66,15 @@ def build_evidence(
     *,
     disclose: bool = False,
     now: datetime | None = None,
+    rule: LegalRule | None = None,
 ) -> EvidenceBundle:
     """The `ebox-evidence/v1` bundle of one message, against the latest checkpoint.
 
     Raises :class:`EvidenceUnavailable` when the message has events that no
     checkpoint covers yet (run the sealer), or when a disclosure is asked for
-    but the data key is gone (expired: crypto-shredded).
+    but the data key is gone (expired: crypto-shredded). A registered letter's
+    bundle states its legal moment of receipt under `rule` (default: the
+    EBOX_LEGAL_RECEIPT_* settings) once that moment is settled.
     """
     app = ledger.app
     message = app.message(message_id)  # UnknownMessage if absent; the chain is verified on load
@@ -59,6 +84,12 @@ def build_evidence(
     sent = events[0].canonical["data"]
     sender_events = _proven_events(ledger, log, sender_id(sent["sender"]), size, note, whole=False)
     mailbox_events = _proven_events(ledger, log, UUID(sent["mailbox_id"]), size, note, whole=False)
+    moment = None
+    if sent.get("registered"):
+        sealed_at = Checkpoint.parse(note[: note.index("\n\n") + 1]).time
+        moment = legal_moment_of_events(
+            rule or legal_rule(), (e.canonical for e in events), sealed_at
+        )
     return EvidenceBundle(
         message_id=str(message.id),
         created_at=rfc3339(now or datetime.now(UTC)),
@@ -72,6 +103,7 @@ def build_evidence(
             signing_key_id=sent.get("signing_key_id"),
         ),
         disclosure=_disclosure(ledger, str(message.id), sent["documents"]) if disclose else None,
+        legal_moment=None if moment is None else LegalMomentClaim.of(moment),
     )
 
 
@@ -99,12 +131,14 @@ def _proven_events(
                     "and ask again"
                 )
             break
+        canonical = event.canonical(aggregate_type_of(event))
         proven.append(
             ProvenEvent(
-                canonical=event.canonical(aggregate_type_of(event)),
+                canonical=canonical,
                 event_hash=event.event_hash,
                 leaf_index=leaf,
                 proof=log.inclusion(leaf, size).encode(),
+                etsi_event=etsi_event_uri(canonical["type"], canonical["data"]) if whole else None,
             )
         )
     if whole and not proven:

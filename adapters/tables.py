@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
 )
 
 from ebox.domain.limits import LIMITS
@@ -250,6 +251,7 @@ status_messages = Table(
     Column("read_at", DateTime(timezone=True), nullable=True),
     Column("visible", Boolean, nullable=False),
     Column("expired", Boolean, nullable=False),
+    Column("registered", Boolean, nullable=False, server_default=false()),
     Index("status_sender_publication_idx", "sender_kbo", "publication_id"),
 )
 

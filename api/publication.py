@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, File, Form, Header, UploadFile
@@ -32,6 +33,7 @@ from ebox.api.schemas import (
     error_responses,
 )
 from ebox.api.validation import EboxIdValue, ReferenceId
+from ebox.domain.proofs.legal_timing import LegalRule
 from ebox.domain.publication import Recipient
 from ebox.domain.submission import (
     IdempotencyKey,
@@ -39,7 +41,7 @@ from ebox.domain.submission import (
     IdempotencyKeyReused,
     Submitted,
 )
-from ebox.projections.status import MessageRef, StatusView
+from ebox.projections.status import MessageRef, MessageStatus, StatusView
 
 IN_FLIGHT_RETRY_AFTER_S = 1
 """Seconds a client is told to wait when its key's first request is still in flight."""
@@ -235,10 +237,13 @@ def link_message(
     MessagesStatusList,
     "The status of a list of the sender's own messages.",
 )
-def search_status(kbo: SenderKbo, ledger: LedgerDep, body: list[MessageIdEboxId]) -> JSONResponse:
+def search_status(
+    kbo: SenderKbo, ledger: LedgerDep, settings: SettingsDep, body: list[MessageIdEboxId]
+) -> JSONResponse:
     refs = [
         MessageRef(i.messageId, Recipient(i.eboxId.eboxType, i.eboxId.eboxIdValue)) for i in body
     ]
+    rule, now = settings.legal_rule(), datetime.now(UTC)
     rows = [
         {
             "messageId": status.message_id,
@@ -246,6 +251,7 @@ def search_status(kbo: SenderKbo, ledger: LedgerDep, body: list[MessageIdEboxId]
             "expirationDate": contract_datetime(status.expiration_date),
             "readStatus": status.read,
             "visible": status.visible,
+            **_legal_fields(status, rule, now),
         }
         for status in StatusView.of(ledger).statuses(kbo, refs)
     ]
@@ -254,6 +260,19 @@ def search_status(kbo: SenderKbo, ledger: LedgerDep, body: list[MessageIdEboxId]
             404, "MESSAGE_NOT_FOUND", "none of these messages is a message of this sender"
         )
     return JSONResponse(rows, 201)
+
+
+def _legal_fields(status: MessageStatus, rule: LegalRule, now: datetime) -> dict[str, Any]:
+    """The extension fields of a registered letter: its legal moment (null: not yet) and rule."""
+    if not status.registered:
+        return {}
+    moment = status.legal_moment(rule, now)
+    return {
+        "legalReceiptRule": {"rule": rule.rule.value, "workingDays": rule.working_days},
+        "legalMoment": None
+        if moment is None
+        else {"at": contract_datetime(moment.at), "reason": moment.reason},
+    }
 
 
 def register(app: FastAPI) -> None:

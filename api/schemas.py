@@ -179,12 +179,35 @@ class LinkResponse(ContractModel):
     errorCases: list[EboxId] = []
 
 
+class LegalReceiptRule(ContractModel):
+    """Extension: the rule of a registered letter's moment of receipt (EBOX_LEGAL_RECEIPT_*)."""
+
+    rule: str = Field(description="first-opening, deemed-working-day or earliest-of")
+    workingDays: int = Field(description="the N of the deemed receipt (Belgian working days)")
+
+
+class LegalMoment(ContractModel):
+    """Extension: when a registered letter counts as received, and by which limb of the rule."""
+
+    at: str = Field(json_schema_extra={"format": "date-time"})
+    reason: str = Field(description="first-opening or deemed")
+
+
 class MessageStatus(ContractModel):
     messageId: str
     eboxId: EboxId
     expirationDate: str | None = Field(default=None, json_schema_extra={"format": "date-time"})
     readStatus: bool
     visible: bool | None = None
+    legalReceiptRule: LegalReceiptRule | None = Field(
+        default=None, description="extension: registered letters only, the operator's rule"
+    )
+    legalMoment: LegalMoment | None = Field(
+        default=None,
+        description=(
+            "extension: registered letters only, when the letter counts as received (null: not yet)"
+        ),
+    )
 
 
 MessagesStatusList = list[MessageStatus]

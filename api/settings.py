@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from ebox.adapters.certificate_seal import SealingIdentity
 
 from ebox.adapters.home import DEFAULT_ORIGIN, decode_secret, decode_text
+from ebox.domain.proofs.legal_timing import LegalRule
 from ebox.verifier.certificate_facts import (
     DEMO_OPERATOR_ADDRESS,
     DEMO_OPERATOR_LEGAL_BASIS,
@@ -179,6 +180,14 @@ class Settings(BaseSettings):
     closed_mailbox_retention_days: int = _env("EBOX_CLOSED_MAILBOX_RETENTION_DAYS", 90, ge=0)
     """Days a closed mailbox's letters are kept before they are shredded (read by the
     lifecycle scheduler, ebox.projections.lifecycle)."""
+    legal_receipt_rule: Literal["first-opening", "deemed-working-day", "earliest-of"] = _env(
+        "EBOX_LEGAL_RECEIPT_RULE", "earliest-of"
+    )
+    """When a registered letter counts as received (read where evidence and statuses are
+    made, ebox.adapters.evidence.legal_rule): its first opening, its deemed receipt, or
+    whichever comes first."""
+    legal_receipt_working_days: int = _env("EBOX_LEGAL_RECEIPT_WORKING_DAYS", 3, ge=1, le=366)
+    """The N of the deemed receipt: the N-th Belgian working day after availability."""
     follower_gather: float = _env("EBOX_FOLLOWER_GATHER", 0.1, ge=0, allow_inf_nan=False)
     submission_skew_seconds: int = _env("EBOX_SUBMISSION_SKEW_SECONDS", 300, ge=0)
     """How far a sender's stated time may be from receipt (read by the domain itself)."""
@@ -244,6 +253,10 @@ class Settings(BaseSettings):
     def database(self) -> str | None:
         """The database URL from EBOX_DATABASE_URL or EBOX_DATABASE_URL_FILE (None: SQLite)."""
         return decode_text("EBOX_DATABASE_URL", self.database_url, self.database_url_file)
+
+    def legal_rule(self) -> LegalRule:
+        """The rule for a registered letter's moment of receipt (status query, evidence)."""
+        return LegalRule.parse(self.legal_receipt_rule, self.legal_receipt_working_days)
 
     @property
     def smtp(self) -> str | None:

@@ -2,15 +2,17 @@
 
 Behind the contract's `searchMessageStatus`: per message the recipient eBox,
 publication, expiry and whether it was delivered, read (a main content opened)
-and is visible. A sender only ever sees rows it sent: every query takes the
-sender's KBO number from the authenticated client, never from the request body.
+and is visible; for a registered letter, its legal moment of receipt under the
+operator's rule (:func:`MessageStatus.legal_moment`). A sender only ever sees
+rows it sent: every query takes the sender's KBO number from the authenticated
+client, never from the request body.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from eventsourcing.persistence import Tracking
@@ -22,6 +24,7 @@ from sqlalchemy.orm import Session
 from ebox.adapters.tables import status_messages
 from ebox.domain.message import Message
 from ebox.domain.proofs.canonical import parse_rfc3339
+from ebox.domain.proofs.legal_timing import LegalMoment, LegalRule, legal_moment
 from ebox.projections.queries import (
     EboxId,
     InvalidQuery,
@@ -62,6 +65,19 @@ class MessageStatus:
     read_at: datetime | None
     visible: bool
     expired: bool
+    registered: bool = False
+
+    def legal_moment(self, rule: LegalRule, now: datetime) -> LegalMoment | None:
+        """When this registered letter counts as received, as known at `now` (None: not yet).
+
+        The same computation as the evidence bundle's, from the same two facts
+        (delivery and first opening); an expired letter can no longer be opened,
+        so its deemed moment is settled.
+        """
+        if not self.registered:
+            return None
+        as_of = datetime.max.replace(tzinfo=UTC) if self.expired else now
+        return legal_moment(rule, self.delivered_at, self.read_at, as_of=as_of)
 
 
 class StatusView(View):
@@ -116,6 +132,7 @@ def _status(row: Row[Any]) -> MessageStatus:
         read_at=utc(row.read_at),
         visible=bool(row.visible),
         expired=bool(row.expired),
+        registered=bool(row.registered),
     )
 
 
@@ -168,4 +185,5 @@ def _sent_row(event: Any) -> dict[str, Any]:
         "read_at": None,
         "visible": True,
         "expired": False,
+        "registered": bool(event.registered),
     }

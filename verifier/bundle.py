@@ -33,6 +33,8 @@ from ebox.verifier.bundle_sections import _limits, _sections
 from ebox.verifier.errors import MalformedEvidence, UntrustedLedgerKey
 from ebox.verifier.events import ref_of
 from ebox.verifier.findings import BundleReport
+from ebox.verifier.legal_checks import check_etsi_labels, check_legal_moment
+from ebox.verifier.life_sections import legal_moment_section, life_section
 from ebox.verifier.timeline import timeline
 
 __all__ = ["MAILBOX", "MESSAGE", "trusted_verifier", "verify_bundle"]
@@ -77,12 +79,15 @@ def verify_bundle(bundle: EvidenceBundle | str | bytes, vkey: str) -> BundleRepo
     origin, keys = _verify_origin(bundle, sent_event, sent_ref)
     mailbox_keys = _verify_destination(bundle, sent, sent_ref)
     documents = _verify_confidentiality(bundle, sent, sent_ref, mailbox_keys)
+    check_etsi_labels(bundle)
+    registered = bool(sent.get("registered"))
+    legal_moment = check_legal_moment(bundle, checkpoint, registered)
     steps = timeline([(e.canonical, e.leaf_index, e.event_hash) for e in bundle.events])
     sender_names = keys.names.get(str(sent.get("sender")), {})
     profile = _mailbox_profile(bundle)
     return BundleReport(
         message_id=bundle.message_id,
-        registered=bool(sent.get("registered")),
+        registered=registered,
         message_type=str(sent.get("message_type")),
         subjects=dict(sent.get("subjects") or {}),
         sender_kbo=str(sent.get("sender")),
@@ -96,10 +101,15 @@ def verify_bundle(bundle: EvidenceBundle | str | bytes, vkey: str) -> BundleRepo
         steps=tuple(steps),
         documents=tuple(documents),
         disclosed=bundle.disclosure is not None,
-        sections=_sections(bundle, sent, origin, checkpoint, steps, documents, mailbox_keys),
+        sections=(
+            *_sections(bundle, sent, origin, checkpoint, steps, documents, mailbox_keys),
+            *legal_moment_section(bundle, registered, legal_moment),
+            *life_section(bundle),
+        ),
         limits=_limits(bundle, origin, checkpoint),
         recipient_name=profile.get("recipient_name"),
         recipient_language=profile.get("recipient_language"),
+        legal_moment=legal_moment,
     )
 
 

@@ -125,9 +125,10 @@ def render_certificate(
         )
     )
 
-    if labels.legal_moment is not None:
+    legal = labels.legal_moment or _verified_moment(report)
+    if legal is not None:
         story += [page.heading("legal_moment")]
-        story.append(page.pairs(_legal_rows(page, labels.legal_moment)))
+        story.append(page.pairs(_legal_rows(page, legal)))
 
     story += [page.heading("timeline")]
     rows: list[list[Any]] = [page.header_row("when", "what", "etsi", "who")]
@@ -204,6 +205,14 @@ def render_certificate(
     document.build(
         story, canvasmaker=numbered_canvas(page.styles.regular, issuer.name, footer, texts)
     )
+
+
+def _verified_moment(report: BundleReport) -> LegalMoment | None:
+    """The legal moment the verifier recomputed and found equal to the bundle's claim."""
+    claim = report.legal_moment
+    if claim is None:
+        return None
+    return LegalMoment(claim.at, claim.rule, claim.working_days, claim.reason)
 
 
 def _legal_rows(page: _Page, legal: LegalMoment) -> list[tuple[str, Any]]:

@@ -182,3 +182,18 @@ class DisclosureInvalid(VerificationError):
     """Disclosed ciphertexts or data key do not match what the ledger recorded."""
 
     kind = "disclosure"
+
+
+# --- what the bundle states beside the events ------------------------------------------------
+
+
+class LegalMomentMismatch(VerificationError):
+    """The stated legal moment of receipt is not the one its rule gives from the events."""
+
+    kind = "legal moment"
+
+
+class EtsiLabelMismatch(VerificationError):
+    """An event's ETSI EN 319 522 label is not the one its type (and data) call for."""
+
+    kind = "etsi label"

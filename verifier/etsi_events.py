@@ -1,31 +1,18 @@
-"""ETSI EN 319 522 event identifiers of the ledger's message events.
+"""The ETSI EN 319 522 event table, as the verifier and the certificate read it.
 
-ERDS evidence names each moment of a letter's life with an identifier under
-`http://uri.etsi.org/19522/Event/`; a court, or another ERDS provider, reads
-those names rather than ours. One table, here, so that whoever adds an event
-(notifications, expiry) adds its label beside the others.
+The table itself is in :mod:`ebox.domain.proofs.etsi_events`, shared with the
+bundle builder; this name stays so that the verifier's modules import it from
+their own package.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from ebox.domain.proofs.etsi_events import (
+    ETSI_EVENT_BASE,
+    ETSI_EVENTS,
+    NEVER_READ_EXPIRY,
+    etsi_event,
+    etsi_event_uri,
+)
 
-ETSI_EVENT_BASE = "http://uri.etsi.org/19522/Event/"
-
-ETSI_EVENTS: Mapping[str, str] = {
-    "Sent": "SubmissionAcceptance",
-    "Delivered": "ContentConsignment",
-    "Read": "ContentHandover",
-    "ContentAccessed": "ContentAccessTracking",
-}
-
-
-def etsi_event(event_type: str) -> str | None:
-    """The short ETSI name of a message event ("ContentHandover"), None for ours alone."""
-    return ETSI_EVENTS.get(event_type)
-
-
-def etsi_event_uri(event_type: str) -> str | None:
-    """The full identifier (`http://uri.etsi.org/19522/Event/ContentHandover`), or None."""
-    name = etsi_event(event_type)
-    return ETSI_EVENT_BASE + name if name else None
+__all__ = ["ETSI_EVENTS", "ETSI_EVENT_BASE", "NEVER_READ_EXPIRY", "etsi_event", "etsi_event_uri"]

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from ebox.domain.proofs.checkpoint import Checkpoint
+from ebox.domain.proofs.evidence import LegalMomentClaim
 from ebox.verifier.origin import Origin
 from ebox.verifier.timeline import Step
 
@@ -58,6 +59,8 @@ class BundleReport:
     """The holder's name, when the mailbox's events in the bundle record one."""
     recipient_language: str | None = None
     """The mailbox's language (nl, fr, de, en), when its events in the bundle record one."""
+    legal_moment: LegalMomentClaim | None = None
+    """The bundle's legal moment of receipt, recomputed by the verifier and found equal."""
 
     @property
     def sender_name(self) -> str:

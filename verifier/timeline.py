@@ -57,6 +57,17 @@ def describe(kind: str, data: Mapping[str, Any]) -> tuple[str, str | None, str |
             str(data.get("by")),
             f"channel {data.get('channel')}",
         )
+    if kind in ("Notified", "NotificationFailed"):
+        notice = data.get("kind") or data.get("notification")
+        return (
+            f"Notified: {notice} (consignment notification)"
+            if kind == "Notified"
+            else f"Notification failed: {notice} (consignment notification failure)",
+            None,
+            f"channel {data.get('channel')}"
+            if kind == "Notified"
+            else str(data.get("reason") or "no reason recorded"),
+        )
     if kind in ("Archived", "Unarchived", "Hidden", "Shown"):
         return (kind, str(data.get("by")), None)
     if kind == "Expired":

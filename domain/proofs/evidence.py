@@ -22,8 +22,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ebox.domain.proofs.canonical import b64url, unb64url
+from ebox.domain.proofs.canonical import b64url, rfc3339, unb64url
 from ebox.domain.proofs.errors import ProofError
+from ebox.domain.proofs.legal_timing import LegalMoment
 
 FORMAT = "ebox-evidence/v1"
 
@@ -52,6 +53,12 @@ class ProvenEvent:
     event_hash: str
     leaf_index: int
     proof: str
+    etsi_event: str | None = None
+    """ETSI EN 319 522 identifier of the event (`http://uri.etsi.org/19522/Event/...`), if any.
+
+    Not covered by the event hash: a label the verifier checks against the
+    event type; bundles made before it was added have none.
+    """
 
     @property
     def aggregate_id(self) -> str:
@@ -72,12 +79,15 @@ class ProvenEvent:
         return data if isinstance(data, Mapping) else {}
 
     def as_json(self) -> dict[str, Any]:
-        return {
+        body: dict[str, Any] = {
             "leaf_index": self.leaf_index,
             "event_hash": self.event_hash,
             "canonical": dict(self.canonical),
             "proof": self.proof,
         }
+        if self.etsi_event is not None:
+            body["etsi_event"] = self.etsi_event
+        return body
 
     @classmethod
     def from_json(cls, value: Any, where: str) -> ProvenEvent:
@@ -88,6 +98,7 @@ class ProvenEvent:
             event_hash=_hex64(body.get("event_hash"), f"{where}.event_hash"),
             leaf_index=_natural(body.get("leaf_index"), f"{where}.leaf_index"),
             proof=_string(body.get("proof"), f"{where}.proof"),
+            etsi_event=_optional_string(body.get("etsi_event"), f"{where}.etsi_event"),
         )
 
 
@@ -185,6 +196,42 @@ class LedgerReference:
 
 
 @dataclass(frozen=True)
+class LegalMomentClaim:
+    """The bundle's statement of when a registered letter counts as received, and why.
+
+    A claim, not a proof: the verifier recomputes it from the events and the
+    stated rule and refuses a bundle whose claim differs.
+    """
+
+    at: str
+    rule: str
+    working_days: int
+    reason: str
+
+    @classmethod
+    def of(cls, moment: LegalMoment) -> LegalMomentClaim:
+        return cls(rfc3339(moment.at), moment.rule.value, moment.working_days, moment.reason)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "at": self.at,
+            "rule": self.rule,
+            "working_days": self.working_days,
+            "reason": self.reason,
+        }
+
+    @classmethod
+    def from_json(cls, value: Any, where: str) -> LegalMomentClaim:
+        body = _object(value, where)
+        return cls(
+            at=_string(body.get("at"), f"{where}.at"),
+            rule=_string(body.get("rule"), f"{where}.rule"),
+            working_days=_natural(body.get("working_days"), f"{where}.working_days"),
+            reason=_string(body.get("reason"), f"{where}.reason"),
+        )
+
+
+@dataclass(frozen=True)
 class EvidenceBundle:
     """Evidence of notification for one message (ARCHITECTURE section 4)."""
 
@@ -196,9 +243,11 @@ class EvidenceBundle:
     mailbox_events: tuple[ProvenEvent, ...]
     submission: Submission
     disclosure: Disclosure | None = None
+    legal_moment: LegalMomentClaim | None = None
+    """Registered letters whose moment of receipt is settled; absent in older bundles."""
 
     def as_json(self) -> dict[str, Any]:
-        return {
+        body: dict[str, Any] = {
             "format": FORMAT,
             "message_id": self.message_id,
             "created_at": self.created_at,
@@ -209,6 +258,9 @@ class EvidenceBundle:
             "submission": self.submission.as_json(),
             "disclosure": None if self.disclosure is None else self.disclosure.as_json(),
         }
+        if self.legal_moment is not None:
+            body["legal_moment"] = self.legal_moment.as_json()
+        return body
 
     def to_json(self) -> str:
         """Indented UTF-8 JSON: meant to be read by people as well as programs."""
@@ -231,6 +283,7 @@ class EvidenceBundle:
         if body.get("format") != FORMAT:
             raise EvidenceFormatError("format", f"is {body.get('format')!r}, expected {FORMAT!r}")
         disclosure = body.get("disclosure")
+        legal_moment = body.get("legal_moment")
         return cls(
             message_id=_string(body.get("message_id"), "message_id"),
             created_at=_string(body.get("created_at"), "created_at"),
@@ -242,6 +295,9 @@ class EvidenceBundle:
             disclosure=None
             if disclosure is None
             else Disclosure.from_json(disclosure, "disclosure"),
+            legal_moment=None
+            if legal_moment is None
+            else LegalMomentClaim.from_json(legal_moment, "legal_moment"),
         )
 
 

@@ -158,8 +158,12 @@ def registered_letter(
     disclose: bool = True,
     tamper_sent: Callable[[dict[str, Any]], None] | None = None,
     holder: Mapping[str, str] | None = None,
+    life: list[tuple[str, dict[str, Any]]] | None = None,
 ) -> Letter:
-    """A registered letter sent, delivered, read and archived, among other traffic."""
+    """A registered letter sent, delivered, read and archived, among other traffic.
+
+    `life`: the message events after Delivered instead of Read and Archived.
+    """
     log = MemoryLedger()
     sender, mailbox, message = str(uuid4()), str(uuid4()), str(uuid4())
     key = SigningKey(b"\x01" * 32)
@@ -272,13 +276,15 @@ def registered_letter(
     log.add(message, "Message", "Sent", sent)
     log.add(str(uuid4()), "Mailbox", "Opened", {"ebox_type": "citizen", "id_value": "77"})
     log.add(message, "Message", "Delivered", {"mailbox_id": mailbox})
-    log.add(
-        message,
-        "Message",
-        "Read",
-        {"reader": RECIPIENT, "channel": "portal", "document": "letter.pdf"},
-    )
-    log.add(message, "Message", "Archived", {"by": "owner"})
+    for kind, data in (
+        [
+            ("Read", {"reader": RECIPIENT, "channel": "portal", "document": "letter.pdf"}),
+            ("Archived", {"by": "owner"}),
+        ]
+        if life is None
+        else life
+    ):
+        log.add(message, "Message", kind, data)
     note = log.checkpoint()
     bundle = EvidenceBundle(
         message_id=message,
@@ -333,6 +339,7 @@ def test_a_read_and_archived_registered_letter_verifies_and_says_what_is_proven(
         "Destination": "PROVEN",
         "Integrity": "PROVEN",
         "Confidentiality": "PROVEN (content disclosed and checked)",
+        "Legal moment": "NOT STATED",  # a bundle made before the ledger stated one
     }
     text = render_bundle_report(report)
     assert text.startswith(f"EVIDENCE VERIFIED: message {letter.message_id}")

@@ -56,6 +56,8 @@ FROM_ENVIRONMENT: list[tuple[str, str, str, Any]] = [
     ("EBOX_FOLLOWER_BACKOFF_MAX", "4", "follower_backoff_max", 4.0),
     ("EBOX_FOLLOWER_PARKED_POLL", "1", "follower_parked_poll", 1.0),
     ("EBOX_CLOSED_MAILBOX_RETENTION_DAYS", "30", "closed_mailbox_retention_days", 30),
+    ("EBOX_LEGAL_RECEIPT_RULE", "first-opening", "legal_receipt_rule", None),
+    ("EBOX_LEGAL_RECEIPT_WORKING_DAYS", "5", "legal_receipt_working_days", 5),
     ("EBOX_FOLLOWER_GATHER", "0.2", "follower_gather", 0.2),
     ("EBOX_SUBMISSION_SKEW_SECONDS", "60", "submission_skew_seconds", 60),
     ("EBOX_DATABASE_URL_FILE", "URL_FILE", "database_url_file", "URL_FILE"),
