@@ -2,11 +2,11 @@
 
     .venv/bin/python scripts/certificate_pngs.py
 
-The letter is the unit tests' registered letter (tests.unit.test_evidence_bundle),
-held by "Jan Peeters", with a stated legal moment; the certificate is sealed
-by a demo operator seal made in a temporary directory, as `ebox evidence --pdf`
-would. Needs poppler's pdftoppm. The PNGs are what a reviewer looks at without
-running anything.
+The letter is the unit tests' registered letter (tests.unit.test_certificate_layout),
+held by "Jan Peeters", with its ETSI labels and its legal moment (first opening);
+the certificate is sealed by a demo operator seal made in a temporary directory,
+as `ebox evidence --pdf` would. Needs poppler's pdftoppm. The PNGs are what a
+reviewer looks at without running anything.
 """
 
 from __future__ import annotations
@@ -24,18 +24,17 @@ from PIL import Image  # noqa: E402
 from ebox.adapters.certificate_seal import load_sealing_identity, seal_certificate  # noqa: E402
 from ebox.verifier.bundle import verify_bundle  # noqa: E402
 from ebox.verifier.certificate import render_certificate  # noqa: E402
-from ebox.verifier.certificate_facts import BundleLabels, labels_of  # noqa: E402
+from ebox.verifier.certificate_facts import labels_of  # noqa: E402
 
 
 def main() -> None:
     sys.path.insert(0, str(REPO))
-    from tests.unit.test_certificate_layout import ISSUER, LEGAL
-    from tests.unit.test_evidence_bundle import registered_letter
+    from tests.unit.test_certificate_layout import ISSUER, judged_bundle
 
-    letter = registered_letter(holder={"name": "Jan Peeters", "language": "nl"})
-    raw = letter.bundle.to_json()
-    report = verify_bundle(raw, letter.vkey)
-    labels = BundleLabels(labels_of(raw).etsi_by_leaf, LEGAL)
+    bundle, vkey = judged_bundle()
+    raw = bundle.to_json()
+    report = verify_bundle(raw, vkey)
+    labels = labels_of(raw)
     out = REPO / "docs" / "certificate"
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as folder:

@@ -131,6 +131,9 @@ EN: Mapping[str, str] = {
     "verdict.ATTESTED (not signed)": "ATTESTED (not signed)",
     "verdict.NOT DELIVERED": "NOT DELIVERED",
     "section.Expiry": "Expiry (content destroyed)",
+    "section.Legal moment": "Legal moment of receipt",
+    "section.Life": "Life of the letter (notifications, reminders, expiry)",
+    "verdict.NOT STATED": "NOT STATED",
 }
 
 NL: Mapping[str, str] = {
@@ -256,6 +259,9 @@ NL: Mapping[str, str] = {
     "verdict.ATTESTED (not signed)": "BEVESTIGD (niet ondertekend)",
     "verdict.NOT DELIVERED": "NIET BESCHIKBAAR GESTELD",
     "section.Expiry": "Verval (inhoud vernietigd)",
+    "section.Legal moment": "Juridisch tijdstip van ontvangst",
+    "section.Life": "Levensloop van de zending (verwittigingen, herinneringen, verval)",
+    "verdict.NOT STATED": "NIET VERMELD",
 }
 
 FR: Mapping[str, str] = {
@@ -379,6 +385,9 @@ FR: Mapping[str, str] = {
     "verdict.ATTESTED (not signed)": "ATTESTÉ (non signé)",
     "verdict.NOT DELIVERED": "NON MIS À DISPOSITION",
     "section.Expiry": "Expiration (contenu détruit)",
+    "section.Legal moment": "Moment juridique de la réception",
+    "section.Life": "Vie de l'envoi (avertissements, rappels, expiration)",
+    "verdict.NOT STATED": "NON INDIQUÉ",
 }
 
 DE: Mapping[str, str] = {
@@ -502,6 +511,9 @@ DE: Mapping[str, str] = {
     "verdict.ATTESTED (not signed)": "BESTÄTIGT (nicht signiert)",
     "verdict.NOT DELIVERED": "NICHT BEREITGESTELLT",
     "section.Expiry": "Ablauf (Inhalt vernichtet)",
+    "section.Legal moment": "Rechtlicher Zeitpunkt des Empfangs",
+    "section.Life": "Lebenslauf der Sendung (Benachrichtigungen, Erinnerungen, Ablauf)",
+    "verdict.NOT STATED": "NICHT ANGEGEBEN",
 }
 
 CATALOGUES: Mapping[str, Mapping[str, str]] = {"en": EN, "nl": NL, "fr": FR, "de": DE}

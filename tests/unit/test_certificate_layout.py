@@ -14,13 +14,23 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from ebox.domain.proofs.etsi_events import etsi_event_uri
+from ebox.domain.proofs.evidence import EvidenceBundle, LegalMomentClaim
 from ebox.verifier.bundle import verify_bundle
 from ebox.verifier.certificate import render_certificate
-from ebox.verifier.certificate_facts import BundleLabels, Issuer, LegalMoment, labels_of
+from ebox.verifier.certificate_facts import (
+    BundleLabels,
+    Issuer,
+    LegalMoment,
+    labels_of,
+    utc_text,
+)
 from ebox.verifier.certificate_text import EN, Texts
 from ebox.verifier.findings import BundleReport
 from tests.pg import running_in_ci
@@ -28,12 +38,6 @@ from tests.unit.test_evidence_bundle import registered_letter
 
 ISSUER = Issuer(
     "Opérateur eBox SA", "Boulevard Simon Bolivar 30, 1000 Brussels", "Law of 27 February 2019"
-)
-LEGAL = LegalMoment(
-    at="2026-03-09T23:00:00Z",
-    rule="earliest-of",
-    working_days=3,
-    reason="deemed",
 )
 TITLES = {
     "nl": "Bewijs van kennisgeving",
@@ -53,13 +57,31 @@ def poppler(tool: str) -> str:
     return found
 
 
+def judged_bundle(**options: Any) -> tuple[EvidenceBundle, str]:
+    """A registered letter's bundle as the ledger states it: ETSI labels and legal moment."""
+    made = registered_letter(holder={"name": "Jan Peeters", "language": "nl"}, **options)
+    bundle = replace(
+        made.bundle,
+        events=tuple(
+            replace(e, etsi_event=etsi_event_uri(e.type, e.data)) for e in made.bundle.events
+        ),
+    )
+    read = [e for e in bundle.events if e.type == "Read"]
+    claim = (
+        LegalMomentClaim(str(read[0].canonical["timestamp"]), "earliest-of", 3, "first-opening")
+        if read
+        else LegalMomentClaim("2026-03-04T23:00:00.000000Z", "earliest-of", 3, "deemed")
+    )
+    return replace(bundle, legal_moment=claim), made.vkey
+
+
 @pytest.fixture(scope="module")
 def letter() -> tuple[BundleReport, BundleLabels, str]:
-    made = registered_letter(holder={"name": "Jan Peeters", "language": "nl"})
-    raw = made.bundle.to_json()
-    report = verify_bundle(raw, made.vkey)
-    labels = labels_of(raw)
-    return report, BundleLabels(labels.etsi_by_leaf, LEGAL), raw
+    bundle, vkey = judged_bundle()
+    raw = bundle.to_json()
+    report = verify_bundle(raw, vkey)  # the verifier recomputes the legal moment
+    assert report.legal_moment is not None
+    return report, labels_of(raw), raw
 
 
 def render(
@@ -134,7 +156,6 @@ def test_each_moment_is_given_in_utc_and_in_brussels_time(
     hour = int(clock[:2])
     assert f"{day} {clock} UTC" in text
     assert f"{day} {hour + 1:02d}{clock[2:]} +01:00 (Brüsseler Zeit)" in text
-    assert "2026-03-10 00:00:00 +01:00" in text  # the legal moment, past midnight in Brussels
 
 
 def test_each_event_shows_its_etsi_name_and_the_annex_its_identifier(
@@ -153,16 +174,18 @@ def test_each_event_shows_its_etsi_name_and_the_annex_its_identifier(
 def test_the_legal_moment_and_its_rule_are_stated(
     letter: tuple[BundleReport, BundleLabels, str], tmp_path: Path
 ) -> None:
+    report, _, _ = letter
     _, pages = render(letter, tmp_path, "nl")
     text = " ".join(" ".join(pages).split())
     assert "Juridisch tijdstip van ontvangst / Legal moment of receipt" in text
-    assert "2026-03-09 23:00:00 UTC" in text
+    read = next(step for step in report.steps if step.type == "Read")
+    assert f"Geldt als ontvangen op / Counts as received on {utc_text(read.time)} UTC" in text
     assert (
         "de eerste opening van de hoofdinhoud, of geacht ontvangen 3 werkdagen na de "
         "terbeschikkingstelling" in text
     )
     assert "or deemed received 3 working days after it was made available" in text
-    assert "de 3 werkdagen verstreken eerst / the 3 working days passed first" in text
+    assert "de hoofdinhoud werd geopend / the main content was opened" in text
 
 
 def test_a_rule_the_catalogue_does_not_know_is_shown_as_stated(
@@ -179,16 +202,42 @@ def test_a_rule_the_catalogue_does_not_know_is_shown_as_stated(
     assert "by-decree (5 working days)" in flat and "decree of the minister" in flat
 
 
-def test_a_bundle_without_labels_falls_back_to_the_etsi_table_and_states_no_legal_moment(
-    letter: tuple[BundleReport, BundleLabels, str], tmp_path: Path
+def test_a_notified_never_read_expired_letter_names_each_moment_and_its_etsi_event(
+    tmp_path: Path,
 ) -> None:
-    report, _, _ = letter
+    notice = {"channel": "email", "address_sha256": "ab" * 32, "mail_sha256": "cd" * 32}
+    expired = {"reason": "validity period ended", "due_at": None, "content_handover_failure": True}
+    bundle, vkey = judged_bundle(
+        life=[("Notified", {**notice, "kind": "newDocument"}), ("Expired", expired)]
+    )
+    raw = bundle.to_json()
+    pdf = tmp_path / "expired.pdf"
+    render_certificate(verify_bundle(raw, vkey), pdf, language="fr", labels=labels_of(raw))
+    text = subprocess.run(
+        [poppler("pdftotext"), str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    flat = " ".join(text.split())
+    for expected in (
+        "Destinataire averti (e-mail) / Recipient notified (e-mail)",
+        "ConsignmentNotification",
+        "ContentHandoverFailure",
+        "les 3 jours ouvrables se sont écoulés en premier / the 3 working days passed first",
+    ):
+        assert expected in flat, expected
+
+
+def test_a_bundle_without_labels_falls_back_to_the_etsi_table_and_states_no_legal_moment(
+    tmp_path: Path,
+) -> None:
+    plain = registered_letter()  # as bundles were before ETSI labels and legal moments
+    report = verify_bundle(plain.bundle.to_json(), plain.vkey)
     pdf = tmp_path / "plain.pdf"
     render_certificate(report, pdf, language="en")
     text = subprocess.run(
         [poppler("pdftotext"), str(pdf), "-"], capture_output=True, text=True, check=True
     ).stdout
-    assert "ContentHandover" in text and EN["legal_moment"] not in text
+    assert "ContentHandover" in text and EN["legal_moment.at"] not in text
+    assert "Legal moment of receipt" in text and "NOT STATED" in text  # says it has none
 
 
 @pytest.mark.parametrize("language", ["nl", "fr", "de", "en"])
