@@ -18,7 +18,7 @@ from ebox.api.portal.oidc_client import (
     s256,
     verified_nrn,
 )
-from ebox.api.portal.pages import REFUSAL_TEXTS
+from ebox.api.portal.pages import REFUSAL_BY_CODE, REFUSAL_TEXTS
 from ebox.api.portal.sessions import SessionStore, csrf_matches
 from ebox.api.settings import Settings
 
@@ -32,6 +32,7 @@ def msgids_of_the_portal() -> set[str]:
     for template in (PORTAL / "templates").glob("*.html"):
         found.update(re.findall(r'_\("((?:[^"\\]|\\.)*)"\)', template.read_text()))
     found.update(REFUSAL_TEXTS.values())
+    found.update(REFUSAL_BY_CODE.values())
     for module in PORTAL.glob("*.py"):
         for node in ast.walk(ast.parse(module.read_text())):
             if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "PortalRefusal":
