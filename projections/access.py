@@ -41,7 +41,7 @@ from ebox.adapters.tables import (
 from ebox.domain.mailbox import Mailbox
 from ebox.domain.message import Message
 from ebox.projections.queries import EboxId, InvalidQuery, utc_required
-from ebox.projections.views import View, ViewProjection, dispatch
+from ebox.projections.views import RowBatch, View, ViewProjection, dispatch
 
 MAX_ACCESS_PAGE_SIZE = 200
 
@@ -186,9 +186,9 @@ class _AccessWriter:
     def __init__(self, session: Session, items: Sequence[tuple[Any, Tracking]]) -> None:
         self.session = session
         self.items = items
-        self.mailboxes: list[dict[str, Any]] = []
-        self.messages: dict[str, dict[str, Any]] = {}
-        self.events: list[dict[str, Any]] = []
+        self.mailboxes = RowBatch(access_mailboxes, "mailbox_id")
+        self.messages = RowBatch(access_messages, "message_id")
+        self.events = RowBatch(access_events, "notification_id")
 
     def write(self) -> None:
         dispatch(
@@ -200,17 +200,13 @@ class _AccessWriter:
             },
             self.items,
         )
-        if self.mailboxes:
-            self.session.execute(insert(access_mailboxes), self.mailboxes)
-        if self.messages:
-            self.session.execute(insert(access_messages), list(self.messages.values()))
-        if self.events:
-            self._fill_mailboxes()
-            self.session.execute(insert(access_events), self.events)
+        self._fill_mailboxes()
+        for batch in (self.mailboxes, self.messages, self.events):
+            batch.flush(self.session)
         self._mandates()
 
     def opened(self, event: Any, _: Tracking) -> None:
-        self.mailboxes.append(
+        self.mailboxes.insert(
             {
                 "mailbox_id": str(event.originator_id),
                 "ebox_type": event.ebox_type,
@@ -220,15 +216,17 @@ class _AccessWriter:
 
     def sent(self, event: Any, _: Tracking) -> None:
         message_id = str(event.originator_id)
-        self.messages[message_id] = {
-            "message_id": message_id,
-            "mailbox_id": event.mailbox_id,
-            "sender_kbo": event.sender,
-            "subjects": dict(event.subjects),
-        }
+        self.messages.insert(
+            {
+                "message_id": message_id,
+                "mailbox_id": event.mailbox_id,
+                "sender_kbo": event.sender,
+                "subjects": dict(event.subjects),
+            }
+        )
 
     def opening(self, event: Any, tracking: Tracking) -> None:
-        self.events.append(
+        self.events.insert(
             {
                 "notification_id": tracking.notification_id,
                 "mailbox_id": None,  # filled in by _fill_mailboxes
@@ -244,13 +242,14 @@ class _AccessWriter:
 
     def _fill_mailboxes(self) -> None:
         """Each opening's mailbox: from this batch's Sent, else one query for the rest."""
-        known = {k: v["mailbox_id"] for k, v in self.messages.items()}
-        wanted = {row["message_id"] for row in self.events} - set(known)
+        openings = list(self.events.new.values())
+        known = {k: v["mailbox_id"] for k, v in self.messages.new.items()}
+        wanted = {row["message_id"] for row in openings} - set(known)
         if wanted:
             m = access_messages
             query = select(m.c.message_id, m.c.mailbox_id).where(m.c.message_id.in_(sorted(wanted)))
             known.update({r.message_id: r.mailbox_id for r in self.session.execute(query)})
-        for row in self.events:
+        for row in openings:
             row["mailbox_id"] = known[row["message_id"]]
 
     def _mandates(self) -> None:
