@@ -6,7 +6,7 @@ sees their own citizen eBox and the eBoxes they hold a mandate for; nothing is
 said of an eBox they may not see (`NoMandate` either way).
 
 Who may change what:
-- partner consents: the owner of a citizen eBox; for an enterprise eBox, a
+- partner consents and contact settings: the owner of a citizen eBox; for an enterprise eBox, a
   person holding its mandate (they act for the enterprise). A mandate holder
   for another citizen reads, but does not hand that citizen's eBox to apps;
 - mandates are granted by the operator (admin API) and only listed here.
@@ -106,7 +106,7 @@ def partner_apps(ledger: Ledger, nrn: str, ebox: EboxId) -> tuple[PartnerApp, ..
 
 def _require_manager(mailbox: Mailbox, nrn: str) -> None:
     if mailbox.ebox_type == "citizen" and mailbox.id_value != nrn:
-        raise NotTheOwner(f"only the owner of {mailbox.address} may change its partner consents")
+        raise NotTheOwner(f"only the owner of {mailbox.address} may change its settings")
 
 
 def grant_partner_consent(ledger: Ledger, nrn: str, ebox: EboxId, partner_id: str) -> None:
@@ -122,6 +122,19 @@ def revoke_partner_consent(ledger: Ledger, nrn: str, ebox: EboxId, partner_id: s
     mailbox = visible_mailbox(ledger, nrn, ebox)
     _require_manager(mailbox, nrn)
     ledger.app.revoke_partner_consent(ebox.ebox_type, ebox.id_value, partner_id)
+
+
+def set_contact(
+    ledger: Ledger, nrn: str, ebox: EboxId, email: str | None, language: str | None
+) -> None:
+    """Where (and in which language) the eBox's manager is told of new letters.
+
+    The digest-or-one-mail choice belongs to the notifier's own use case (issue 10).
+    """
+    _require_manager(visible_mailbox(ledger, nrn, ebox), nrn)
+    mailbox = ledger.app.mailbox(ebox.ebox_type, ebox.id_value)
+    mailbox.set_contact(email, language)
+    ledger.app.save(mailbox)
 
 
 def mandates(ledger: Ledger, nrn: str, ebox: EboxId) -> Mandates:

@@ -163,3 +163,14 @@ def test_a_mandate_holder_manages_an_enterprise_s_apps_but_not_a_citizen_s(
     my_ebox.grant_partner_consent(ledger, HOLDER_NRN, ENTERPRISE, "doccle")
 
     assert ledger.app.mailbox(ENTERPRISE.ebox_type, ENTERPRISE.id_value).partners == ["doccle"]
+
+
+def test_the_owner_sets_where_and_in_which_language_to_be_told(
+    ledger: Ledger, world: World
+) -> None:
+    my_ebox.set_contact(ledger, OWNER_NRN, CITIZEN, "an@example.be", "fr")
+
+    mailbox = ledger.app.mailbox(CITIZEN.ebox_type, CITIZEN.id_value)
+    assert (mailbox.email, mailbox.language) == ("an@example.be", "fr")
+    with pytest.raises(NotTheOwner):
+        my_ebox.set_contact(ledger, HOLDER_NRN, CITIZEN, "other@example.be", None)
