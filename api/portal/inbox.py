@@ -10,7 +10,9 @@ listing does. Query parameters:
 ``registered``  1: registered letters only
 ``sender``      a sender organisation's KBO number
 ``type``        a message type id
-``q``           words to search (the API's search, in the page's language)
+``q``           words to search (the API's search)
+``qlang``       the language of the texts searched (default: the page's); letters are
+                often in one language only, whatever the reader's
 ``page``        1-based
 """
 
@@ -23,6 +25,7 @@ from fastapi import APIRouter, Query, Response
 
 from ebox.api.contract import MAX_PAGE_SIZE
 from ebox.api.portal import display
+from ebox.api.portal.i18n import LANGUAGES
 from ebox.api.portal.pages import PortalRefusal, PortalRoute, SignedInPage
 from ebox.domain.limits import LIMITS, checked_identifier, checked_text
 from ebox.projections.inbox_view import InboxMessage, MessageFilter
@@ -64,10 +67,12 @@ def inbox(
     sender: Annotated[str | None, Query(max_length=LIMITS.kbo_number)] = None,
     type: Annotated[str | None, Query(max_length=LIMITS.message_type_id)] = None,
     q: Annotated[str | None, Query(max_length=LIMITS.search_query)] = None,
+    qlang: str | None = None,
     number: Annotated[int, Query(alias="page", ge=1, le=LIMITS.page)] = 1,
 ) -> Response:
     if folder not in FOLDERS:
         raise PortalRefusal(400, "This request is not valid.")
+    search_language = qlang if qlang in LANGUAGES else page.language
     c = page.consultation()
     q = (q or "").strip() or None
     if q is not None:
@@ -80,7 +85,7 @@ def inbox(
         sender_organization_id=sender or None,
         message_type_id=type or None,
         q=q,
-        qlang=page.language if q else None,
+        qlang=search_language if q else None,
         **FOLDERS[folder],  # type: ignore[arg-type]
     )
     found = c.view.messages(c.ebox, filters, number, min(PAGE_SIZE, MAX_PAGE_SIZE))
@@ -110,6 +115,7 @@ def inbox(
         "sender": sender or None,
         "type": type or None,
         "q": q,
+        "qlang": search_language if q else None,
     }
     return page.render(
         "inbox.html",
@@ -124,6 +130,8 @@ def inbox(
         sender=sender or "",
         type=type or "",
         q=q or "",
+        qlang=search_language,
+        languages=LANGUAGES,
         senders=display.sender_choices(page.ledger, language),
         message_types=display.message_type_choices(page.ledger, language),
         number=number,
