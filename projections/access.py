@@ -50,16 +50,18 @@ MANDATE = "mandate"
 PARTNER = "partner"
 
 
-def accessor_kind(owner: str, reader: str, channel: str) -> str:
+def accessor_kind(owners: frozenset[str], reader: str, channel: str) -> str:
     """Whether an opening was the owner's own, a mandate holder's or a partner app's.
 
     The channel says the way in (`portal`, `partner:<id>`, `mandate:<reader>`,
     see ebox.api.deps); a partner app is named even when a mandate holder used
-    it, since the app is what the owner consented to and may revoke.
+    it, since the app is what the owner consented to and may revoke. `owners`
+    are the owner's names as a reader: their address (``citizen:NRN``), and
+    ``owner:<mailbox id>``, which the demo's and the operator's tools record.
     """
     if channel.startswith("partner:"):
         return PARTNER
-    if channel.startswith("mandate:") or reader != owner:
+    if channel.startswith("mandate:") or reader not in owners:
         return MANDATE
     return SELF
 
@@ -124,7 +126,8 @@ class AccessView(View):
             query = query.where(e.c.notification_id < before)
         with self.reading() as session:
             rows = session.execute(query).all()
-        entries = tuple(_entry(row, owner) for row in rows[:page_size])
+        owners = frozenset({owner, f"owner:{mailbox_id}"})
+        entries = tuple(_entry(row, owners) for row in rows[:page_size])
         more = len(rows) > page_size and entries
         return AccessPage(entries, entries[-1].notification_id if more else None)
 
@@ -141,14 +144,14 @@ class AccessView(View):
             return tuple(EboxId(r.ebox_type, r.ebox_id_value) for r in session.execute(query))
 
 
-def _entry(row: Any, owner: str) -> AccessEntry:
+def _entry(row: Any, owners: frozenset[str]) -> AccessEntry:
     return AccessEntry(
         notification_id=int(row.notification_id),
         message_id=row.message_id,
         event_type=row.event_type,
         reader=row.reader,
         channel=row.channel,
-        kind=accessor_kind(owner, row.reader, row.channel),
+        kind=accessor_kind(owners, row.reader, row.channel),
         document=row.document,
         time=utc_required(row.event_time),
         sender_kbo=row.sender_kbo,

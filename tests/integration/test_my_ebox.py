@@ -174,3 +174,16 @@ def test_the_owner_sets_where_and_in_which_language_to_be_told(
     assert (mailbox.email, mailbox.language) == ("an@example.be", "fr")
     with pytest.raises(NotTheOwner):
         my_ebox.set_contact(ledger, HOLDER_NRN, CITIZEN, "other@example.be", None)
+
+
+def test_the_owner_named_by_mailbox_id_is_the_owner(ledger: Ledger, world: World) -> None:
+    """The demo and operator tools record the owner as ``owner:<mailbox id>``."""
+    letter = ledger.app.publish(world.letter(idempotency_key="a"))
+    DeliveryWorker(ledger).run_until_idle()
+    box = ledger.app.mailbox(CITIZEN.ebox_type, CITIZEN.id_value)
+    ledger.app.open_document(letter, "letter.pdf", f"owner:{box.id}", "portal")
+    catch_up(ledger)
+
+    (entry,) = my_ebox.access_history(ledger, OWNER_NRN, CITIZEN).entries
+
+    assert entry.kind == SELF
