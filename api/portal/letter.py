@@ -134,7 +134,10 @@ def _business(items: list[dict[str, Any]], language: str) -> list[tuple[str, str
     for item in items:
         name = item.get("name")
         label = display.pick(name, language) if isinstance(name, dict) else ""
-        values = ", ".join(str(v) for v in item.get("values") or [])
+        values = ", ".join(
+            display.pick(v, language) if isinstance(v, dict) else str(v)
+            for v in item.get("values") or []
+        )
         rows.append((label or str(item.get("key", "")), values))
     return rows
 

@@ -280,6 +280,19 @@ REFUSAL_TEXTS = {
     503: "The service is busy. Please try again in a moment.",
 }
 
+REFUSAL_BY_CODE = {
+    "NO_DIGITAL_USER": "You have no eBox yet.",
+    "NO_MANDATE": "You hold no mandate for this eBox.",
+    "NO_CONSENT": "This eBox gives that application no consent.",
+    "REPLY_NOT_AUTHORIZED": "The sender of this letter does not accept replies.",
+    "NO_REPLY_EBOX": "The sender cannot receive replies at the moment.",
+    "NOT_YET_SEALED": "The proof of this letter is not ready yet. Please try again in a moment.",
+}
+
+
+def refusal_text(status: int, code: str | None) -> str | None:
+    return REFUSAL_BY_CODE.get(code or "") or REFUSAL_TEXTS.get(status)
+
 
 class PortalRoute(APIRoute):
     """A portal route: refusals (of the API's rules or the domain's) answer a page, not JSON."""
@@ -301,12 +314,12 @@ class PortalRoute(APIRoute):
             except PortalRefusal as refusal:
                 return refusal_page(request, refusal.status, refusal.message)
             except ApiError as error:
-                return refusal_page(request, error.status, REFUSAL_TEXTS.get(error.status))
+                return refusal_page(request, error.status, refusal_text(error.status, error.code))
             except EboxError as error:
                 status = status_of(error)
                 if status >= 500:
                     raise
-                return refusal_page(request, status, REFUSAL_TEXTS.get(status))
+                return refusal_page(request, status, refusal_text(status, error.code))
 
         return portal_handler
 

@@ -26,6 +26,8 @@ from tests.browser import PortalDemo, chromium, eventually, portal_demo, sign_in
 
 pytestmark = pytest.mark.slow
 
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+"""The README and docs show the pages as this test sees them (regenerated on each run)."""
 SENDER_KBO = "0308357159"  # FOD Financiën, the sender of the demo's credentials
 
 
@@ -91,6 +93,12 @@ def api_bytes(demo: PortalDemo, message_id: str, attachment_id: str) -> bytes:
     return answer.content
 
 
+def screenshot(page: Any, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.set_viewport_size({"width": 1100, "height": 800})
+    page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
+
+
 def test_a_person_reads_archives_finds_and_proves_a_letter(
     browser: Any, demo: PortalDemo, tmp_path: Path
 ) -> None:
@@ -99,7 +107,10 @@ def test_a_person_reads_archives_finds_and_proves_a_letter(
     page = context.new_page()
 
     # Sign in with the embedded issuer's development page.
+    page.goto(f"{url}/sign-in?lang=en")
+    screenshot(page, "portal-sign-in.png")
     sign_in(page, url, demo.person)
+    screenshot(page, "portal-inbox.png")
     assert page.get_by_role("button", name="Sign out").is_visible()
     assert page.get_by_role("link", name="Settings").first.get_attribute("href") == "/settings"
     assert page.get_by_role("link", name="Who opened my letters").first.is_visible()
@@ -137,6 +148,7 @@ def test_a_person_reads_archives_finds_and_proves_a_letter(
 
     page.reload()
     assert page.locator("#read-status").inner_text().startswith("Read")
+    screenshot(page, "portal-letter.png")
     assert eventually(lambda: read_status_for_sender(demo, token, message_id), "sender sees Read")
     page.goto(f"{url}/inbox")
     assert int(page.locator("#unread-count strong").inner_text()) == unread_before - 1
