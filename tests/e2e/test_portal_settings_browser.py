@@ -22,7 +22,15 @@ import pytest
 from ebox.api.oidc import mint_person_token
 from ebox.api.settings import Settings
 from tests.axe import assert_accessible
-from tests.browser import PortalDemo, chromium, eventually, run_demo, sign_in
+from tests.browser import (
+    PortalDemo,
+    chromium,
+    eventually,
+    hidden_fields,
+    http_sign_in,
+    run_demo,
+    sign_in,
+)
 from tests.served import ebox_env, served
 
 pytestmark = pytest.mark.slow
@@ -222,3 +230,21 @@ def test_sign_in_inbox_and_letter_with_the_keyboard_alone(browser: Any, demo: Po
     page.keyboard.press("Enter")
     page.wait_for_url(f"{url}/signed-out")
     context.close()
+
+
+def test_the_settings_forms_need_the_csrf_token_and_a_mandate(demo: PortalDemo) -> None:
+    url = demo.server.url
+    with httpx.Client(timeout=30) as http:
+        http_sign_in(http, url, demo.person)
+        token = hidden_fields(http.get(f"{url}/settings").text)["csrf"]
+
+        forged = http.post(f"{url}/settings/partners/revoke", data={"partner": "x"})
+        assert forged.status_code == 403
+        assert partner_listing(demo) == 200  # nothing changed
+
+        elsewhere = http.post(
+            f"{url}/switch", data={"csrf": token, "ebox": "enterprise:0308357159"}
+        )
+        assert elsewhere.status_code == 403  # no mandate there: refused, as by the API
+        settings = http.get(f"{url}/settings?lang=en")
+        assert f'id="current-ebox">citizen:{demo.person}<' in settings.text
