@@ -1,4 +1,4 @@
-"""A letter in the portal, on SQLite and PostgreSQL: what it shows, what opening it records,
+"""The letter and the inbox pages, on SQLite and PostgreSQL: what they show, what opening records,
 archive, hide, reply, evidence, and which eBox it may be read from.
 
 The app is the real one (`create_app`), served to httpx in-process at its https
@@ -198,3 +198,40 @@ def test_a_person_without_an_ebox_is_told_so(portal: Portal) -> None:
     )
     assert answer.status_code == 404
     assert "You have no eBox yet." in answer.text
+
+
+# ------------------------------------------------------------------ the inbox of the same eBox
+
+
+def letters_on(portal: Portal, query: str) -> list[str]:
+    answer = portal.http.get(f"/inbox?lang=en&{query}")
+    assert answer.status_code == 200, answer.text
+    return re.findall(r'<a class="subject" href="/letters/([0-9a-f-]{36})">', answer.text)
+
+
+def test_the_inbox_filters_as_the_api_does(portal: Portal) -> None:
+    mine = {portal.tax, portal.pension, portal.repliable}
+    assert set(letters_on(portal, "")) == mine
+    assert set(letters_on(portal, "registered=1")) == {portal.tax, portal.repliable}
+    assert set(letters_on(portal, "type=PENSION")) == {portal.pension}
+    assert set(letters_on(portal, f"sender={SENDER_KBO}")) == mine
+    assert letters_on(portal, "sender=0206731645") == []
+    portal.letter(portal.pension)  # its body is its main content: now read
+    assert set(letters_on(portal, "unread=1")) == {portal.tax, portal.repliable}
+    assert letters_on(portal, "q=pensioenattest&qlang=nl") == [portal.pension]
+    assert letters_on(portal, "q=pensioenattest&qlang=fr") == []
+    page = portal.http.get("/inbox?lang=en").text
+    assert 'id="unread-count">Unread letters: <strong>2</strong>' in page
+    assert 'href="/settings"' in page and 'href="/access-history"' in page
+
+
+def test_the_inbox_pages(portal: Portal, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("ebox.api.portal.inbox.PAGE_SIZE", 2)
+    first = portal.http.get("/inbox?lang=en&registered=0").text
+    assert len(letters_on(portal, "")) == 2
+    assert 'rel="next"' in first and 'rel="prev"' not in first
+    second = portal.http.get("/inbox?lang=en&page=2").text
+    assert len(letters_on(portal, "page=2")) == 1
+    assert 'rel="prev"' in second and 'rel="next"' not in second
+    assert portal.http.get("/inbox?page=0").status_code == 400
+    assert portal.http.get("/inbox?folder=nowhere").status_code == 400
