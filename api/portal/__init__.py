@@ -10,10 +10,16 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from ebox.api.portal import inbox, letter, signin
+from ebox.api.portal import access_history, inbox, letter, settings, signin
 from ebox.api.portal.pages import STATIC, STATIC_PATH
 
-ROUTERS = [signin.router, inbox.router, letter.router]
+ROUTERS = [
+    signin.router,
+    inbox.router,
+    letter.router,
+    settings.router,
+    access_history.router,
+]
 
 
 def register(app: FastAPI) -> None:
