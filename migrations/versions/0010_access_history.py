@@ -5,16 +5,16 @@ time) and the eBoxes they may switch to; both are read from these tables,
 written by `ebox.projections.access`, never by scanning the log per request.
 A rebuild fills them again from the log.
 
-Revision ID: 0009_access_history
-Revises: 0008_key_binding
+Revision ID: 0010_access_history
+Revises: 0009_status_registered
 Create Date: 2026-12-02
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009_access_history"
-down_revision = "0008_key_binding"
+revision = "0010_access_history"
+down_revision = "0009_status_registered"
 branch_labels = None
 depends_on = None
 
