@@ -351,3 +351,49 @@ ledger_keys = Table(
     Column("first_size", BigId, nullable=True),
     Column("added_at", DateTime(timezone=True), nullable=False),
 )
+
+# --------------------------------------------------------------------------- access (0009)
+# The "access" read model (ebox.projections.access): who may see a mailbox and who opened
+# its letters, so that the portal shows a person their own access history without scanning
+# the log. `access_mailboxes` names each mailbox, `access_messages` maps a letter to its
+# mailbox, `access_events` holds every opening (Read, ContentAccessed) in log order and
+# `mandate_holders` the mandates in force, by holder (the eBoxes a person may switch to).
+access_mailboxes = Table(
+    "access_mailboxes",
+    metadata,
+    Column("mailbox_id", String(LIMITS.mailbox_id), primary_key=True),
+    Column("ebox_type", String(LIMITS.ebox_type), nullable=False),
+    Column("ebox_id_value", String(LIMITS.ebox_id_value), nullable=False),
+)
+
+access_messages = Table(
+    "access_messages",
+    metadata,
+    Column("message_id", String(LIMITS.message_id), primary_key=True),
+    Column("mailbox_id", String(LIMITS.mailbox_id), nullable=False),
+    Column("sender_kbo", String(LIMITS.kbo_number), nullable=False),
+    Column("subjects", JSON, nullable=False),
+)
+
+access_events = Table(
+    "access_events",
+    metadata,
+    Column("notification_id", BigId, primary_key=True, autoincrement=False),
+    Column("mailbox_id", String(LIMITS.mailbox_id), nullable=False),
+    Column("message_id", String(LIMITS.message_id), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("event_type", String(32), nullable=False),
+    Column("reader", String(200), nullable=False),
+    Column("channel", String(200), nullable=False),
+    Column("document", String(200), nullable=False),
+    Column("event_time", DateTime(timezone=True), nullable=False),
+    Index("access_events_mailbox_idx", "mailbox_id", "notification_id"),
+)
+
+mandate_holders = Table(
+    "mandate_holders",
+    metadata,
+    Column("holder", String(200), primary_key=True),
+    Column("mailbox_id", String(LIMITS.mailbox_id), primary_key=True),
+    Column("granted_at", DateTime(timezone=True), nullable=False),
+)

@@ -19,6 +19,7 @@ from ebox.api import (
     metrics,
     oauth,
     openapi,
+    portal,
     publication,
     reference,
     replies,
@@ -69,5 +70,6 @@ def create_app(ledger: Ledger, settings: Settings | None = None) -> FastAPI:
         admin,
     ):
         module.register(app)
+    portal.register(app)  # the My e-box pages at /, after the API's routes
     openapi.install(app)  # refusals as the error handlers answer them, not FastAPI's 422
     return app

@@ -15,6 +15,7 @@ from fastapi.responses import Response
 
 from ebox.adapters.certificate_seal import SealUnavailable, issue_certificate
 from ebox.adapters.evidence import EvidenceUnavailable, build_evidence
+from ebox.adapters.runtime import Ledger
 from ebox.adapters.transparency import NoCheckpoint, TransparencyLog
 from ebox.api.deps import (
     AUDIT,
@@ -27,12 +28,11 @@ from ebox.api.deps import (
 from ebox.api.ebox_routes import error_responses
 from ebox.api.errors import ApiError
 from ebox.api.settings import Settings
+from ebox.api.tokens import Principal
 from ebox.domain.errors import UnknownMessage
 
 
-def _party(
-    principal: CurrentPrincipal, ledger: LedgerDep, message_id: str, ebox_id: str | None
-) -> bool:
+def _party(principal: Principal, ledger: Ledger, message_id: str, ebox_id: str | None) -> bool:
     """True for the sender or the recipient side; auditors pass without being a party."""
     message = ledger.app.message(message_id)
     if principal.kind == "sender":
@@ -77,18 +77,38 @@ def evidence(
     accept: Annotated[str | None, Header()] = None,
     disclose: Annotated[bool, Query()] = False,
 ) -> Response:
-    party = _party(principal, ledger, messageId, ebox_id)
+    pdf = bool(accept and "application/pdf" in accept)
+    content = evidence_of(
+        principal, ledger, settings, messageId, ebox_id, pdf=pdf, disclose=disclose
+    )
+    return Response(content, media_type="application/pdf" if pdf else "application/json")
+
+
+def evidence_of(
+    principal: Principal,
+    ledger: Ledger,
+    settings: Settings,
+    message_id: str,
+    ebox_id: str | None,
+    *,
+    pdf: bool,
+    disclose: bool = False,
+) -> bytes:
+    """The bundle (JSON) or its sealed certificate, for a party or an auditor (the portal's too).
+
+    The certificate's issuer and seal are the operator's settings.
+    """
+    party = _party(principal, ledger, message_id, ebox_id)
     if disclose and not party:
         raise ApiError(403, "FORBIDDEN", "only the letter's parties may ask for a disclosure")
     try:
-        bundle = build_evidence(ledger, messageId, disclose=disclose)
+        bundle = build_evidence(ledger, message_id, disclose=disclose)
     except (EvidenceUnavailable, NoCheckpoint) as error:
         raise ApiError(409, "NOT_YET_SEALED", str(error)) from None
     text = bundle.to_json()
-    if accept and "application/pdf" in accept:
-        pdf = _pdf(text, TransparencyLog(ledger).vkey(), settings)
-        return Response(pdf, media_type="application/pdf")
-    return Response(text, media_type="application/json")
+    if pdf:
+        return _pdf(text, TransparencyLog(ledger).vkey(), settings)
+    return text.encode("utf-8")
 
 
 def register(app: FastAPI) -> None:

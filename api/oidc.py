@@ -104,6 +104,12 @@ class EmbeddedPersonIssuer:
     def jwks(self) -> dict[str, Any]:
         return {"keys": [self.public_jwk]}
 
+    def sign(self, claims: dict[str, Any]) -> str:
+        """Any token of this issuer (the portal's ID tokens: ebox.api.portal.oidc_client)."""
+        return jwt.encode(
+            claims, self._private, algorithm=self.algorithm, headers={"kid": self.key_id}
+        )
+
     def mint(
         self,
         nrn: str,

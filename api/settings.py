@@ -139,6 +139,18 @@ class Settings(BaseSettings):
     max_lag: int = _env("EBOX_MAX_LAG", 10_000, ge=0)
     """Events a follower may lag behind before /health says degraded."""
 
+    # ----------------------------------------------------------------- the portal (api/portal)
+    portal_oidc_issuer: str | None = _env("EBOX_PORTAL_OIDC_ISSUER")
+    """The identity provider people sign in with (its discovery document is read); unset:
+    the embedded issuer's development sign-in page (refused in production)."""
+    portal_oidc_client_id: str | None = _env("EBOX_PORTAL_OIDC_CLIENT_ID")
+    portal_oidc_client_secret: SecretStr | None = _env("EBOX_PORTAL_OIDC_CLIENT_SECRET")
+    portal_oidc_client_secret_file: Path | None = _env("EBOX_PORTAL_OIDC_CLIENT_SECRET_FILE")
+    portal_oidc_private_key_file: Path | None = _env("EBOX_PORTAL_OIDC_PRIVATE_KEY_FILE")
+    """A PEM private key: the portal authenticates to the provider with private_key_jwt."""
+    portal_idle_timeout_seconds: int = _env("EBOX_PORTAL_IDLE_TIMEOUT", 900, ge=1)
+    """A portal session unused this long is signed out."""
+
     # ----------------------------------------------------------------- operations
     log_format: Literal["json", "text"] = _env("EBOX_LOG_FORMAT", "json")
     """`ebox serve` and `ebox workers`: one JSON object a line, or text for a terminal."""
@@ -257,6 +269,18 @@ class Settings(BaseSettings):
     def legal_rule(self) -> LegalRule:
         """The rule for a registered letter's moment of receipt (status query, evidence)."""
         return LegalRule.parse(self.legal_receipt_rule, self.legal_receipt_working_days)
+
+    @property
+    def portal_client_secret(self) -> str | None:
+        """The portal's OIDC client secret from its variable or its file."""
+        value = (
+            self.portal_oidc_client_secret.get_secret_value()
+            if self.portal_oidc_client_secret
+            else None
+        )
+        return decode_text(
+            "EBOX_PORTAL_OIDC_CLIENT_SECRET", value, self.portal_oidc_client_secret_file
+        )
 
     @property
     def smtp(self) -> str | None:

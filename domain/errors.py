@@ -184,3 +184,18 @@ class ChainIntegrityError(EboxError):
         self.version = version
         self.expected = expected
         self.actual = actual
+
+
+class NoMandate(NoConsent):
+    """The person is neither the owner of the eBox nor holds a mandate for it.
+
+    Whether such an eBox exists is not said: the refusal is the same for both.
+    """
+
+    code = "NO_MANDATE"
+
+
+class NotTheOwner(NoConsent):
+    """Only the eBox's owner (for an enterprise: a person acting for it) may do this."""
+
+    code = "NOT_THE_OWNER"

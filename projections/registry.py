@@ -9,17 +9,19 @@ from __future__ import annotations
 from typing import Any
 
 from ebox.adapters.runtime import Ledger
+from ebox.projections.access import AccessProjection, AccessView
 from ebox.projections.feed import FeedProjection, FeedView
 from ebox.projections.inbox import InboxProjection, InboxView
 from ebox.projections.status import StatusProjection, StatusView
 from ebox.projections.views import View, ViewProjection
 
-PROJECTION_NAMES = ("inbox", "status", "feed")
+PROJECTION_NAMES = ("inbox", "status", "feed", "access")
 
 _TYPES: dict[str, tuple[type[View], type[ViewProjection[Any]]]] = {
     "inbox": (InboxView, InboxProjection),
     "status": (StatusView, StatusProjection),
     "feed": (FeedView, FeedProjection),
+    "access": (AccessView, AccessProjection),
 }
 
 

@@ -174,5 +174,11 @@ def _no_secrets_from_the_shell(monkeypatch: pytest.MonkeyPatch) -> None:
         "EBOX_SMTP_URL",
         "EBOX_SMTP_URL_FILE",
         "EBOX_WORKERS_METRICS_PORT",
+        "EBOX_PORTAL_OIDC_ISSUER",
+        "EBOX_PORTAL_OIDC_CLIENT_ID",
+        "EBOX_PORTAL_OIDC_CLIENT_SECRET",
+        "EBOX_PORTAL_OIDC_CLIENT_SECRET_FILE",
+        "EBOX_PORTAL_OIDC_PRIVATE_KEY_FILE",
+        "EBOX_PORTAL_IDLE_TIMEOUT",
     ):
         monkeypatch.delenv(name, raising=False)

@@ -51,6 +51,22 @@ FROM_ENVIRONMENT: list[tuple[str, str, str, Any]] = [
     ("EBOX_OAUTH_CLIENT_BURST", "2", "oauth_client_burst", 2),
     ("EBOX_OAUTH_CLIENT_PER_MINUTE", "3", "oauth_client_per_minute", 3.0),
     ("EBOX_MAX_LAG", "50", "max_lag", 50),
+    ("EBOX_PORTAL_OIDC_ISSUER", "https://idp.example", "portal_oidc_issuer", None),
+    ("EBOX_PORTAL_OIDC_CLIENT_ID", "ebox-portal", "portal_oidc_client_id", None),
+    ("EBOX_PORTAL_OIDC_CLIENT_SECRET", "s3cret", "portal_oidc_client_secret", None),
+    (
+        "EBOX_PORTAL_OIDC_CLIENT_SECRET_FILE",
+        "/run/secret",
+        "portal_oidc_client_secret_file",
+        Path("/run/secret"),
+    ),
+    (
+        "EBOX_PORTAL_OIDC_PRIVATE_KEY_FILE",
+        "/run/key.pem",
+        "portal_oidc_private_key_file",
+        Path("/run/key.pem"),
+    ),
+    ("EBOX_PORTAL_IDLE_TIMEOUT", "60", "portal_idle_timeout_seconds", 60),
     ("EBOX_FOLLOWER_ATTEMPTS", "2", "follower_attempts", 2),
     ("EBOX_FOLLOWER_BACKOFF", "0.1", "follower_backoff", 0.1),
     ("EBOX_FOLLOWER_BACKOFF_MAX", "4", "follower_backoff_max", 4.0),
@@ -142,6 +158,8 @@ def test_each_setting_is_read_from_its_variable(
         value = settings.secret(field)
     if field == "smtp_url":
         value = settings.smtp
+    if field == "portal_oidc_client_secret":
+        value = settings.portal_client_secret
     assert value == (raw if expected is None else expected)
     assert settings.model_fields_set == {field}  # read under that name, and only that one
 
