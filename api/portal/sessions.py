@@ -1,7 +1,7 @@
 """Portal sessions: server-side, behind one random cookie; CSRF tokens; idle timeout.
 
 The cookie (``ebox_portal``) holds only a random session id (256 bits); what it
-stands for stays on the server (`SessionStore`), so signing out, or the idle
+stands for stays on the server (`Sessions`: the database), so signing out, or the idle
 timeout, ends the session for good: a copied cookie opens nothing afterwards.
 The cookie is HttpOnly, SameSite=Lax, Path=/, and Secure when the public URL is
 https (behind a TLS proxy).
