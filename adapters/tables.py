@@ -17,6 +17,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Double,
     Index,
     Integer,
     LargeBinary,
@@ -396,4 +397,40 @@ mandate_holders = Table(
     Column("holder", String(200), primary_key=True),
     Column("mailbox_id", String(LIMITS.mailbox_id), primary_key=True),
     Column("granted_at", DateTime(timezone=True), nullable=False),
+)
+
+
+# --------------------------------------------------------------------------- portal sessions (0011)
+# The portal's sessions (ebox.adapters.portal_sessions), shared by every API replica: keyed
+# by the SHA-256 of the cookie's session id (the cookie is the secret, never stored), times
+# in epoch seconds. The NRN is personal data: stored because the session stands for that
+# person, never logged. The embedded issuer's one-time codes, keyed by their SHA-256 too.
+
+portal_sessions = Table(
+    "portal_sessions",
+    metadata,
+    Column("id_sha256", String(64), primary_key=True),
+    Column("csrf", String(64), nullable=False),
+    Column("created", Double, nullable=False),
+    Column("last_seen", Double, nullable=False),
+    Column("nrn", String(11), nullable=True),
+    Column("language", String(8), nullable=True),
+    Column("acting_for_type", String(16), nullable=True),
+    Column("acting_for_id", String(64), nullable=True),
+    Column("pending_state", String(64), nullable=True),
+    Column("pending_nonce", String(64), nullable=True),
+    Column("pending_verifier", String(128), nullable=True),
+    Column("pending_next", Text, nullable=True),
+    Index("portal_sessions_last_seen_idx", "last_seen"),
+)
+
+portal_signin_codes = Table(
+    "portal_signin_codes",
+    metadata,
+    Column("code_sha256", String(64), primary_key=True),
+    Column("nrn", String(11), nullable=False),
+    Column("code_challenge", Text, nullable=False),
+    Column("nonce", Text, nullable=False),
+    Column("expires", Double, nullable=False),
+    Index("portal_signin_codes_expires_idx", "expires"),
 )

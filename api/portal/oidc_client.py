@@ -9,10 +9,11 @@ Two identity providers behind one interface (`IdentityProvider`):
   ``EBOX_PORTAL_OIDC_PRIVATE_KEY_FILE``, ``private_key_jwt`` (RFC 7523).
 - `EmbeddedProvider`: the embedded issuer of the default setup. Its
   authorization endpoint is the development sign-in page
-  (``/embedded-oidc/authorize``, ebox.api.portal.signin); its codes live in this
-  process and are exchanged in-process (no HTTP hop to ourselves), with the same
-  checks as a token endpoint: one use, 60 seconds, the PKCE verifier, the
-  redirect URI.
+  (``/embedded-oidc/authorize``, ebox.api.portal.signin); its codes live in the
+  database (`SqlSignInCodes`: any replica exchanges a code another issued) and
+  are exchanged in-process (no HTTP hop to ourselves), with the same checks as
+  a token endpoint: one use (a conditional delete, so a code replayed on another
+  replica fails), 60 seconds, the PKCE verifier, the redirect URI.
 
 Either way the callback receives an ID token and verifies it the same way
 (`verified_nrn`): signature against the issuer's keys, ``iss``, ``aud`` = the
@@ -31,12 +32,12 @@ import time
 import urllib.parse
 import urllib.request
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 import jwt
 
+from ebox.adapters.portal_sessions import IssuedCode, SignInCodes
 from ebox.api.oidc import (
     PERSON_ALGORITHMS,
     EmbeddedPersonIssuer,
@@ -109,12 +110,22 @@ def verified_nrn(provider: IdentityProvider, id_token: str, nonce: str) -> str:
 # --------------------------------------------------------------------------- embedded
 
 
-@dataclass(frozen=True)
-class _Code:
-    nrn: str
-    code_challenge: str
-    nonce: str
-    expires: float
+class MemorySignInCodes:
+    """`SignInCodes` in this process's memory (a provider made without a database)."""
+
+    def __init__(self) -> None:
+        self._codes: dict[str, IssuedCode] = {}
+        self._lock = threading.Lock()
+
+    def issue(self, code: str, issued: IssuedCode, now: float) -> None:
+        with self._lock:
+            for key in [k for k, c in self._codes.items() if c.expires < now]:
+                del self._codes[key]
+            self._codes[code] = issued
+
+    def take(self, code: str) -> IssuedCode | None:
+        with self._lock:
+            return self._codes.pop(code, None)
 
 
 class EmbeddedProvider:
@@ -122,12 +133,16 @@ class EmbeddedProvider:
 
     client_id = EMBEDDED_CLIENT_ID
 
-    def __init__(self, issuer: EmbeddedPersonIssuer, settings: Settings) -> None:
+    def __init__(
+        self,
+        issuer: EmbeddedPersonIssuer,
+        settings: Settings,
+        codes: SignInCodes | None = None,
+    ) -> None:
         self._issuer = issuer
         self.issuer = issuer.issuer
         self._callback = callback_url(settings)
-        self._codes: dict[str, _Code] = {}
-        self._lock = threading.Lock()
+        self._codes: SignInCodes = codes or MemorySignInCodes()
 
     def authorization_url(self, state: str, nonce: str, code_challenge: str) -> str:
         query = urllib.parse.urlencode(
@@ -148,15 +163,11 @@ class EmbeddedProvider:
         """The person chose `nrn` on the development page: a one-time code for the callback."""
         code = secrets.token_urlsafe(32)
         now = time.time()
-        with self._lock:
-            for key in [k for k, c in self._codes.items() if c.expires < now]:
-                del self._codes[key]
-            self._codes[code] = _Code(nrn, code_challenge, nonce, now + CODE_TTL_SECONDS)
+        self._codes.issue(code, IssuedCode(nrn, code_challenge, nonce, now + CODE_TTL_SECONDS), now)
         return code
 
     def exchange(self, code: str, code_verifier: str) -> str:
-        with self._lock:
-            issued = self._codes.pop(code, None)  # one use, whatever happens next
+        issued = self._codes.take(code) if code else None  # one use, whatever happens next
         if issued is None or issued.expires < time.time():
             raise SignInFailed("unknown or expired code")
         if not secrets.compare_digest(s256(code_verifier), issued.code_challenge):

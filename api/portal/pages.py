@@ -33,6 +33,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 from starlette.datastructures import FormData
 
+from ebox.adapters.portal_sessions import SqlSessionStore
 from ebox.adapters.runtime import Ledger
 from ebox.api.consistency import consistency_timeout
 from ebox.api.consultation import Consultation
@@ -40,7 +41,7 @@ from ebox.api.deps import CONSULTATION, MailboxAccess, mailbox_access
 from ebox.api.errors import ApiError, status_of
 from ebox.api.oidc import PORTAL
 from ebox.api.portal.i18n import LANGUAGES, Gettext, choose_language, gettext_for
-from ebox.api.portal.sessions import COOKIE, CSRF_FIELD, PortalSession, SessionStore, csrf_matches
+from ebox.api.portal.sessions import COOKIE, CSRF_FIELD, PortalSession, Sessions, csrf_matches
 from ebox.api.settings import Settings
 from ebox.api.tokens import Principal
 from ebox.domain.errors import EboxError, NoDigitalUser
@@ -84,11 +85,12 @@ class PortalRefusal(Exception):
         self.message = message
 
 
-def store_of(request: Request) -> SessionStore:
-    store: SessionStore | None = getattr(request.app.state, "portal_sessions", None)
+def store_of(request: Request) -> Sessions:
+    """The app's sessions: rows of the ledger's database, shared by every API replica."""
+    store: Sessions | None = getattr(request.app.state, "portal_sessions", None)
     if store is None:
         settings: Settings = request.app.state.settings
-        store = SessionStore(settings.portal_idle_timeout_seconds)
+        store = SqlSessionStore(request.app.state.ledger.db, settings.portal_idle_timeout_seconds)
         request.app.state.portal_sessions = store
     return store
 
@@ -105,6 +107,12 @@ class Page:
     """The session was made (or replaced) by this request: its cookie is to be set."""
     form: FormData | None = None
     extra_headers: dict[str, str] = field(default_factory=dict)
+    loaded: tuple[object, ...] = ()
+    """What the session's changeable part was when read: saved at the answer if changed."""
+
+    def __post_init__(self) -> None:
+        if not self.loaded:
+            self.loaded = self.session.changeable()
 
     @property
     def settings(self) -> Settings:
@@ -115,7 +123,7 @@ class Page:
         return self.request.app.state.ledger  # type: ignore[no-any-return]
 
     @property
-    def store(self) -> SessionStore:
+    def store(self) -> Sessions:
         return store_of(self.request)
 
     # ------------------------------------------------------------------ the person
@@ -152,11 +160,13 @@ class Page:
     def sign_in(self, nrn: str) -> None:
         """Replace the anonymous session by a new one naming `nrn`."""
         self.session = self.store.replace(self.session, nrn)
+        self.loaded = self.session.changeable()
         self.fresh = True
 
     def sign_out(self) -> None:
         self.store.end(self.session)
         self.session = self.store.create(language=self.session.language)
+        self.loaded = self.session.changeable()
         self.fresh = True
 
     # ------------------------------------------------------------------ answers
@@ -199,6 +209,9 @@ class Page:
         for name, value in {**SECURITY_HEADERS, **self.extra_headers}.items():
             response.headers.setdefault(name, value)
         response.headers["Content-Language"] = self.language
+        if self.session.changeable() != self.loaded:  # another replica reads it next
+            self.store.save(self.session)
+            self.loaded = self.session.changeable()
         if self.fresh:
             response.set_cookie(
                 COOKIE,
@@ -218,8 +231,9 @@ def _page(request: Request) -> Page:
     if session is None:
         session = store.create()
     asked = request.query_params.get("lang")
-    if asked in LANGUAGES:
+    if asked in LANGUAGES and session.language != asked:
         session.language = asked
+        store.save(session)
     person_language = None
     if session.nrn is not None and session.language is None:
         person_language = _person_language(request.app.state.ledger, session.nrn)

@@ -1,7 +1,7 @@
 """Portal sessions: server-side, behind one random cookie; CSRF tokens; idle timeout.
 
 The cookie (``ebox_portal``) holds only a random session id (256 bits); what it
-stands for stays on the server (`SessionStore`), so signing out, or the idle
+stands for stays on the server (`Sessions`: the database), so signing out, or the idle
 timeout, ends the session for good: a copied cookie opens nothing afterwards.
 The cookie is HttpOnly, SameSite=Lax, Path=/, and Secure when the public URL is
 https (behind a TLS proxy).
@@ -15,10 +15,11 @@ Every POST form carries the session's CSRF token in the field ``csrf``
 (403), compared in constant time. SameSite=Lax already keeps other sites'
 POSTs from carrying the cookie; the token is the second, explicit, line.
 
-The store is per process (a dict under a lock). A deployment of several API
-replicas serves the portal with sticky sessions at the proxy, or moves this
-store to the database (the interface is `SessionStore`: get, create, replace,
-end).
+The interface is `Sessions` (get, create, replace, end, save, take_pending). The
+app's store is `ebox.adapters.portal_sessions.SqlSessionStore`: the sessions are
+rows of the ledger's database, so every API replica reads them and a restart
+signs no one out (no sticky proxy needed). `SessionStore` is the same contract
+in one process's memory (the unit tests' reference).
 """
 
 from __future__ import annotations
@@ -27,47 +28,48 @@ import hmac
 import secrets
 import threading
 import time
-from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from ebox.adapters.portal_sessions import PendingSignIn, PortalSession, token
 
 COOKIE = "ebox_portal"
 CSRF_FIELD = "csrf"
 
-
-@dataclass
-class PendingSignIn:
-    """An authorization request in flight: what the callback must find again (RFC 7636)."""
-
-    state: str
-    nonce: str
-    code_verifier: str
-    next_path: str = "/inbox"
-
-
-@dataclass
-class PortalSession:
-    session_id: str = field(repr=False)
-    csrf: str = field(repr=False)
-    created: float
-    last_seen: float
-    nrn: str | None = field(default=None, repr=False)
-    """The person signed in (national register number); None before sign-in."""
-    language: str | None = None
-    """The language chosen with ?lang=, remembered for the next pages."""
-    acting_for: tuple[str, str] | None = None
-    """(ebox type, id value) of an eBox read by mandate; None: the person's own eBox."""
-    pending: PendingSignIn | None = field(default=None, repr=False)
-
-    @property
-    def signed_in(self) -> bool:
-        return self.nrn is not None
+__all__ = [
+    "COOKIE",
+    "CSRF_FIELD",
+    "PendingSignIn",
+    "PortalSession",
+    "SessionStore",
+    "Sessions",
+    "csrf_matches",
+]
 
 
-def _token() -> str:
-    return secrets.token_urlsafe(32)
+class Sessions(Protocol):
+    """The portal's session store: what a page may ask of it."""
+
+    idle_timeout: float
+
+    def get(self, session_id: str | None, now: float | None = None) -> PortalSession | None: ...
+
+    def create(self, now: float | None = None, **values: Any) -> PortalSession: ...
+
+    def replace(self, old: PortalSession, nrn: str) -> PortalSession: ...
+
+    def end(self, session: PortalSession) -> None: ...
+
+    def save(self, session: PortalSession) -> None:
+        """Keep what a page changed in the session (language, acting_for, pending)."""
+        ...
+
+    def take_pending(self, session: PortalSession, state: str) -> PendingSignIn | None:
+        """The pending sign-in of that state, cleared (one use), or None."""
+        ...
 
 
 class SessionStore:
-    """The sessions of this process, each ended by sign-out or after `idle_timeout` unused."""
+    """`Sessions` in memory, each ended by sign-out or after `idle_timeout` unused."""
 
     def __init__(self, idle_timeout: float) -> None:
         self.idle_timeout = idle_timeout
@@ -89,9 +91,9 @@ class SessionStore:
             session.last_seen = now
             return session
 
-    def create(self, now: float | None = None, **values: object) -> PortalSession:
+    def create(self, now: float | None = None, **values: Any) -> PortalSession:
         now = time.time() if now is None else now
-        session = PortalSession(_token(), _token(), now, now, **values)  # type: ignore[arg-type]
+        session = PortalSession(token(), token(), now, now, **values)
         with self._lock:
             self._purge(now)
             self._sessions[session.session_id] = session
@@ -105,6 +107,17 @@ class SessionStore:
     def end(self, session: PortalSession) -> None:
         with self._lock:
             self._sessions.pop(session.session_id, None)
+
+    def save(self, session: PortalSession) -> None:
+        """Nothing to write: a page changes the very object this store holds."""
+
+    def take_pending(self, session: PortalSession, state: str) -> PendingSignIn | None:
+        with self._lock:
+            pending = session.pending
+            if pending is None or not secrets.compare_digest(pending.state, state):
+                return None
+            session.pending = None
+        return pending
 
     def _purge(self, now: float) -> None:
         expired = [

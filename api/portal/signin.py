@@ -24,6 +24,7 @@ import threading
 
 from fastapi import APIRouter, Request, Response
 
+from ebox.adapters.portal_sessions import SqlSignInCodes
 from ebox.api.deps import home_of
 from ebox.api.oidc import EmbeddedPersonIssuer
 from ebox.api.portal.oidc_client import (
@@ -66,7 +67,8 @@ def provider_of(request: Request) -> IdentityProvider:
                     provider = ConfiguredProvider(settings)
                 else:
                     issuer = EmbeddedPersonIssuer.load(home_of(request.app), settings)
-                    provider = EmbeddedProvider(issuer, settings)
+                    codes = SqlSignInCodes(request.app.state.ledger.db)  # any replica
+                    provider = EmbeddedProvider(issuer, settings, codes)
                 request.app.state.portal_provider = provider
     return provider
 
@@ -102,7 +104,7 @@ def sign_in(page: AnyPage, next: str | None = None) -> Response:
     pending = PendingSignIn(
         secrets.token_urlsafe(24), secrets.token_urlsafe(24), verifier, _safe_next(next)
     )
-    page.session.pending = pending
+    page.session.pending = pending  # saved with the answer (Page.finish)
     try:
         target = provider.authorization_url(pending.state, pending.nonce, challenge)
     except (OSError, SignInFailed, KeyError):
@@ -160,10 +162,9 @@ def development_sign_in_chosen(page: FormPage) -> Response:
 
 @router.get("/auth/callback")
 def callback(page: AnyPage, code: str = "", state: str = "") -> Response:
-    pending = page.session.pending
-    if pending is None or not code or not secrets.compare_digest(state, pending.state):
+    pending = page.store.take_pending(page.session, state) if code and state else None
+    if pending is None:  # none, another state, or already taken (one use, on any replica)
         raise PortalRefusal(400, "The sign-in could not be completed. Please try again.")
-    page.session.pending = None  # one use
     provider = provider_of(page.request)
     try:
         nrn = verified_nrn(provider, provider.exchange(code, pending.code_verifier), pending.nonce)
