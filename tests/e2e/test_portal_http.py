@@ -14,6 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
+from ebox.adapters.certificate_seal import DEMO_CERT, DEMO_KEY, load_sealing_identity
 from tests.browser import PortalDemo, hidden_fields, http_sign_in, portal_demo
 from tests.served import served
 
@@ -125,7 +126,16 @@ def test_sign_out_without_the_csrf_token_keeps_the_session(
 
 
 def test_the_development_sign_in_is_refused_in_production(demo: PortalDemo) -> None:
-    production = served(demo.home, env={"EBOX_ENVIRONMENT": "production"})
+    # Production refuses to start without a configured seal: give it one (made like the demo's).
+    load_sealing_identity("Test operator", demo.home)
+    production = served(
+        demo.home,
+        env={
+            "EBOX_ENVIRONMENT": "production",
+            "EBOX_SEAL_CERT_FILE": str(demo.home / DEMO_CERT),
+            "EBOX_SEAL_KEY_FILE": str(demo.home / DEMO_KEY),
+        },
+    )
     with production as server, httpx.Client(timeout=30) as http:
         start = http.get(f"{server.url}/sign-in")
         page = http.get(
