@@ -103,6 +103,8 @@ EN: Mapping[str, str] = {
     "event.Hidden": "Hidden",
     "event.Shown": "Shown again",
     "event.Expired": "Expired: content destroyed",
+    "event.Notified": "Notified by email",
+    "event.NotificationFailed": "Notification failed",
 }
 
 NL: Mapping[str, str] = {
@@ -198,6 +200,8 @@ NL: Mapping[str, str] = {
     "event.Hidden": "Verborgen",
     "event.Shown": "Opnieuw getoond",
     "event.Expired": "Verlopen: inhoud vernietigd",
+    "event.Notified": "Verwittigd per e-mail",
+    "event.NotificationFailed": "Verwittiging mislukt",
 }
 
 FR: Mapping[str, str] = {
@@ -292,6 +296,8 @@ FR: Mapping[str, str] = {
     "event.Hidden": "Masqué",
     "event.Shown": "Affiché à nouveau",
     "event.Expired": "Expiré : contenu détruit",
+    "event.Notified": "Notifié par e-mail",
+    "event.NotificationFailed": "Échec de la notification",
 }
 
 DE: Mapping[str, str] = {
@@ -387,6 +393,8 @@ DE: Mapping[str, str] = {
     "event.Hidden": "Ausgeblendet",
     "event.Shown": "Wieder angezeigt",
     "event.Expired": "Abgelaufen: Inhalt vernichtet",
+    "event.Notified": "Per E-Mail benachrichtigt",
+    "event.NotificationFailed": "Benachrichtigung fehlgeschlagen",
 }
 
 CATALOGUES: Mapping[str, Mapping[str, str]] = {"en": EN, "nl": NL, "fr": FR, "de": DE}

@@ -17,6 +17,8 @@ ETSI_EVENTS: Mapping[str, str] = {
     "Delivered": "ContentConsignment",
     "Read": "ContentHandover",
     "ContentAccessed": "ContentAccessTracking",
+    "Notified": "ConsignmentNotification",
+    "NotificationFailed": "ConsignmentNotificationFailure",
 }
 
 

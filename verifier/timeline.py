@@ -57,6 +57,20 @@ def describe(kind: str, data: Mapping[str, Any]) -> tuple[str, str | None, str |
             str(data.get("by")),
             f"channel {data.get('channel')}",
         )
+    if kind == "Notified":
+        return (
+            f"Notified: the owner was told by {data.get('channel')} ({data.get('kind')};"
+            " consignment notification)",
+            None,
+            f"address SHA-256 {data.get('address_sha256')}, mail SHA-256 {data.get('mail_sha256')}",
+        )
+    if kind == "NotificationFailed":
+        return (
+            f"Notification failed: {data.get('kind')} by {data.get('channel')}, attempt"
+            f" {data.get('attempt')} (consignment notification failure)",
+            None,
+            str(data.get("reason")),
+        )
     if kind in ("Archived", "Unarchived", "Hidden", "Shown"):
         return (kind, str(data.get("by")), None)
     if kind == "Expired":

@@ -1,0 +1,214 @@
+"""The notifier: tells a mailbox's owner by mail of a new letter, a reminder, an expiry alert.
+
+Two halves, like the lifecycle scheduler it plugs into. `NotifierScheduler`
+is a follower on the one follower engine: on a letter's Delivered it records,
+in `lifecycle_due` and in the transaction that moves its position, a
+`new_document` item due at once and a `reminder` item due EBOX_REMINDER_DAYS
+(15) later; on Sent, an `expiry_alert` item EBOX_EXPIRY_ALERT_DAYS (7) before
+the letter expires. `Notifier` is the `DueWork` handler of those three kinds:
+as of the clock's time it builds the mail (the mailbox's language, the sender
+organisation's name, a link to EBOX_PUBLIC_URL, never the content, no subject
+unless the message type says it is not sensitive), hands it to the Mailer and
+records `Notified` on the Message; a refused mail records `NotificationFailed`
+and the item comes back after a backoff (EBOX_NOTIFY_RETRY_SECONDS, doubled on
+each attempt, at most `MAX_ATTEMPTS`).
+
+Exactly once. The item is claimed by DueWork's conditional UPDATE, the mail is
+sent and `Notified` is saved, all in the claim's transaction: a second runner
+or replica waits on the claim and then finds the item done, and a restart
+finds it done. What no transaction can cover is a crash after the relay
+accepted the mail and before the commit: the item is then un-claimed and the
+mail sent again on the next run. We chose that (at least once towards SMTP,
+exactly once in the ledger) over marking the item done before sending, which
+would lose a mail on such a crash. The repeat is the very same mail: its
+Message-ID is derived from the letter and the kind (and its Date from the due
+time), so mail clients and relays that deduplicate by Message-ID show it once,
+and the outbox overwrites the same `.eml` file.
+
+A reader is not told twice: a Read closes pending reminders and alerts (the
+lifecycle scheduler), and the handler checks the letter itself before sending
+(read, expired, or a mailbox without an address: nothing is sent).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime
+from typing import Any
+from uuid import UUID, uuid5
+
+from eventsourcing.persistence import Notification
+from eventsourcing.utils import get_topic
+from sqlalchemy.orm import Session
+
+from ebox.adapters.mail import DEFAULT_FROM, MailRefused, mailer_from_env
+from ebox.adapters.runtime import Ledger
+from ebox.adapters.tables import lifecycle_due
+from ebox.domain.message import Message
+from ebox.domain.ports import Mailer
+from ebox.domain.proofs.canonical import parse_rfc3339
+from ebox.projections.follower import Follower
+from ebox.projections.lifecycle import RETRY, DueItem, Handler, utc
+from ebox.projections.notice_texts import render
+
+NEW_DOCUMENT = "new_document"
+REMINDER = "reminder"
+EXPIRY_ALERT = "expiry_alert"
+EVENT_KINDS = {
+    NEW_DOCUMENT: "newDocument",
+    REMINDER: "newDocumentReminder",
+    EXPIRY_ALERT: "documentExpirationAlert",
+}
+"""Due kinds -> the event API's names, which `Notified.kind` and the feed use."""
+CHANNEL = "email"
+DEFAULT_REMINDER_DAYS = 15
+DEFAULT_EXPIRY_ALERT_DAYS = 7
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
+_MAIL_NAMESPACE = UUID("5d1b8f0e-5c4f-4f7e-9a57-2f0c1e6d9b11")
+
+
+def _days(env: Mapping[str, str], name: str, default: int) -> timedelta:
+    return timedelta(days=int(env.get(name) or default))
+
+
+def address_sha256(address: str) -> str:
+    """The fingerprint the ledger keeps instead of the address (trimmed, lower case)."""
+    return hashlib.sha256(address.strip().lower().encode()).hexdigest()
+
+
+class NotifierScheduler(Follower):
+    """Follows Sent and Delivered, and records each letter's notifications as due work."""
+
+    name = "notifier"
+    topics = (get_topic(Message.Sent), get_topic(Message.Delivered))
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        batch_size: int | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(ledger, batch_size)
+        env = os.environ if env is None else env
+        self.reminder_after = _days(env, "EBOX_REMINDER_DAYS", DEFAULT_REMINDER_DAYS)
+        self.alert_before = _days(env, "EBOX_EXPIRY_ALERT_DAYS", DEFAULT_EXPIRY_ALERT_DAYS)
+
+    def handle(self, session: Session, notifications: Sequence[Notification]) -> None:
+        sent: dict[str, Any] = {}
+        for notification in notifications:
+            event = self.app.mapper.to_domain_event(notification)
+            message_id = str(event.originator_id)
+            if isinstance(event, Message.Sent):
+                sent[message_id] = event
+                expires = utc(parse_rfc3339(event.expires_at))
+                self._due(session, event, EXPIRY_ALERT, expires - self.alert_before)
+            elif isinstance(event, Message.Delivered):
+                facts = sent.get(message_id) or self.app.sent(message_id)
+                at = utc(event.timestamp)
+                self._due(session, facts, NEW_DOCUMENT, at)
+                self._due(session, facts, REMINDER, at + self.reminder_after)
+
+    def _due(self, session: Session, sent: Any, kind: str, due_at: datetime) -> None:
+        row = {
+            "message_id": str(sent.originator_id),
+            "kind": kind,
+            "due_at": due_at,
+            "publication_id": sent.publication_id,
+            "mailbox_id": sent.mailbox_id,
+            "attempts": 0,
+        }
+        session.execute(self.ledger.db.insert_ignore(lifecycle_due), row)
+
+
+class Notifier:
+    """The DueWork handler of the notification kinds: one mail, one event."""
+
+    def __init__(
+        self,
+        mailer: Mailer | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        env = os.environ if env is None else env
+        self.mailer = mailer_from_env(env) if mailer is None else mailer
+        self.public_url = (env.get("EBOX_PUBLIC_URL") or DEFAULT_PUBLIC_URL).rstrip("/")
+        self.sender_address = env.get("EBOX_MAIL_FROM") or DEFAULT_FROM
+
+    def handlers(self) -> dict[str, Handler]:
+        return {kind: self.handle for kind in EVENT_KINDS}
+
+    def handle(self, ledger: Ledger, session: Session, item: DueItem) -> str:
+        app = ledger.app
+        message = app.message(item.message_id)
+        if message.expired:
+            return "expired"
+        if item.kind != NEW_DOCUMENT and message.read:
+            return "read"
+        mailbox = app.repository.get(UUID(item.mailbox_id))
+        if not mailbox.email or mailbox.closed:
+            return "no address"
+        kind = EVENT_KINDS[item.kind]
+        mail = self.mail(app, message, kind, item, mailbox.email, mailbox.language)
+        try:
+            self.mailer.send(mail)
+        except MailRefused as refused:
+            attempt = int(session.execute(_attempts(item)).scalar() or 0) + 1
+            message.record_notification_failed(kind, CHANNEL, str(refused), attempt)
+            app.save(message)
+            return RETRY
+        message.record_notified(
+            kind,
+            CHANNEL,
+            address_sha256(mailbox.email),
+            hashlib.sha256(mail.as_bytes()).hexdigest(),
+            str(mail["Message-ID"]),
+        )
+        app.save(message)
+        return "notified"
+
+    def mail(
+        self,
+        app: Any,
+        message: Message,
+        kind: str,
+        item: DueItem,
+        address: str,
+        language: str | None,
+    ) -> EmailMessage:
+        """The mail for one due item: the same bytes however often it is built."""
+        sent = app.sent(item.message_id)
+        sender = app.sender(sent.sender)
+        lang = language or "en"
+        names: dict[str, str] = dict(sender.names)
+        sender_name = names.get(lang) or next(iter(names.values()), sent.sender)
+        message_type = dict(sender.message_types.get(sent.message_type, {}))
+        sensitive = bool(message_type.get("sensitive", True))
+        subjects: dict[str, str] = dict(sent.subjects or {})
+        subject = None if sensitive else (subjects.get(lang) or next(iter(subjects.values()), None))
+        text = render(
+            kind,
+            language,
+            sender=sender_name,
+            link=self.public_url + "/",
+            expires=sent.expires_at[:10],
+            subject=subject,
+        )
+        mail = EmailMessage()
+        mail["From"] = self.sender_address
+        mail["To"] = address
+        mail["Subject"] = text.subject
+        mail["Date"] = format_datetime(item.due_at)
+        mail["Message-ID"] = f"<{uuid5(_MAIL_NAMESPACE, f'{item.message_id}:{kind}')}@ebox>"
+        mail["Content-Language"] = lang
+        mail.set_content(text.body)
+        return mail
+
+
+def _attempts(item: DueItem) -> Any:
+    from sqlalchemy import select
+
+    t = lifecycle_due.c
+    return select(t.attempts).where(t.message_id == item.message_id, t.kind == item.kind)
