@@ -3,7 +3,7 @@
 Two halves, like the lifecycle scheduler it plugs into. `NotifierScheduler`
 is a follower on the one follower engine: on a letter's Delivered it records,
 in `lifecycle_due` and in the transaction that moves its position, a
-`new_document` item due at once and a `reminder` item due EBOX_REMINDER_DAYS
+`new_document` item due at once (from its receipt) and a `reminder` item due EBOX_REMINDER_DAYS
 (15) later; on Sent, an `expiry_alert` item EBOX_EXPIRY_ALERT_DAYS (7) before
 the letter expires. `Notifier` is the `DueWork` handler of those three kinds:
 as of the clock's time it builds the mail (the mailbox's language, the sender
@@ -109,7 +109,9 @@ class NotifierScheduler(Follower):
             elif isinstance(event, Message.Delivered):
                 facts = sent.get(message_id) or self.app.sent(message_id)
                 at = utc(event.timestamp)
-                self._due(session, facts, NEW_DOCUMENT, at)
+                # Due at once: from the ledger's receipt (the row exists only once delivered,
+                # and a clock read before delivery finished still finds it due).
+                self._due(session, facts, NEW_DOCUMENT, min(at, utc(facts.timestamp)))
                 self._due(session, facts, REMINDER, at + self.reminder_after)
 
     def _due(self, session: Session, sent: Any, kind: str, due_at: datetime) -> None:
@@ -202,8 +204,8 @@ class Notifier:
         mail["Subject"] = text.subject
         mail["Date"] = format_datetime(item.due_at)
         mail["Message-ID"] = f"<{uuid5(_MAIL_NAMESPACE, f'{item.message_id}:{kind}')}@ebox>"
-        mail["Content-Language"] = lang
         mail.set_content(text.body)
+        mail["Content-Language"] = lang  # after set_content, which drops Content-* headers
         return mail
 
 
