@@ -33,18 +33,27 @@ class Preferences(BaseModel):
     language: Literal["nl", "fr", "de", "en"] | None = Field(
         None, description="Language of the mails (null: English)"
     )
+    digest: bool = Field(
+        False, description="New letters told in one mail a day instead of one mail per letter"
+    )
 
 
 def _json(c: Reading) -> JSONResponse:
     mailbox = c.ledger.app.mailbox(c.access.mailbox.ebox_type, c.access.mailbox.id_value)
-    return JSONResponse({"email": mailbox.email, "language": mailbox.language})
+    return JSONResponse(
+        {
+            "email": mailbox.email,
+            "language": mailbox.language,
+            "digest": bool(getattr(mailbox, "digest", False)),
+        }
+    )
 
 
 @router.get(
     "/ebox/preferences",
     name="getPreferences_{domain}",
     response_model=Preferences,
-    summary="Extension: the eBox's notification preferences (contact address, language).",
+    summary="Extension: the eBox's notification preferences (address, language, digest).",
     responses=error_responses(400, 401, 403, 404, 503),
 )
 def get_preferences(c: Reading) -> JSONResponse:
@@ -55,7 +64,7 @@ def get_preferences(c: Reading) -> JSONResponse:
     "/ebox/preferences",
     name="putPreferences_{domain}",
     response_model=Preferences,
-    summary="Extension: set the eBox's notification preferences (contact address, language).",
+    summary="Extension: set the eBox's notification preferences (address, language, digest).",
     responses=error_responses(400, 401, 403, 404, 503),
 )
 def put_preferences(c: Reading, body: Preferences) -> JSONResponse:
@@ -72,7 +81,9 @@ def put_preferences(c: Reading, body: Preferences) -> JSONResponse:
 def set_preferences(c: Reading, body: Preferences) -> None:
     """The use case, for this eBox (the portal calls `EboxLedger.set_contact` directly)."""
     mailbox = c.access.mailbox
-    c.ledger.app.set_contact(mailbox.ebox_type, mailbox.id_value, body.email, body.language)
+    c.ledger.app.set_contact(
+        mailbox.ebox_type, mailbox.id_value, body.email, body.language, body.digest
+    )
 
 
 def register(app: FastAPI) -> None:

@@ -60,9 +60,15 @@ class OnboardingUseCases:
         ) -> None: ...
 
     def set_contact(
-        self, ebox_type: str, id_value: str, email: str | None, language: str | None
+        self,
+        ebox_type: str,
+        id_value: str,
+        email: str | None,
+        language: str | None,
+        digest: bool | None = None,
     ) -> None:
-        """Where the owner is told of a new letter, and in which language (None: not given).
+        """Where the owner is told of a new letter, in which language (None: not given), and
+        whether new letters come in one daily digest (None: unchanged).
 
         The one use case for the person (the eBox API's preferences route, the
         portal's settings page) and the operator alike; FieldRejected (400) for
@@ -73,6 +79,8 @@ class OnboardingUseCases:
         except AggregateNotFoundError:
             raise NoDigitalUser(f"{ebox_type}:{id_value} has no eBox") from None
         mailbox.set_contact(email, language)
+        if digest is not None:
+            mailbox.set_digest(digest)
         self.save(mailbox)
 
     def register_message_type_for(

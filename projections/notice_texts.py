@@ -89,6 +89,30 @@ CATALOGUE: _T = {
     },
 }
 
+DIGEST: dict[str, Text] = {
+    "nl": Text(
+        "Nieuwe documenten in uw eBox",
+        "U hebt {count} nieuwe document(en) in uw eBox, van: {senders}.\n\n"
+        "Lees ze in uw eBox: {link}\n",
+    ),
+    "fr": Text(
+        "Nouveaux documents dans votre eBox",
+        "Vous avez {count} nouveau(x) document(s) dans votre eBox, de : {senders}.\n\n"
+        "Consultez-les dans votre eBox : {link}\n",
+    ),
+    "de": Text(
+        "Neue Dokumente in Ihrer eBox",
+        "Sie haben {count} neue(s) Dokument(e) in Ihrer eBox, von: {senders}.\n\n"
+        "Lesen Sie sie in Ihrer eBox: {link}\n",
+    ),
+    "en": Text(
+        "New documents in your eBox",
+        "You have {count} new document(s) in your eBox, from: {senders}.\n\n"
+        "Read them in your eBox: {link}\n",
+    ),
+}
+"""The daily digest (a mailbox's choice): one mail for the day's new letters."""
+
 ABOUT: dict[str, str] = {
     "nl": " Onderwerp: {subject}.",
     "fr": " Objet : {subject}.",
@@ -111,4 +135,12 @@ def render(
     text = CATALOGUE[kind][lang]
     about = ABOUT[lang].format(subject=subject) if subject else ""
     body = text.body.format(sender=sender, link=link, expires=expires, about=about)
+    return Text(text.subject, body)
+
+
+def render_digest(language: str | None, *, senders: list[str], count: int, link: str) -> Text:
+    """The daily digest's subject line and body: how many letters, from whom, and the link."""
+    lang = language if language in DIGEST else DEFAULT_LANGUAGE
+    text = DIGEST[lang]
+    body = text.body.format(count=count, senders=", ".join(senders), link=link)
     return Text(text.subject, body)

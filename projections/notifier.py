@@ -25,6 +25,12 @@ Message-ID is derived from the letter and the kind (and its Date from the due
 time), so mail clients and relays that deduplicate by Message-ID show it once,
 and the outbox overwrites the same `.eml` file.
 
+The daily digest (a mailbox's choice, `Mailbox.DigestSet`): a new letter's
+item is then done as "in digest" and the mailbox's one `digest` item is due at
+the next midnight UTC; it sends one mail for every letter waiting, unread and
+unexpired, and records `Notified` (newDocument) on each, with the digest's
+SHA-256. Reminders and expiry alerts stay one mail per letter.
+
 A reader is not told twice: a Read closes pending reminders and alerts (the
 lifecycle scheduler), and the handler checks the letter itself before sending
 (read, expired, or a mailbox without an address: nothing is sent).
@@ -35,7 +41,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Any
@@ -43,6 +49,7 @@ from uuid import UUID, uuid5
 
 from eventsourcing.persistence import Notification
 from eventsourcing.utils import get_topic
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ebox.adapters.mail import DEFAULT_FROM, MailRefused, mailer_from_env
@@ -53,11 +60,13 @@ from ebox.domain.ports import Mailer
 from ebox.domain.proofs.canonical import parse_rfc3339
 from ebox.projections.follower import Follower
 from ebox.projections.lifecycle import RETRY, DueItem, Handler, utc
-from ebox.projections.notice_texts import render
+from ebox.projections.notice_texts import render, render_digest
 
 NEW_DOCUMENT = "new_document"
 REMINDER = "reminder"
 EXPIRY_ALERT = "expiry_alert"
+DIGEST = "digest"
+IN_DIGEST = "in digest"
 EVENT_KINDS = {
     NEW_DOCUMENT: "newDocument",
     REMINDER: "newDocumentReminder",
@@ -140,7 +149,7 @@ class Notifier:
         self.sender_address = env.get("EBOX_MAIL_FROM") or DEFAULT_FROM
 
     def handlers(self) -> dict[str, Handler]:
-        return {kind: self.handle for kind in EVENT_KINDS}
+        return {**{kind: self.handle for kind in EVENT_KINDS}, DIGEST: self.digest}
 
     def handle(self, ledger: Ledger, session: Session, item: DueItem) -> str:
         app = ledger.app
@@ -152,6 +161,9 @@ class Notifier:
         mailbox = app.repository.get(UUID(item.mailbox_id))
         if not mailbox.email or mailbox.closed:
             return "no address"
+        if item.kind == NEW_DOCUMENT and getattr(mailbox, "digest", False):
+            self._to_digest(ledger, session, item)
+            return IN_DIGEST
         kind = EVENT_KINDS[item.kind]
         mail = self.mail(app, message, kind, item, mailbox.email, mailbox.language)
         try:
@@ -171,6 +183,91 @@ class Notifier:
         app.save(message)
         return "notified"
 
+    def _to_digest(self, ledger: Ledger, session: Session, item: DueItem) -> None:
+        """The mailbox's digest item (one row per mailbox, reused day after day) is due at
+        the next midnight UTC after this letter; a digest already sent is due again."""
+        t = lifecycle_due.c
+        key = str(uuid5(_MAIL_NAMESPACE, f"digest:{item.mailbox_id}"))
+        due_at = datetime.combine(item.due_at.date() + timedelta(days=1), time(), UTC)
+        where = (t.message_id == key, t.kind == DIGEST)
+        row = session.execute(select(t.done_at, t.due_at).where(*where)).first()
+        if row is None:
+            row_values = {
+                "message_id": key,
+                "kind": DIGEST,
+                "due_at": due_at,
+                "publication_id": DIGEST,
+                "mailbox_id": item.mailbox_id,
+                "attempts": 0,
+            }
+            session.execute(ledger.db.insert_ignore(lifecycle_due), row_values)
+        elif row.done_at is not None:
+            session.execute(
+                update(lifecycle_due)
+                .where(*where)
+                .values(done_at=None, outcome=None, attempts=0, last_error=None, due_at=due_at)
+            )
+
+    def digest(self, ledger: Ledger, session: Session, item: DueItem) -> str:
+        """One mail for the mailbox's letters waiting in its digest; `Notified` on each."""
+        app = ledger.app
+        t = lifecycle_due.c
+        waiting = (t.mailbox_id == item.mailbox_id, t.kind == NEW_DOCUMENT, t.outcome == IN_DIGEST)
+        ids = sorted(session.execute(select(t.message_id).where(*waiting)).scalars())
+        messages = [app.message(i) for i in ids]
+        told = [m for m in messages if not m.expired and not m.read]
+        mailbox = app.repository.get(UUID(item.mailbox_id))
+        if not told or not mailbox.email or mailbox.closed:
+            session.execute(update(lifecycle_due).where(*waiting).values(outcome="not needed"))
+            return "nothing to tell"
+        lang = mailbox.language or "en"
+        senders = sorted({self._sender_name(app, app.sent(m.id).sender, lang) for m in told})
+        text = render_digest(
+            mailbox.language, senders=senders, count=len(told), link=self.public_url + "/"
+        )
+        mail_id = uuid5(_MAIL_NAMESPACE, "digest:" + ",".join(str(m.id) for m in told))
+        mail = self._envelope(mailbox.email, text.subject, item.due_at, f"<{mail_id}@ebox>", lang)
+        mail.set_content(text.body)
+        mail["Content-Language"] = lang
+        try:
+            self.mailer.send(mail)
+        except MailRefused as refused:
+            attempt = int(session.execute(_attempts(item)).scalar() or 0) + 1
+            for message in told:
+                message.record_notification_failed(
+                    EVENT_KINDS[NEW_DOCUMENT], CHANNEL, str(refused), attempt
+                )
+            app.save(*told)
+            return RETRY
+        digest = hashlib.sha256(mail.as_bytes()).hexdigest()
+        for message in told:
+            message.record_notified(
+                EVENT_KINDS[NEW_DOCUMENT],
+                CHANNEL,
+                address_sha256(mailbox.email),
+                digest,
+                str(mail["Message-ID"]),
+            )
+        app.save(*told)
+        session.execute(update(lifecycle_due).where(*waiting).values(outcome="digested"))
+        return "notified"
+
+    @staticmethod
+    def _sender_name(app: Any, kbo: str, lang: str) -> str:
+        names: dict[str, str] = dict(app.sender(kbo).names)
+        return names.get(lang) or next(iter(names.values()), kbo)
+
+    def _envelope(
+        self, to: str, subject: str, date: datetime, message_id: str, lang: str
+    ) -> EmailMessage:
+        mail = EmailMessage()
+        mail["From"] = self.sender_address
+        mail["To"] = to
+        mail["Subject"] = subject
+        mail["Date"] = format_datetime(date)
+        mail["Message-ID"] = message_id
+        return mail
+
     def mail(
         self,
         app: Any,
@@ -184,8 +281,7 @@ class Notifier:
         sent = app.sent(item.message_id)
         sender = app.sender(sent.sender)
         lang = language or "en"
-        names: dict[str, str] = dict(sender.names)
-        sender_name = names.get(lang) or next(iter(names.values()), sent.sender)
+        sender_name = self._sender_name(app, sent.sender, lang)
         message_type = dict(sender.message_types.get(sent.message_type, {}))
         sensitive = bool(message_type.get("sensitive", True))
         subjects: dict[str, str] = dict(sent.subjects or {})
@@ -198,19 +294,13 @@ class Notifier:
             expires=sent.expires_at[:10],
             subject=subject,
         )
-        mail = EmailMessage()
-        mail["From"] = self.sender_address
-        mail["To"] = address
-        mail["Subject"] = text.subject
-        mail["Date"] = format_datetime(item.due_at)
-        mail["Message-ID"] = f"<{uuid5(_MAIL_NAMESPACE, f'{item.message_id}:{kind}')}@ebox>"
+        mail_id = f"<{uuid5(_MAIL_NAMESPACE, f'{item.message_id}:{kind}')}@ebox>"
+        mail = self._envelope(address, text.subject, item.due_at, mail_id, lang)
         mail.set_content(text.body)
         mail["Content-Language"] = lang  # after set_content, which drops Content-* headers
         return mail
 
 
 def _attempts(item: DueItem) -> Any:
-    from sqlalchemy import select
-
     t = lifecycle_due.c
     return select(t.attempts).where(t.message_id == item.message_id, t.kind == item.kind)

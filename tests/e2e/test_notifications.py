@@ -104,7 +104,7 @@ def published_letter(http: TestClient, ledger: Ledger) -> str:
     person = bearer(person_token_for(http, CITIZEN.id_value))
     put = http.put(PREFERENCES, json={"email": ADDRESS, "language": "fr"}, headers=person)
     assert put.status_code == 200, put.text
-    assert put.json() == {"email": ADDRESS, "language": "fr"}
+    assert put.json() == {"email": ADDRESS, "language": "fr", "digest": False}
     published = publish(http, sender_token(http, ledger, SENDER_KBO), message_to_publish())
     assert published.status_code == 201, published.text
     return str(published.json()["messageId"])
@@ -223,3 +223,36 @@ def test_preferences_refuse_a_bad_address_or_language(ledger: Ledger, ledger_hom
         assert http.get(PREFERENCES, headers=person).json()["email"] is None
         paths = http.get("/openapi.json").json()["paths"]
         assert "put" in paths[PREFERENCES] and "get" in paths[PREFERENCES]
+
+
+def test_a_daily_digest_tells_the_days_letters_in_one_mail(
+    ledger: Ledger, ledger_home: Path, relay: Relay
+) -> None:
+    make_world(ledger)
+    with api_client(ledger, ledger_home) as http:
+        person = bearer(person_token_for(http, CITIZEN.id_value))
+        put = http.put(
+            PREFERENCES, json={"email": ADDRESS, "language": "nl", "digest": True}, headers=person
+        )
+        assert put.status_code == 200 and put.json()["digest"] is True, put.text
+        token = sender_token(http, ledger, SENDER_KBO)
+        ids = []
+        for _ in range(2):
+            published = publish(http, token, message_to_publish())
+            assert published.status_code == 201, published.text
+            ids.append(published.json()["messageId"])
+    now = datetime.now(UTC)
+    run(ledger, now)
+    assert relay.mails == []  # not one mail per letter
+    midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), UTC)
+    run(ledger, midnight + timedelta(minutes=1))
+    assert len(relay.mails) == 1
+    digest = relay.mails[0]
+    assert digest["Subject"] == "Nieuwe documenten in uw eBox"
+    assert "2 nieuwe" in digest.get_content() and "FOD Financiën" in digest.get_content()
+    run(ledger, midnight + timedelta(hours=1))  # a restart: the digest is not sent again
+    assert len(relay.mails) == 1
+    sha = hashlib.sha256(digest.as_bytes()).hexdigest()
+    for message_id in ids:
+        notified = [e for e in events_of(ledger, message_id) if type(e).__name__ == "Notified"]
+        assert [(e.kind, e.mail_sha256) for e in notified] == [("newDocument", sha)]
