@@ -28,12 +28,14 @@ from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
 
 from ebox.adapters.clock import FixedClock
-from ebox.adapters.runtime import Ledger
+from ebox.adapters.runtime import Ledger, open_ledger
 from ebox.api.feed import PAGE_KEY
 from ebox.domain.proofs.canonical import parse_rfc3339
 from ebox.projections.workers import Workers
+from ebox.verifier.etsi_events import ETSI_EVENT_BASE, etsi_event, etsi_event_uri
 from tests.auth_helpers import api_client, auditor_token, bearer, person_token_for, sender_token
 from tests.builders import CITIZEN, SENDER_KBO, make_world
+from tests.e2e.test_evidence_cli import ebox, ok
 from tests.e2e.test_publication_api import PDF, message_to_publish, publish
 
 ADDRESS = "Jan.Janssens@Example.be"
@@ -256,3 +258,32 @@ def test_a_daily_digest_tells_the_days_letters_in_one_mail(
     for message_id in ids:
         notified = [e for e in events_of(ledger, message_id) if type(e).__name__ == "Notified"]
         assert [(e.kind, e.mail_sha256) for e in notified] == [("newDocument", sha)]
+
+
+def test_the_evidence_of_a_notified_letter_verifies_and_names_the_notifications(
+    tmp_path: Path, relay: Relay
+) -> None:
+    home = tmp_path / "home"
+    ledger = open_ledger(None, home)
+    try:
+        make_world(ledger)
+        with api_client(ledger, home) as http:
+            message_id = published_letter(http, ledger)
+        relay.refuse = True
+        now = datetime.now(UTC)
+        Workers(ledger).run_until_idle(FixedClock(now))
+        relay.refuse = False
+        run(ledger, now + timedelta(days=1))
+        assert len(relay.mails) == 1
+    finally:
+        ledger.close()
+    evidence = tmp_path / "evidence.json"
+    ok(ebox(home, "evidence", message_id, "-o", str(evidence)))
+    vkey = ok(ebox(home, "ledger", "vkey")).strip()
+    report = ok(ebox(home, "verify", str(evidence), "--vkey", vkey))
+    assert report.startswith("EVIDENCE VERIFIED") and "4 events" in report
+    bundle = evidence.read_text()
+    assert '"NotificationFailed"' in bundle and '"Notified"' in bundle
+    assert etsi_event_uri("Notified") == ETSI_EVENT_BASE + "ConsignmentNotification"
+    assert etsi_event("NotificationFailed") == "ConsignmentNotificationFailure"
+    assert ADDRESS.lower() not in report.lower()
