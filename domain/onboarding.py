@@ -57,6 +57,7 @@ class OnboardingUseCases:
             validity_unit: str = "YEAR",
             validity_amount: int = 1,
             registered_mail: bool = False,
+            sensitive: bool = True,
         ) -> None: ...
 
     def set_contact(

@@ -287,3 +287,16 @@ def test_the_evidence_of_a_notified_letter_verifies_and_names_the_notifications(
     assert etsi_event_uri("Notified") == ETSI_EVENT_BASE + "ConsignmentNotification"
     assert etsi_event("NotificationFailed") == "ConsignmentNotificationFailure"
     assert ADDRESS.lower() not in report.lower()
+
+
+def test_a_message_type_marked_not_sensitive_lets_the_mail_name_the_subject(
+    ledger: Ledger, ledger_home: Path, relay: Relay
+) -> None:
+    make_world(ledger)
+    ledger.app.set_message_type_sensitivity(SENDER_KBO, "TAX", False)
+    with api_client(ledger, ledger_home) as http:
+        published_letter(http, ledger)
+    run(ledger, datetime.now(UTC))
+    (mail,) = relay.mails
+    assert "Objet : Votre avertissement." in mail.get_content()
+    assert PDF not in mail.as_bytes()
