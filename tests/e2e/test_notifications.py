@@ -14,6 +14,7 @@ gives `NotificationFailed`, and the retry after the backoff succeeds; a restart
 from __future__ import annotations
 
 import hashlib
+import os
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -28,9 +29,11 @@ from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
 
 from ebox.adapters.clock import FixedClock
+from ebox.adapters.mail import mailer_from_env
 from ebox.adapters.runtime import Ledger, open_ledger
 from ebox.api.feed import PAGE_KEY
 from ebox.domain.proofs.canonical import parse_rfc3339
+from ebox.projections.notifier import Notifier
 from ebox.projections.workers import Workers
 from ebox.verifier.etsi_events import ETSI_EVENT_BASE, etsi_event, etsi_event_uri
 from tests.auth_helpers import api_client, auditor_token, bearer, person_token_for, sender_token
@@ -300,3 +303,36 @@ def test_a_message_type_marked_not_sensitive_lets_the_mail_name_the_subject(
     (mail,) = relay.mails
     assert "Objet : Votre avertissement." in mail.get_content()
     assert PDF not in mail.as_bytes()
+
+
+@dataclass
+class CrashAfterAccept:
+    """Hands the mail to the relay, then dies before the ledger commits (the one window)."""
+
+    relay_url: str
+
+    def send(self, mail: EmailMessage) -> None:
+        mailer_from_env({"EBOX_SMTP_URL": self.relay_url}).send(mail)
+        raise SystemError("the process died after the relay accepted the mail")
+
+
+def test_a_crash_between_relay_and_commit_repeats_the_same_mail_and_records_it_once(
+    ledger: Ledger, ledger_home: Path, relay: Relay
+) -> None:
+    make_world(ledger)
+    with api_client(ledger, ledger_home) as http:
+        message_id = published_letter(http, ledger)
+    now = datetime.now(UTC)
+    crashing = Notifier(mailer=CrashAfterAccept(os.environ["EBOX_SMTP_URL"]))
+    assert Workers(ledger, notifier=crashing).run_until_idle(FixedClock(now)) == [
+        "due work (see lifecycle_due.last_error)"
+    ]
+    assert len(relay.mails) == 1
+    assert "Notified" not in [type(e).__name__ for e in events_of(ledger, message_id)]
+    run(ledger, now)  # the restart
+    first, again = relay.mails
+    assert again.as_bytes() == first.as_bytes() and again["Message-ID"] == first["Message-ID"]
+    run(ledger, now + timedelta(hours=1))
+    assert len(relay.mails) == 2
+    kinds = [type(e).__name__ for e in events_of(ledger, message_id)]
+    assert kinds.count("Notified") == 1 and "NotificationFailed" not in kinds
