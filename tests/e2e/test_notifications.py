@@ -336,3 +336,19 @@ def test_a_crash_between_relay_and_commit_repeats_the_same_mail_and_records_it_o
     assert len(relay.mails) == 2
     kinds = [type(e).__name__ for e in events_of(ledger, message_id)]
     assert kinds.count("Notified") == 1 and "NotificationFailed" not in kinds
+
+
+def test_the_operator_sets_the_contact_with_the_same_use_case(tmp_path: Path) -> None:
+    home, db = tmp_path / "home", f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+    opened = ebox(home, "admin", "mailbox", "open", "citizen", CITIZEN.id_value, "--db", db)
+    assert opened.returncode == 0, opened.stderr
+    args = ("admin", "mailbox", "contact", "citizen", CITIZEN.id_value, "--db", db)
+    ok(ebox(home, *args, "--email", ADDRESS, "--language", "de", "--digest"))
+    refused = ebox(home, *args, "--language", "xx")
+    assert refused.returncode != 0 and len(refused.stderr.strip().splitlines()) == 1
+    ledger = open_ledger(db, home)
+    try:
+        mailbox = ledger.app.mailbox("citizen", CITIZEN.id_value)
+        assert (mailbox.email, mailbox.language, mailbox.digest) == (ADDRESS, "de", True)
+    finally:
+        ledger.close()
