@@ -13,9 +13,13 @@ as the work (a rollback un-claims it), and the work itself is guarded by the
 aggregate (a Message refuses to expire twice; the event store refuses a second
 event at the same version).
 
-The notifier plugs in here: it adds its kinds (`reminder` 15 days after Sent,
-`expiry_alert` 7 days before expiry) to `LifecycleScheduler.plans` and its
-handlers to `DueWork.handlers`; a Read already closes those kinds.
+The notifier plugs in here: its own follower (`ebox.projections.notifier`)
+records its kinds (`new_document`, `reminder` 15 days after delivery,
+`expiry_alert` 7 days before expiry, a mailbox's `digest`) in the same table,
+and its handlers join `DueWork.handlers`; a Read already closes the reminder
+and the alert. A handler that recorded a failure (a refused mail's
+NotificationFailed) answers RETRY: the item is un-claimed in that same
+transaction and due again after `retry_delay`.
 """
 
 from __future__ import annotations
