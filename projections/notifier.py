@@ -44,6 +44,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, time, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
+from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid5
 
@@ -142,9 +143,11 @@ class Notifier:
         self,
         mailer: Mailer | None = None,
         env: Mapping[str, str] | None = None,
+        home: Path | None = None,
     ) -> None:
+        """Without `mailer`, the one of the settings; the outbox under `home` (the ledger's)."""
         env = os.environ if env is None else env
-        self.mailer = mailer_from_env(env) if mailer is None else mailer
+        self.mailer = mailer_from_env(env, home) if mailer is None else mailer
         self.public_url = (env.get("EBOX_PUBLIC_URL") or DEFAULT_PUBLIC_URL).rstrip("/")
         self.sender_address = env.get("EBOX_MAIL_FROM") or DEFAULT_FROM
 

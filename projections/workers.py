@@ -42,7 +42,7 @@ class Workers:
         self.sealer = Sealer(ledger)
         self.lifecycle = LifecycleScheduler(ledger)
         self.notifier_schedule = NotifierScheduler(ledger)
-        self.notifier = notifier or Notifier()
+        self.notifier = notifier or Notifier(home=ledger.home)
         self.due = DueWork(ledger, {EXPIRE: expire, SHRED: expire, **self.notifier.handlers()})
         self._stop = threading.Event()
         self.alarm = Alarm(ledger, self._stop)

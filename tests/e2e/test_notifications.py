@@ -352,3 +352,18 @@ def test_the_operator_sets_the_contact_with_the_same_use_case(tmp_path: Path) ->
         assert (mailbox.email, mailbox.language, mailbox.digest) == (ADDRESS, "de", True)
     finally:
         ledger.close()
+
+
+def test_without_a_relay_the_mail_is_an_eml_file_in_the_data_directory(
+    ledger: Ledger, ledger_home: Path
+) -> None:
+    make_world(ledger)
+    with api_client(ledger, ledger_home) as http:
+        message_id = published_letter(http, ledger)
+    run(ledger, datetime.now(UTC))
+    (written,) = (ledger_home / "outbox").glob("*.eml")
+    assert written.stat().st_mode & 0o777 == 0o600
+    mail = message_from_bytes(written.read_bytes(), policy=policy.default)
+    assert mail["To"] == ADDRESS and mail["Subject"] == "Nouveau document dans votre eBox"
+    notified = [e for e in events_of(ledger, message_id) if type(e).__name__ == "Notified"]
+    assert [e.mail_sha256 for e in notified] == [hashlib.sha256(written.read_bytes()).hexdigest()]
