@@ -159,7 +159,7 @@ class Notifier:
         message = app.message(item.message_id)
         if message.expired:
             return "expired"
-        if item.kind != NEW_DOCUMENT and message.read:
+        if message.read:  # opened before we got to it: nothing left to tell
             return "read"
         mailbox = app.repository.get(UUID(item.mailbox_id))
         if not mailbox.email or mailbox.closed:
