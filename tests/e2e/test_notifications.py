@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -367,3 +368,31 @@ def test_without_a_relay_the_mail_is_an_eml_file_in_the_data_directory(
     assert mail["To"] == ADDRESS and mail["Subject"] == "Nouveau document dans votre eBox"
     notified = [e for e in events_of(ledger, message_id) if type(e).__name__ == "Notified"]
     assert [e.mail_sha256 for e in notified] == [hashlib.sha256(written.read_bytes()).hexdigest()]
+
+
+def test_two_replicas_running_at_once_send_each_notification_once(
+    ledger: Ledger, ledger_home: Path, relay: Relay
+) -> None:
+    make_world(ledger)
+    with api_client(ledger, ledger_home) as http:
+        message_id = published_letter(http, ledger)
+    Workers(ledger).run_until_idle()  # delivered and scheduled, nothing due yet
+    now = datetime.now(UTC) + timedelta(days=15, minutes=5)  # the new document and the reminder
+    replicas = [Workers(ledger) for _ in range(2)]
+    start = threading.Barrier(2)
+
+    def replica(workers: Workers) -> None:
+        start.wait()
+        workers.due.run(FixedClock(now))
+
+    threads = [threading.Thread(target=replica, args=(w,)) for w in replicas]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(m["Subject"] for m in relay.mails) == [
+        "Nouveau document dans votre eBox",
+        "Rappel : document non lu dans votre eBox",
+    ]
+    kinds = [e.kind for e in events_of(ledger, message_id) if type(e).__name__ == "Notified"]
+    assert sorted(kinds) == ["newDocument", "newDocumentReminder"]
