@@ -164,6 +164,18 @@ class Settings(BaseSettings):
     smtp_url: SecretStr | None = _env("EBOX_SMTP_URL")
     """Notification mail relay, e.g. smtp://user:password@relay:587 (may hold a password)."""
     smtp_url_file: Path | None = _env("EBOX_SMTP_URL_FILE")
+    smtp_username: str | None = _env("EBOX_SMTP_USERNAME")
+    """The relay's login (ebox.adapters.mail); overrides a user part of the URL."""
+    smtp_password: SecretStr | None = _env("EBOX_SMTP_PASSWORD")
+    smtp_password_file: Path | None = _env("EBOX_SMTP_PASSWORD_FILE")
+    mail_from: str | None = _env("EBOX_MAIL_FROM")
+    """The From of notification mails; unset: eBox <noreply@ebox.invalid>."""
+    reminder_days: int = _env("EBOX_REMINDER_DAYS", 15, ge=1)
+    """Days after delivery an unread letter's reminder is mailed (ebox.projections.notifier)."""
+    expiry_alert_days: int = _env("EBOX_EXPIRY_ALERT_DAYS", 7, ge=1)
+    """Days before expiry an unread letter's alert is mailed."""
+    notify_retry_seconds: Seconds = _env("EBOX_NOTIFY_RETRY_SECONDS", 300.0)
+    """Backoff after a refused mail, doubled on each attempt (at most a day)."""
     witness_policy: Path | None = _env("EBOX_WITNESS_POLICY")
     """A witness policy file: which witnesses must cosign checkpoints."""
     tsa_url: str | None = _env("EBOX_TSA_URL")
@@ -228,8 +240,10 @@ class Settings(BaseSettings):
                 check_database_url(url)
             except ValueError as error:
                 raise ValueError(f"EBOX_DATABASE_URL_FILE: {error}") from None
-        if self.smtp is not None and "://" not in self.smtp:
-            raise ValueError("EBOX_SMTP_URL: not a URL (smtp://host:port)")
+        if self.smtp is not None:
+            from ebox.adapters.mail import parse_smtp_url
+
+            parse_smtp_url(self.smtp)
         if self.production and (self.seal_cert_file is None or self.seal_key_file is None):
             raise ValueError(
                 "EBOX_SEAL_CERT_FILE and EBOX_SEAL_KEY_FILE: required when "

@@ -1,4 +1,4 @@
-"""`ebox admin mailbox open|close|import`: eBoxes, one by one or by the hundred thousand.
+"""`ebox admin mailbox open|contact|close|import`: eBoxes, one by one or by the hundred thousand.
 
 The import reads and checks the whole file first (ebox.adapters.mailbox_file):
 a bad row is reported by its line number and nothing of that file is opened.
@@ -46,7 +46,9 @@ bad row is reported by its line number and nothing is imported. Mailboxes
 already open (or closed) are skipped and counted: a re-run is safe.
 """
 
-mailbox_app = typer.Typer(help="Mailboxes (eBoxes): open, close, import.", no_args_is_help=True)
+mailbox_app = typer.Typer(
+    help="Mailboxes (eBoxes): open, contact, close, import.", no_args_is_help=True
+)
 
 
 @mailbox_app.command("open")
@@ -68,6 +70,33 @@ def mailbox_open(
         as_json,
         f"eBox {ebox_type}:{number} opened",
         {"ebox_type": ebox_type, "id_value": number, "mailbox_id": mailbox_id},
+    )
+
+
+@mailbox_app.command("contact")
+def mailbox_contact(
+    ebox_type: EboxType,
+    id_value: EboxIdArg,
+    email: Annotated[str | None, typer.Option("--email", help="Where to notify.")] = None,
+    language: Annotated[
+        str | None, typer.Option("--language", help="nl, fr, de or en", metavar="nl|fr|de|en")
+    ] = None,
+    digest: Annotated[
+        bool | None,
+        typer.Option("--digest/--no-digest", help="One mail a day for new letters."),
+    ] = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Set an eBox's notification address, language and digest (the person's preferences route
+    and the portal use the same use case)."""
+    number = ebox_id(ebox_type, id_value)
+    with ledger_for(db) as ledger:
+        ledger.app.set_contact(ebox_type, number, email, language, digest)
+    done(
+        as_json,
+        f"eBox {ebox_type}:{number}: contact set",
+        {"ebox_type": ebox_type, "id_value": number, "language": language, "digest": digest},
     )
 
 

@@ -204,7 +204,7 @@ def workers(
     failing parks alone (see `ebox projections status`); with --once that exits 1.
     Logs each follower's progress every $EBOX_WORKERS_PROGRESS_SECONDS (60), and
     serves its counters on $EBOX_WORKERS_METRICS_PORT/metrics when that is set.
-    Due work (expiry) runs on the system clock, or as of `--now`.
+    Due work (expiry, notification mails) runs on the system clock, or as of `--now`.
     """
     import signal
 

@@ -199,11 +199,22 @@ class EboxLedger(OnboardingUseCases, PublicationUseCases, ReplyUseCases, Applica
         validity_unit: str = "YEAR",
         validity_amount: int = 1,
         registered_mail: bool = False,
+        sensitive: bool = True,
     ) -> None:
+        """`sensitive` (the default): notification mails never name its letters' subjects."""
         sender = self.sender(kbo_number)
         sender.register_message_type(
             message_type_id, names, validity_unit, validity_amount, registered_mail
         )
+        if not sensitive:
+            sender.set_message_type_sensitivity(message_type_id, False)
+        self.save(sender)
+
+    def set_message_type_sensitivity(
+        self, kbo_number: str, message_type_id: str, sensitive: bool
+    ) -> None:
+        sender = self.sender(kbo_number)
+        sender.set_message_type_sensitivity(message_type_id, sensitive)
         self.save(sender)
 
     # Mailboxes.

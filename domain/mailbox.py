@@ -36,6 +36,7 @@ class Mailbox(ChainedAggregate):
             mailbox.closed = False
             mailbox.email = None
             mailbox.language = None
+            mailbox.digest = False
 
     class EncryptionKeyAdded(ChainedAggregate.Event):
         fingerprint: str
@@ -53,6 +54,14 @@ class Mailbox(ChainedAggregate):
         def apply(self, mailbox: Mailbox) -> None:
             mailbox.email = self.email
             mailbox.language = self.language
+
+    class DigestSet(ChainedAggregate.Event):
+        """New letters told in one mail a day (`daily`), or one mail per letter."""
+
+        daily: bool
+
+        def apply(self, mailbox: Mailbox) -> None:
+            mailbox.digest = self.daily
 
     class PartnerConsentGranted(ChainedAggregate.Event):
         partner_id: str
@@ -94,6 +103,7 @@ class Mailbox(ChainedAggregate):
         closed: bool
         email: str | None
         language: str | None
+        digest: bool
 
     @classmethod
     def open(cls, ebox_type: str, id_value: str) -> Mailbox:
@@ -113,6 +123,11 @@ class Mailbox(ChainedAggregate):
         self.trigger_event(
             self.ContactSet, email=checked_email(email), language=checked_language(language)
         )
+
+    def set_digest(self, daily: bool) -> None:
+        self.require_open()
+        if getattr(self, "digest", False) != daily:
+            self.trigger_event(self.DigestSet, daily=daily)
 
     def grant_partner_consent(self, partner_id: str) -> None:
         self.require_open()

@@ -138,6 +138,29 @@ class Message(ChainedAggregate):
         by: str
         channel: str
 
+    class Notified(ChainedAggregate.Event):
+        """The owner was told by mail (ConsignmentNotification).
+
+        `kind` is the event API's word (newDocument, newDocumentReminder,
+        documentExpirationAlert); `address_sha256` the SHA-256 hex of the
+        normalised address, never the address; `mail_sha256` that of the mail
+        as sent; `mail_id` its Message-ID, the same for every attempt.
+        """
+
+        kind: str
+        channel: str
+        address_sha256: str
+        mail_sha256: str
+        mail_id: str
+
+    class NotificationFailed(ChainedAggregate.Event):
+        """An attempt to tell the owner failed (ConsignmentNotificationFailure); retried."""
+
+        kind: str
+        channel: str
+        reason: str
+        attempt: int
+
     class Expired(ChainedAggregate.Event):
         """Validity or retention ended: wrapped keys and ciphertexts destroyed.
 
@@ -218,6 +241,25 @@ class Message(ChainedAggregate):
     def record_reply(self, reply_message_id: str, by: str, channel: str) -> None:
         self.require_replyable()
         self.trigger_event(self.Replied, reply_message_id=reply_message_id, by=by, channel=channel)
+
+    def record_notified(
+        self, kind: str, channel: str, address_sha256: str, mail_sha256: str, mail_id: str
+    ) -> None:
+        self.trigger_event(
+            self.Notified,
+            kind=kind,
+            channel=channel,
+            address_sha256=address_sha256,
+            mail_sha256=mail_sha256,
+            mail_id=mail_id,
+        )
+
+    def record_notification_failed(
+        self, kind: str, channel: str, reason: str, attempt: int
+    ) -> None:
+        self.trigger_event(
+            self.NotificationFailed, kind=kind, channel=channel, reason=reason, attempt=attempt
+        )
 
     def expire(self, reason: str, due_at: str | None = None) -> None:
         if self.expired:

@@ -18,7 +18,7 @@ from eventsourcing.persistence import IntegrityError
 from nacl.public import PrivateKey
 
 from ebox.domain.client_record import OAuthClientRecord
-from ebox.domain.errors import PartnerAlreadyRegistered, UnknownPartner
+from ebox.domain.errors import NoDigitalUser, PartnerAlreadyRegistered, UnknownPartner
 from ebox.domain.ids import checked_ebox_id, client_aggregate_id, mailbox_id, partner_aggregate_id
 from ebox.domain.mailbox import Mailbox, checked_email, checked_language
 from ebox.domain.partner import Partner
@@ -57,7 +57,32 @@ class OnboardingUseCases:
             validity_unit: str = "YEAR",
             validity_amount: int = 1,
             registered_mail: bool = False,
+            sensitive: bool = True,
         ) -> None: ...
+
+    def set_contact(
+        self,
+        ebox_type: str,
+        id_value: str,
+        email: str | None,
+        language: str | None,
+        digest: bool | None = None,
+    ) -> None:
+        """Where the owner is told of a new letter, in which language (None: not given), and
+        whether new letters come in one daily digest (None: unchanged).
+
+        The one use case for the person (the eBox API's preferences route, the
+        portal's settings page) and the operator alike; FieldRejected (400) for
+        an address or a language the mailbox refuses.
+        """
+        try:
+            mailbox = self.repository.get(mailbox_id(ebox_type, id_value))
+        except AggregateNotFoundError:
+            raise NoDigitalUser(f"{ebox_type}:{id_value} has no eBox") from None
+        mailbox.set_contact(email, language)
+        if digest is not None:
+            mailbox.set_digest(digest)
+        self.save(mailbox)
 
     def register_message_type_for(
         self,

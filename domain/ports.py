@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
+from email.message import EmailMessage
 from typing import Protocol
 from uuid import UUID
 
@@ -120,3 +121,13 @@ class LedgerStores(Protocol):
 
     def unit_of_work(self) -> AbstractContextManager[object]:
         """One transaction around stores and event saves made inside it."""
+
+
+class Mailer(Protocol):
+    """Sends one notification mail (SMTP, or the `.eml` outbox of the embedded default).
+
+    `send` returns once the mail is accepted; it raises `MailRefused`
+    (ebox.adapters.mail) with a reason naming no address when it was not.
+    """
+
+    def send(self, mail: EmailMessage) -> None: ...

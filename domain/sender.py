@@ -83,6 +83,19 @@ class SenderOrganization(ChainedAggregate):
                 "registered_mail": self.registered_mail,
             }
 
+    class MessageTypeSensitivitySet(ChainedAggregate.Event):
+        """Whether mail notifications may name a letter's subject (never when sensitive).
+
+        A message type without this event is sensitive: notifications name only the
+        sender organisation.
+        """
+
+        message_type_id: str
+        sensitive: bool
+
+        def apply(self, sender: SenderOrganization) -> None:
+            sender.message_types[self.message_type_id]["sensitive"] = self.sensitive
+
     if TYPE_CHECKING:  # state set by the events' apply(); not dataclass fields
         kbo_number: str
         names: dict[str, str]
@@ -145,6 +158,13 @@ class SenderOrganization(ChainedAggregate):
             validity_unit=validity_unit,
             validity_amount=validity_amount,
             registered_mail=registered_mail,
+        )
+
+    def set_message_type_sensitivity(self, message_type_id: str, sensitive: bool) -> None:
+        if message_type_id not in self.message_types:
+            raise UnknownMessageType(f"no message type {message_type_id} for {self.kbo_number}")
+        self.trigger_event(
+            self.MessageTypeSensitivitySet, message_type_id=message_type_id, sensitive=sensitive
         )
 
     # Queries used as guards by the application.

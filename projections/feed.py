@@ -8,7 +8,9 @@ remembers the last number it saw never misses or repeats an event, and a
 rebuild assigns the very same numbers again.
 
 A `newDocument` is appended when a message is Delivered, a `readDocument` when
-it is Read. Both carry what the event API's `EboxEnterpriseDocumentEvent`
+it is Read, a `newDocumentReminder` or `documentExpirationAlert` when the
+notifier recorded that it told the owner (`Notified` of that kind). Each
+carries what the event API's `EboxEnterpriseDocumentEvent`
 requires (messageId, receiptDate, expirationDate, registeredMail) and its
 optional message type, sender and subject; the facts come from the message's
 Sent event, kept in `feed_messages` until they are needed.
@@ -51,6 +53,7 @@ from ebox.projections.views import (
 
 NEW_DOCUMENT = "newDocument"
 READ_DOCUMENT = "readDocument"
+NOTIFIED_KINDS = ("newDocumentReminder", "documentExpirationAlert")
 MAX_FEED_PAGE_SIZE = 1000
 
 
@@ -142,7 +145,9 @@ def _event(row: Any) -> FeedEvent:
 
 class FeedProjection(ViewProjection[FeedView]):
     name = "feed"
-    topics = tuple(get_topic(cls) for cls in (Message.Sent, Message.Delivered, Message.Read))
+    topics = tuple(
+        get_topic(cls) for cls in (Message.Sent, Message.Delivered, Message.Read, Message.Notified)
+    )
 
     def apply(self, session: Session, items: Sequence[tuple[Any, Tracking]]) -> None:
         _FeedWriter(session, items).write()
@@ -166,6 +171,7 @@ class _FeedWriter:
                 Message.Sent: self.sent,
                 Message.Delivered: self.delivered,
                 Message.Read: lambda e, t: self.append(READ_DOCUMENT, e, t),
+                Message.Notified: self.notified,
             },
             self.items,
         )
@@ -204,6 +210,11 @@ class _FeedWriter:
         self.messages.update(message_id, receipt_date=event.timestamp)
         self.facts[message_id] = {**self.facts[message_id], "receipt_date": event.timestamp}
         self.append(NEW_DOCUMENT, event, tracking)
+
+    def notified(self, event: Any, tracking: Tracking) -> None:
+        """A reminder or an expiry alert sent (the newDocument itself is the Delivered)."""
+        if event.kind in NOTIFIED_KINDS:
+            self.append(event.kind, event, tracking)
 
     def append(self, event_type: str, event: Any, tracking: Tracking) -> None:
         facts = self.facts[str(event.originator_id)]

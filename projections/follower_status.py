@@ -16,7 +16,7 @@ from ebox.projections.faults import faults
 from ebox.projections.follower import latest_notification_id
 from ebox.projections.runner import PROJECTION_NAMES
 
-FOLLOWER_NAMES = ("delivery", *PROJECTION_NAMES, "lifecycle", "sealer")
+FOLLOWER_NAMES = ("delivery", *PROJECTION_NAMES, "lifecycle", "notifier", "sealer")
 
 
 @dataclass(frozen=True)

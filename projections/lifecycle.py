@@ -13,9 +13,13 @@ as the work (a rollback un-claims it), and the work itself is guarded by the
 aggregate (a Message refuses to expire twice; the event store refuses a second
 event at the same version).
 
-The notifier plugs in here: it adds its kinds (`reminder` 15 days after Sent,
-`expiry_alert` 7 days before expiry) to `LifecycleScheduler.plans` and its
-handlers to `DueWork.handlers`; a Read already closes those kinds.
+The notifier plugs in here: its own follower (`ebox.projections.notifier`)
+records its kinds (`new_document`, `reminder` 15 days after delivery,
+`expiry_alert` 7 days before expiry, a mailbox's `digest`) in the same table,
+and its handlers join `DueWork.handlers`; a Read already closes the reminder
+and the alert. A handler that recorded a failure (a refused mail's
+NotificationFailed) answers RETRY: the item is un-claimed in that same
+transaction and due again after `retry_delay`.
 """
 
 from __future__ import annotations
@@ -51,6 +55,12 @@ CLOSED_BY_READ = ("reminder", "expiry_alert")
 """Kinds that a first opening makes pointless (the notifier's)."""
 MAX_ATTEMPTS = 5
 """Failed attempts after which an item is left for an operator (`last_error` says why)."""
+RETRY = "retry"
+"""A handler's outcome when its work failed in a way it recorded (a refused mail): the
+item is un-claimed in the same transaction, due again after a backoff."""
+RETRY_SETTING = "EBOX_NOTIFY_RETRY_SECONDS"
+DEFAULT_RETRY_SECONDS = 300
+MAX_RETRY_DELAY = timedelta(days=1)
 RETENTION_SETTING = "EBOX_CLOSED_MAILBOX_RETENTION_DAYS"
 DEFAULT_RETENTION_DAYS = 90
 
@@ -59,6 +69,13 @@ def closed_mailbox_retention(env: Mapping[str, str] | None = None) -> timedelta:
     """How long a closed mailbox's letters are kept before they are shredded."""
     env = os.environ if env is None else env
     return timedelta(days=int(env.get(RETENTION_SETTING) or DEFAULT_RETENTION_DAYS))
+
+
+def retry_delay(attempts: int, env: Mapping[str, str] | None = None) -> timedelta:
+    """The backoff before attempt `attempts + 1`: the base doubled each time, at most a day."""
+    env = os.environ if env is None else env
+    base = timedelta(seconds=float(env.get(RETRY_SETTING) or DEFAULT_RETRY_SECONDS))
+    return min(base * (2 ** max(0, attempts - 1)), MAX_RETRY_DELAY)
 
 
 def utc(moment: datetime) -> datetime:
@@ -226,15 +243,20 @@ class DueWork:
             if not items:
                 return DueRun(done, failed)
             for item in items:
-                outcome = self.do(item)
+                outcome = self.do(item, now)
                 if outcome is None:
                     failed += 1
                     skipped.add((item.message_id, item.kind))
                 elif outcome != "":
                     done += 1
 
-    def do(self, item: DueItem) -> str | None:
-        """One item: its outcome; "" when another runner had it; None when it failed."""
+    def do(self, item: DueItem, now: datetime | None = None) -> str | None:
+        """One item: its outcome; "" when another runner had it; None when it failed.
+
+        A handler that answers RETRY has recorded its failure (an event) in this
+        transaction; the item is un-claimed with it, due again after `retry_delay`
+        from `now` (the clock's time), and counts as failed.
+        """
         t = lifecycle_due.c
         try:
             with self.ledger.db.write() as session:
@@ -247,6 +269,27 @@ class DueWork:
                 if claimed.rowcount != 1:
                     return ""
                 outcome = self.handlers[item.kind](self.ledger, session, item)
+                if outcome == RETRY:
+                    attempts = int(
+                        session.execute(
+                            select(t.attempts).where(
+                                t.message_id == item.message_id, t.kind == item.kind
+                            )
+                        ).scalar()
+                        or 0
+                    )
+                    session.execute(
+                        update(lifecycle_due)
+                        .where(t.message_id == item.message_id, t.kind == item.kind)
+                        .values(
+                            done_at=None,
+                            outcome=None,
+                            attempts=attempts + 1,
+                            due_at=utc(now or datetime.now(UTC)) + retry_delay(attempts + 1),
+                            last_error=RETRY,
+                        )
+                    )
+                    return None
                 session.execute(
                     update(lifecycle_due)
                     .where(t.message_id == item.message_id, t.kind == item.kind)

@@ -17,7 +17,8 @@ from ebox.adapters.runtime import Ledger
 from ebox.domain.ports import Clock
 from ebox.projections.delivery import DeliveryWorker
 from ebox.projections.follower import Follower
-from ebox.projections.lifecycle import DueWork, LifecycleScheduler
+from ebox.projections.lifecycle import EXPIRE, SHRED, DueWork, LifecycleScheduler, expire
+from ebox.projections.notifier import Notifier, NotifierScheduler
 from ebox.projections.runner import PROJECTION_NAMES, ViewRunner
 from ebox.projections.sealer import Sealer
 from ebox.projections.supervisor import FollowerLoop, RetryPolicy
@@ -29,22 +30,27 @@ log = logging.getLogger("ebox.workers")
 
 
 class Workers:
-    """Delivery, the read models and the sealer, each in its own supervised loop."""
+    """Delivery, read models, lifecycle, notifier and sealer, each in its own loop."""
 
-    def __init__(self, ledger: Ledger, policy: RetryPolicy | None = None) -> None:
+    def __init__(
+        self, ledger: Ledger, policy: RetryPolicy | None = None, notifier: Notifier | None = None
+    ) -> None:
         self.ledger = ledger
         self.policy = policy or RetryPolicy.from_env()
         self.delivery = DeliveryWorker(ledger)
         self.views = ViewRunner(ledger)
         self.sealer = Sealer(ledger)
         self.lifecycle = LifecycleScheduler(ledger)
-        self.due = DueWork(ledger)
+        self.notifier_schedule = NotifierScheduler(ledger)
+        self.notifier = notifier or Notifier(home=ledger.home)
+        self.due = DueWork(ledger, {EXPIRE: expire, SHRED: expire, **self.notifier.handlers()})
         self._stop = threading.Event()
         self.alarm = Alarm(ledger, self._stop)
         followers: list[Follower] = [
             self.delivery,
             *(self.views.follower(name) for name in PROJECTION_NAMES),
             self.lifecycle,
+            self.notifier_schedule,
             self.sealer,
         ]
         self.loops = {

@@ -57,16 +57,19 @@ def describe(kind: str, data: Mapping[str, Any]) -> tuple[str, str | None, str |
             str(data.get("by")),
             f"channel {data.get('channel')}",
         )
-    if kind in ("Notified", "NotificationFailed"):
-        notice = data.get("kind") or data.get("notification")
+    if kind == "Notified":
         return (
-            f"Notified: {notice} (consignment notification)"
-            if kind == "Notified"
-            else f"Notification failed: {notice} (consignment notification failure)",
+            f"Notified: the owner was told by {data.get('channel')} ({data.get('kind')};"
+            " consignment notification)",
             None,
-            f"channel {data.get('channel')}"
-            if kind == "Notified"
-            else str(data.get("reason") or "no reason recorded"),
+            f"address SHA-256 {data.get('address_sha256')}, mail SHA-256 {data.get('mail_sha256')}",
+        )
+    if kind == "NotificationFailed":
+        return (
+            f"Notification failed: {data.get('kind')} by {data.get('channel')}, attempt"
+            f" {data.get('attempt')} (consignment notification failure)",
+            None,
+            str(data.get("reason")),
         )
     if kind in ("Archived", "Unarchived", "Hidden", "Shown"):
         return (kind, str(data.get("by")), None)

@@ -25,6 +25,7 @@ from ebox.projections.faults import clear_fault, fault_of, record_fault
 from ebox.projections.follower import latest_notification_id, set_position
 from ebox.projections.inbox import InboxProjection
 from ebox.projections.lifecycle import LifecycleScheduler
+from ebox.projections.notifier import NotifierScheduler
 from ebox.projections.runner import ProjectionTimeout, ViewRunner, wait_until_position
 from ebox.projections.sealer import Sealer
 from ebox.projections.workers import RetryPolicy, Workers
@@ -267,6 +268,7 @@ def test_health_is_degraded_when_a_lag_exceeds_the_bound(
     DeliveryWorker(ledger).run_until_idle()
     ViewRunner(ledger).run_until_idle()
     LifecycleScheduler(ledger).run_until_idle()
+    NotifierScheduler(ledger).run_until_idle()
     late = latest_notification_id(ledger)
     with ledger.db.write() as session:  # the sealer has sealed nothing yet
         set_position(session, "sealer", 0)

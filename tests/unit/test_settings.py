@@ -83,6 +83,13 @@ FROM_ENVIRONMENT: list[tuple[str, str, str, Any]] = [
     ("EBOX_WORKERS_METRICS_PORT", "9100", "workers_metrics_port", 9100),
     ("EBOX_SMTP_URL", "smtp://relay.example:587", "smtp_url", None),
     ("EBOX_SMTP_URL_FILE", "URL_FILE", "smtp_url_file", "URL_FILE"),
+    ("EBOX_SMTP_USERNAME", "mailer", "smtp_username", "mailer"),
+    ("EBOX_SMTP_PASSWORD", "s3cret", "smtp_password", None),
+    ("EBOX_SMTP_PASSWORD_FILE", "URL_FILE", "smtp_password_file", "URL_FILE"),
+    ("EBOX_MAIL_FROM", "eBox <mail@ebox.example>", "mail_from", "eBox <mail@ebox.example>"),
+    ("EBOX_REMINDER_DAYS", "10", "reminder_days", 10),
+    ("EBOX_EXPIRY_ALERT_DAYS", "3", "expiry_alert_days", 3),
+    ("EBOX_NOTIFY_RETRY_SECONDS", "60", "notify_retry_seconds", 60.0),
     (
         "EBOX_WITNESS_POLICY",
         "/etc/ebox/witnesses.txt",
@@ -160,6 +167,8 @@ def test_each_setting_is_read_from_its_variable(
         value = settings.smtp
     if field == "portal_oidc_client_secret":
         value = settings.portal_client_secret
+    if field == "smtp_password":
+        value = value.get_secret_value()
     assert value == (raw if expected is None else expected)
     assert settings.model_fields_set == {field}  # read under that name, and only that one
 
