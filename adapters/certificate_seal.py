@@ -22,10 +22,8 @@ The private key is never stored in the database.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
-import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -35,9 +33,6 @@ from ebox.adapters.home import PRIVATE_FILE, data_dir, private_directory
 
 if TYPE_CHECKING:
     from pyhanko.sign.signers import SimpleSigner
-
-    from ebox.verifier.certificate_facts import Issuer
-    from ebox.verifier.findings import BundleReport
 
 BUNDLE_ATTACHMENT = "evidence.json"
 DEMO_OPERATOR = "eBox ledger (demo operator)"
@@ -221,35 +216,3 @@ def seal_certificate(
     )
     out = signers.sign_pdf(writer, metadata, signer=identity.signer())
     return out.getvalue()
-
-
-def issue_certificate(
-    report: BundleReport,
-    bundle: bytes,
-    identity: SealingIdentity,
-    issuer: Issuer,
-    *,
-    bundle_name: str = BUNDLE_ATTACHMENT,
-    language: str | None = None,
-) -> bytes:
-    """The sealed certificate of a verified bundle: rendered, bundle attached, sealed.
-
-    One function for the CLI and the API, so both print the same issuer and
-    labels and seal the same way.
-    """
-    from ebox.verifier.certificate import render_certificate
-    from ebox.verifier.certificate_facts import labels_of
-
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "certificate.pdf"
-        render_certificate(
-            report,
-            path,
-            bundle_name=bundle_name,
-            bundle_sha256=hashlib.sha256(bundle).hexdigest(),
-            language=language,
-            issuer=issuer,
-            labels=labels_of(bundle),
-        )
-        pdf = path.read_bytes()
-    return seal_certificate(pdf, bundle, identity, operator=issuer.name, location="Brussels")

@@ -13,10 +13,11 @@ from typing import Annotated
 from fastapi import APIRouter, FastAPI, Header, Query
 from fastapi.responses import Response
 
-from ebox.adapters.certificate_seal import SealUnavailable, issue_certificate
+from ebox.adapters.certificate_seal import SealUnavailable
 from ebox.adapters.evidence import EvidenceUnavailable, build_evidence
 from ebox.adapters.runtime import Ledger
 from ebox.adapters.transparency import NoCheckpoint, TransparencyLog
+from ebox.api.certificates import issue_certificate
 from ebox.api.deps import (
     AUDIT,
     CurrentPrincipal,

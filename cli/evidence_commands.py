@@ -155,7 +155,8 @@ def _write_private(path: Path, content: bytes) -> None:
 
 def _certificate(report: Any, pdf: Path, bundle_path: Path, raw: bytes) -> None:
     """The sealed certificate (issuer and seal from the settings), written 0600."""
-    from ebox.adapters.certificate_seal import SealUnavailable, issue_certificate
+    from ebox.adapters.certificate_seal import SealUnavailable
+    from ebox.api.certificates import issue_certificate
     from ebox.api.settings import Settings
 
     settings = Settings.from_env()

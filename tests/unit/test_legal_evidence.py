@@ -207,4 +207,4 @@ def test_a_notified_reminded_never_read_expired_letter_says_so() -> None:
     assert "could not be reminded that the letter is still unread: 550 refused" in life.lines[1]
     text = render_bundle_report(report)
     assert "LIFE: NOTIFIED 1, REMINDED 1, ALERTED 1; NEVER READ" in text
-    assert "Notified: newDocumentReminder" in text
+    assert "Notified: the owner was told by email (newDocumentReminder;" in text
