@@ -125,16 +125,18 @@ def revoke_partner_consent(ledger: Ledger, nrn: str, ebox: EboxId, partner_id: s
 
 
 def set_contact(
-    ledger: Ledger, nrn: str, ebox: EboxId, email: str | None, language: str | None
+    ledger: Ledger,
+    nrn: str,
+    ebox: EboxId,
+    email: str | None,
+    language: str | None,
+    digest: bool | None = None,
 ) -> None:
-    """Where (and in which language) the eBox's manager is told of new letters.
-
-    The digest-or-one-mail choice belongs to the notifier's own use case (issue 10).
+    """Where (and in which language) the eBox's manager is told of new letters, and whether
+    in one daily digest (None: unchanged): the notifier's own use case, behind the manager check.
     """
     _require_manager(visible_mailbox(ledger, nrn, ebox), nrn)
-    mailbox = ledger.app.mailbox(ebox.ebox_type, ebox.id_value)
-    mailbox.set_contact(email, language)
-    ledger.app.save(mailbox)
+    ledger.app.set_contact(ebox.ebox_type, ebox.id_value, email, language, digest)
 
 
 def mandates(ledger: Ledger, nrn: str, ebox: EboxId) -> Mandates:

@@ -51,6 +51,7 @@ def settings_page(page: SignedInPage, saved: str | None = None) -> Response:
         manager=ebox.ebox_type == "enterprise" or ebox.id_value == nrn,
         email=mailbox.email or "",
         contact_language=mailbox.language or "",
+        digest=bool(getattr(mailbox, "digest", False)),
         languages=[(code, LANGUAGE_NAMES[code]) for code in LANGUAGES],
         partners=my_ebox.partner_apps(page.ledger, nrn, ebox),
         mandates=my_ebox.mandates(page.ledger, nrn, ebox),
@@ -63,8 +64,10 @@ def settings_page(page: SignedInPage, saved: str | None = None) -> Response:
 def set_contact(page: FormPage) -> Response:
     email = (form_value(page, "email") or "").strip() or None
     language = form_value(page, "language") or None
+    chosen = form_value(page, "digest")
+    digest = None if chosen is None else chosen == "1"
     try:
-        my_ebox.set_contact(page.ledger, nrn_of(page), in_scope(page), email, language)
+        my_ebox.set_contact(page.ledger, nrn_of(page), in_scope(page), email, language, digest)
     except FieldRejected:
         raise PortalRefusal(400, "Please give an email address like name@example.be.") from None
     return page.redirect("/settings?saved=contact")

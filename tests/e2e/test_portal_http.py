@@ -277,3 +277,21 @@ def test_the_pdf_is_shown_inline_and_every_other_document_only_downloaded(
         answer = http.get(f"{url}{path}")
         assert answer.headers["content-disposition"].startswith("attachment;")
         assert answer.headers["content-type"] == "application/octet-stream"
+
+
+def test_the_settings_form_chooses_one_daily_digest(demo: PortalDemo, http: httpx.Client) -> None:
+    url = demo.server.url
+    http_sign_in(http, url, demo.person)
+    page = http.get(f"{url}/settings?lang=en")
+    assert 'id="digest-no" name="digest" type="radio" value="0" checked' in page.text
+    csrf = hidden_fields(page.text)["csrf"]
+
+    form = {"csrf": csrf, "email": "an@example.be", "language": "nl"}
+    assert http.post(f"{url}/settings/contact", data={**form, "digest": "1"}).status_code == 303
+    assert 'value="1" checked' in http.get(f"{url}/settings?lang=en").text
+
+    assert http.post(f"{url}/settings/contact", data={**form, "digest": "0"}).status_code == 303
+    assert (
+        'id="digest-no" name="digest" type="radio" value="0" checked'
+        in http.get(f"{url}/settings?lang=en").text
+    )

@@ -176,6 +176,17 @@ def test_the_owner_sets_where_and_in_which_language_to_be_told(
         my_ebox.set_contact(ledger, HOLDER_NRN, CITIZEN, "other@example.be", None)
 
 
+def test_the_owner_chooses_one_daily_digest_and_back(ledger: Ledger, world: World) -> None:
+    my_ebox.set_contact(ledger, OWNER_NRN, CITIZEN, "an@example.be", "nl", digest=True)
+    assert ledger.app.mailbox(CITIZEN.ebox_type, CITIZEN.id_value).digest is True
+
+    my_ebox.set_contact(ledger, OWNER_NRN, CITIZEN, "an@example.be", "nl")  # None: unchanged
+    assert ledger.app.mailbox(CITIZEN.ebox_type, CITIZEN.id_value).digest is True
+
+    my_ebox.set_contact(ledger, OWNER_NRN, CITIZEN, "an@example.be", "nl", digest=False)
+    assert ledger.app.mailbox(CITIZEN.ebox_type, CITIZEN.id_value).digest is False
+
+
 def test_the_owner_named_by_mailbox_id_is_the_owner(ledger: Ledger, world: World) -> None:
     """The demo and operator tools record the owner as ``owner:<mailbox id>``."""
     letter = ledger.app.publish(world.letter(idempotency_key="a"))
