@@ -29,6 +29,7 @@ from tests.browser import hidden_fields
 from tests.builders import CITIZEN
 
 COOKIE = "ebox_portal"
+HOST = str(urlsplit(TEST_PUBLIC_URL).hostname)
 NRN = CITIZEN.id_value
 
 
@@ -84,7 +85,7 @@ def sign_in(http: TestClient) -> str:
 def carrying(http: TestClient, cookie: str) -> TestClient:
     """`http` as the browser holding this session cookie (and no other)."""
     http.cookies.clear()
-    http.cookies.set(COOKIE, cookie)
+    http.cookies.set(COOKIE, cookie, domain=HOST)  # as the replica's own Set-Cookie would
     return http
 
 
@@ -129,13 +130,15 @@ def test_a_language_chosen_on_one_replica_is_kept_on_the_other(replicas: Replica
     assert answer.headers["content-language"] == "fr"
 
 
-def test_a_callback_replayed_on_another_replica_signs_no_one_in(replicas: Replicas) -> None:
+def test_a_sign_in_begun_on_one_replica_completes_on_another_once(replicas: Replicas) -> None:
     first, second = replicas.start(), replicas.start()
-    callback = authorize(first)
+    callback = authorize(first)  # pending sign-in and code made by the first replica
     anonymous = first.cookies[COOKIE]
-    assert first.get(callback, follow_redirects=False).headers["location"] == "/inbox"
-    replay = carrying(second, anonymous).get(callback, follow_redirects=False)
-    assert replay.status_code == 400  # the pending sign-in was taken (and that session ended)
+    answer = carrying(second, anonymous).get(callback, follow_redirects=False)
+    assert answer.status_code == 303 and answer.headers["location"] == "/inbox"
+    assert signed_in(first, second.cookies[COOKIE])
+    replay = carrying(first, anonymous).get(callback, follow_redirects=False)
+    assert replay.status_code == 400  # that pending sign-in is gone (its session ended)
 
 
 def test_a_code_replayed_on_another_replica_is_refused(replicas: Replicas) -> None:
