@@ -11,7 +11,9 @@ codes (the cookie and the code are the secrets).
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -200,3 +202,28 @@ def test_a_code_is_taken_once_across_two_openings_of_the_database(
         assert SqlSignInCodes(other.db).take("the-code") is None
     finally:
         other.close()
+
+
+def test_of_two_exchanges_racing_for_one_code_exactly_one_has_it(
+    ledger: Ledger, database_url: str, ledger_home: Path
+) -> None:
+    others = [open_ledger(database_url, home=ledger_home) for _ in range(2)]
+    try:
+        stores = [SqlSignInCodes(other.db) for other in others]
+        for round_ in range(10):
+            code = f"code-{round_}"
+            SqlSignInCodes(ledger.db).issue(code, IssuedCode(NRN, "c", "n", 2000.0), 1000.0)
+            start = threading.Barrier(len(stores))
+
+            def take(
+                store: SqlSignInCodes, code: str = code, start: threading.Barrier = start
+            ) -> IssuedCode | None:
+                start.wait()
+                return store.take(code)
+
+            with ThreadPoolExecutor(len(stores)) as pool:
+                taken = list(pool.map(take, stores))
+            assert sorted(t is not None for t in taken) == [False, True], round_
+    finally:
+        for other in others:
+            other.close()
