@@ -126,7 +126,9 @@ class SqlSessionStore:
             if now - row.last_seen > self.idle_timeout:
                 session.execute(delete(portal_sessions).where(key))
                 return None
-            session.execute(update(portal_sessions).where(key).values(last_seen=now))
+            touched = session.execute(update(portal_sessions).where(key).values(last_seen=now))
+            if touched.rowcount != 1:  # type: ignore[attr-defined]
+                return None  # signed out on another replica meanwhile
         return _session_of(session_id, row._mapping, now)
 
     def create(self, now: float | None = None, **values: Any) -> PortalSession:

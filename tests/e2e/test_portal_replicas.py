@@ -11,7 +11,9 @@ codes (the cookie and the code are the secrets).
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -29,6 +31,7 @@ from tests.browser import hidden_fields
 from tests.builders import CITIZEN
 
 COOKIE = "ebox_portal"
+HOST = str(urlsplit(TEST_PUBLIC_URL).hostname)
 NRN = CITIZEN.id_value
 
 
@@ -84,7 +87,7 @@ def sign_in(http: TestClient) -> str:
 def carrying(http: TestClient, cookie: str) -> TestClient:
     """`http` as the browser holding this session cookie (and no other)."""
     http.cookies.clear()
-    http.cookies.set(COOKIE, cookie)
+    http.cookies.set(COOKIE, cookie, domain=HOST)  # as the replica's own Set-Cookie would
     return http
 
 
@@ -129,13 +132,15 @@ def test_a_language_chosen_on_one_replica_is_kept_on_the_other(replicas: Replica
     assert answer.headers["content-language"] == "fr"
 
 
-def test_a_callback_replayed_on_another_replica_signs_no_one_in(replicas: Replicas) -> None:
+def test_a_sign_in_begun_on_one_replica_completes_on_another_once(replicas: Replicas) -> None:
     first, second = replicas.start(), replicas.start()
-    callback = authorize(first)
+    callback = authorize(first)  # pending sign-in and code made by the first replica
     anonymous = first.cookies[COOKIE]
-    assert first.get(callback, follow_redirects=False).headers["location"] == "/inbox"
-    replay = carrying(second, anonymous).get(callback, follow_redirects=False)
-    assert replay.status_code == 400  # the pending sign-in was taken (and that session ended)
+    answer = carrying(second, anonymous).get(callback, follow_redirects=False)
+    assert answer.status_code == 303 and answer.headers["location"] == "/inbox"
+    assert signed_in(first, second.cookies[COOKIE])
+    replay = carrying(first, anonymous).get(callback, follow_redirects=False)
+    assert replay.status_code == 400  # that pending sign-in is gone (its session ended)
 
 
 def test_a_code_replayed_on_another_replica_is_refused(replicas: Replicas) -> None:
@@ -197,3 +202,28 @@ def test_a_code_is_taken_once_across_two_openings_of_the_database(
         assert SqlSignInCodes(other.db).take("the-code") is None
     finally:
         other.close()
+
+
+def test_of_two_exchanges_racing_for_one_code_exactly_one_has_it(
+    ledger: Ledger, database_url: str, ledger_home: Path
+) -> None:
+    others = [open_ledger(database_url, home=ledger_home) for _ in range(2)]
+    try:
+        stores = [SqlSignInCodes(other.db) for other in others]
+        for round_ in range(10):
+            code = f"code-{round_}"
+            SqlSignInCodes(ledger.db).issue(code, IssuedCode(NRN, "c", "n", 2000.0), 1000.0)
+            start = threading.Barrier(len(stores))
+
+            def take(
+                store: SqlSignInCodes, code: str = code, start: threading.Barrier = start
+            ) -> IssuedCode | None:
+                start.wait()
+                return store.take(code)
+
+            with ThreadPoolExecutor(len(stores)) as pool:
+                taken = list(pool.map(take, stores))
+            assert sorted(t is not None for t in taken) == [False, True], round_
+    finally:
+        for other in others:
+            other.close()
