@@ -1,0 +1,131 @@
+"""The certificate's texts in German: one catalogue, keyed like the English one."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+DE: Mapping[str, str] = {
+    "title": "Zustellungsnachweis",
+    "intro": "Bescheinigung für eine eBox-{kind}, ausgestellt aus einer unabhängig geprüften "
+    "Beweisdatei.",
+    "kind.registered": "Einschreibsendung",
+    "kind.letter": "Sendung",
+    "verdict": "GEPRÜFT: alle Prüfungen bestanden",
+    "verified_on": "Geprüft am {utc} UTC ({local} Brüsseler Zeit) mit dem Registerschlüssel "
+    "{vkey}.",
+    "key_warning": "Ein Ergebnis ist nur so gut wie der Schlüssel: Beziehen Sie den "
+    "Registerschlüssel aus der vom Betreiber veröffentlichten Quelle, nicht aus diesem Dokument.",
+    "issuer": "Ausgestellt von",
+    "issuer.name": "Betreiber",
+    "issuer.address": "Anschrift",
+    "issuer.legal_basis": "Rechtsgrundlage",
+    "issuer.seal": "Dieses PDF ist vom Betreiber versiegelt (elektronisches Siegel, PAdES) und "
+    "enthält die Beweisdatei {bundle} als Anhang: eine Datei trägt die lesbare Bescheinigung und "
+    "den maschinenlesbaren Beweis.",
+    "letter": "Die Sendung",
+    "message_id": "Nachrichtenkennung",
+    "subject": "Betreff",
+    "message_type": "Nachrichtentyp",
+    "registered": "Einschreibsendung",
+    "yes": "ja",
+    "no": "nein",
+    "parties": "Parteien",
+    "sender": "Absender",
+    "sender.signed": "signiert mit Schlüssel {key_id}",
+    "sender.attested": "nicht signiert (vom Register bestätigt)",
+    "application": "Anwendung",
+    "recipient": "Empfänger",
+    "recipient_name": "Name des Empfängers",
+    "recipient.unknown": "(im Register nicht erfasst)",
+    "mailbox": "Postfach des Empfängers",
+    "language": "Sprache dieser Bescheinigung",
+    "timeline": "Zeitablauf (Zeit des Registers: UTC und Brüsseler Zeit)",
+    "when": "Wann",
+    "what": "Was geschah",
+    "who": "Durch wen",
+    "how": "Wie",
+    "proven": "Was bewiesen ist",
+    "proven.annex": "Wie jede Eigenschaft bewiesen ist, steht im Anhang.",
+    "section.Origin": "Herkunft (wer sie versandt hat)",
+    "section.Destination": "Bestimmung (wem sie bereitgestellt wurde)",
+    "section.Integrity": "Integrität (nichts wurde verändert)",
+    "section.Confidentiality": "Vertraulichkeit (wer sie lesen konnte)",
+    "documents": "Dokumente",
+    "document": "Dokument",
+    "document.sha256": "SHA-256 des Inhalts (vom Absender signiert)",
+    "document.checked": "Inhalt geprüft",
+    "document.disclosed": "ja: offengelegt, entschlüsselt, Prüfsumme stimmt",
+    "document.digest_only": "nein: nur die Prüfsumme",
+    "reverify": "Erneut prüfen",
+    "reverify.1": "Bewahren Sie die Beweisdatei {bundle} unverändert auf{digest} und beziehen Sie "
+    "den öffentlichen Schlüssel des Registers aus der vom Betreiber veröffentlichten Quelle. In "
+    "diesem PDF ist sie der Anhang {bundle}.",
+    "reverify.digest": " (ihr SHA-256 ist {sha256})",
+    "reverify.2": "Führen Sie aus: ebox verify {bundle} --vkey '{vkey}' (oder übergeben Sie dieses "
+    "PDF). Die Prüfung arbeitet offline und braucht keine Datenbank; sie zeigt, was bewiesen ist, "
+    "und endet mit Status 0, oder nennt die erste fehlgeschlagene Prüfung.",
+    "reverify.3": "Oder schreiben Sie eine unabhängige Prüfung: der Anhang nennt jede Norm, auf "
+    "der sie beruht, und docs/EVIDENCE.md beschreibt jedes Format und jeden Schritt.",
+    "limits": "Grenzen",
+    "annex": "Anhang: technische Angaben und Normen",
+    "annex.intro": "Für Sachverständige: der Beweis jeder Eigenschaft, die Normen und die "
+    "Protokolleinträge.",
+    "annex.standards": "Normen: kanonische Ereignisse in RFC-8785-JSON, eine SHA-256-Hashkette, "
+    "RFC-6962-Merkle-Einschlussbeweise, signierte C2SP-Checkpoints (Ed25519), "
+    "Ed25519-Signaturen des Absenders, NaCl-Verschlüsselung (XSalsa20-Poly1305, X25519 "
+    "SealedBox), Ereignisnamen nach ETSI EN 319 522, PAdES (ETSI EN 319 142) für das Siegel "
+    "dieses PDF.",
+    "annex.log": "Protokoll (Herkunft)",
+    "annex.checkpoint": "Checkpoint",
+    "annex.checkpoint_value": "Größe {size}, Wurzel {root}",
+    "annex.signed_at": "Signiert am",
+    "annex.not_stated": "(nicht angegeben)",
+    "annex.vkey": "Registerschlüssel (vkey)",
+    "annex.bundle": "Beweisdatei",
+    "annex.version": "Version",
+    "annex.event": "Ereignis",
+    "annex.etsi": "Ereignis ETSI EN 319 522",
+    "annex.leaf": "Blatt",
+    "annex.hash": "Hash des Ereignisses (SHA-256 des kanonischen Ereignisses)",
+    "page": "Seite {n} von {m}",
+    "event.Sent": "Versandt: vom Register angenommen",
+    "event.Delivered": "Im Postfach bereitgestellt",
+    "event.Read": "Zum ersten Mal geöffnet",
+    "event.ContentAccessed": "Erneut geöffnet",
+    "event.Archived": "Archiviert",
+    "event.Unarchived": "Aus dem Archiv geholt",
+    "event.Hidden": "Ausgeblendet",
+    "event.Shown": "Wieder angezeigt",
+    "event.Expired": "Abgelaufen: Inhalt vernichtet",
+    "brussels": "Brüsseler Zeit",
+    "utc": "UTC",
+    "etsi": "Ereignis ETSI EN 319 522",
+    "legal_moment": "Rechtlicher Zeitpunkt des Empfangs",
+    "legal_moment.at": "Gilt als empfangen am",
+    "legal_moment.rule": "Angewandte Regel",
+    "legal_moment.rule_value": "{rule} ({days} Werktage)",
+    "legal_moment.reason": "Warum",
+    "annex.proofs": "Wie jede Eigenschaft bewiesen wurde",
+    "annex.etsi_uri": "ETSI EN 319 522-Kennungen der Ereignisse",
+    "annex.seal": "Siegel dieser PDF",
+    "event.Notified": "Empfänger benachrichtigt (E-Mail)",
+    "event.NotificationFailed": "Benachrichtigung fehlgeschlagen",
+    "event.Replied": "Beantwortet",
+    "language_name": "Deutsch",
+    "rule.first-opening": "empfangen beim ersten Öffnen des Hauptinhalts",
+    "rule.deemed-working-day": "gilt {days} Werktage nach der Bereitstellung als empfangen "
+    "(belgische Feiertage ausgenommen)",
+    "rule.earliest-of": "das erste Öffnen des Hauptinhalts oder der Empfang {days} Werktage nach "
+    "der Bereitstellung (belgische Feiertage ausgenommen), je nachdem, was zuerst eintritt",
+    "reason.first-opening": "der Hauptinhalt wurde geöffnet",
+    "reason.deemed": "die {days} Werktage verstrichen zuerst",
+    "verdict.PROVEN": "BEWIESEN",
+    "verdict.PROVEN (digests)": "BEWIESEN (Prüfsummen)",
+    "verdict.PROVEN (content disclosed and checked)": "BEWIESEN (Inhalt offengelegt und geprüft)",
+    "verdict.ATTESTED (not signed)": "BESTÄTIGT (nicht signiert)",
+    "verdict.NOT DELIVERED": "NICHT BEREITGESTELLT",
+    "section.Expiry": "Ablauf (Inhalt vernichtet)",
+    "section.Legal moment": "Rechtlicher Zeitpunkt des Empfangs",
+    "section.Life": "Lebenslauf der Sendung (Benachrichtigungen, Erinnerungen, Ablauf)",
+    "verdict.NOT STATED": "NICHT ANGEGEBEN",
+}

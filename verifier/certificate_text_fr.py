@@ -1,0 +1,131 @@
+"""The certificate's texts in French: one catalogue, keyed like the English one."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+FR: Mapping[str, str] = {
+    "title": "Preuve de notification",
+    "intro": "Certificat d'un {kind} eBox, établi à partir d'un fichier de preuve vérifié de "
+    "manière indépendante.",
+    "kind.registered": "envoi recommandé",
+    "kind.letter": "envoi",
+    "verdict": "VÉRIFIÉ : tous les contrôles ont réussi",
+    "verified_on": "Vérifié le {utc} UTC ({local} heure de Bruxelles) avec la clé du registre "
+    "{vkey}.",
+    "key_warning": "Un verdict ne vaut que par sa clé : obtenez la clé du registre auprès de la "
+    "source publiée par l'opérateur, pas dans ce document.",
+    "issuer": "Délivré par",
+    "issuer.name": "Opérateur",
+    "issuer.address": "Adresse",
+    "issuer.legal_basis": "Base légale",
+    "issuer.seal": "Ce PDF est scellé par l'opérateur (cachet électronique, PAdES) et contient le "
+    "fichier de preuve {bundle} en pièce jointe : un seul fichier porte le certificat lisible et "
+    "la preuve machine.",
+    "letter": "L'envoi",
+    "message_id": "Identifiant du message",
+    "subject": "Objet",
+    "message_type": "Type de message",
+    "registered": "Envoi recommandé",
+    "yes": "oui",
+    "no": "non",
+    "parties": "Parties",
+    "sender": "Expéditeur",
+    "sender.signed": "signé avec la clé {key_id}",
+    "sender.attested": "non signé (attesté par le registre)",
+    "application": "application",
+    "recipient": "Destinataire",
+    "recipient_name": "Nom du destinataire",
+    "recipient.unknown": "(non enregistré dans le registre)",
+    "mailbox": "Boîte du destinataire",
+    "language": "Langue de ce certificat",
+    "timeline": "Chronologie (heure du registre : UTC et heure de Bruxelles)",
+    "when": "Quand",
+    "what": "Ce qui s'est passé",
+    "who": "Par qui",
+    "how": "Comment",
+    "proven": "Ce qui est prouvé",
+    "proven.annex": "La manière dont chaque propriété est prouvée figure en annexe.",
+    "section.Origin": "Origine (qui l'a envoyé)",
+    "section.Destination": "Destination (à qui il a été mis à disposition)",
+    "section.Integrity": "Intégrité (rien n'a été modifié)",
+    "section.Confidentiality": "Confidentialité (qui pouvait le lire)",
+    "documents": "Documents",
+    "document": "Document",
+    "document.sha256": "SHA-256 du contenu (signé par l'expéditeur)",
+    "document.checked": "Contenu contrôlé",
+    "document.disclosed": "oui : divulgué, déchiffré, empreinte conforme",
+    "document.digest_only": "non : empreinte seulement",
+    "reverify": "Vérifier à nouveau",
+    "reverify.1": "Conservez le fichier de preuve {bundle} sans le modifier{digest} et obtenez la "
+    "clé publique du registre auprès de la source publiée par l'opérateur. Dans ce PDF, c'est la "
+    "pièce jointe {bundle}.",
+    "reverify.digest": " (son SHA-256 est {sha256})",
+    "reverify.2": "Exécutez : ebox verify {bundle} --vkey '{vkey}' (ou donnez-lui ce PDF). Le "
+    "vérificateur fonctionne hors ligne, sans base de données ; il affiche ce qui est prouvé et "
+    "se termine avec le statut 0, ou nomme le premier contrôle qui échoue.",
+    "reverify.3": "Ou écrivez un vérificateur indépendant : l'annexe cite chaque norme sur "
+    "laquelle il repose, et docs/EVIDENCE.md décrit chaque format et chaque étape.",
+    "limits": "Limites",
+    "annex": "Annexe : détails techniques et normes",
+    "annex.intro": "Pour les experts : la preuve de chaque propriété, les normes et les entrées "
+    "du journal.",
+    "annex.standards": "Normes : événements canoniques en JSON RFC 8785, chaîne de hachage "
+    "SHA-256, preuves d'inclusion Merkle RFC 6962, points de contrôle signés C2SP (Ed25519), "
+    "signatures Ed25519 de l'expéditeur, chiffrement NaCl (XSalsa20-Poly1305, X25519 SealedBox), "
+    "noms d'événements ETSI EN 319 522, PAdES (ETSI EN 319 142) pour le cachet de ce PDF.",
+    "annex.log": "Journal (origine)",
+    "annex.checkpoint": "Point de contrôle",
+    "annex.checkpoint_value": "taille {size}, racine {root}",
+    "annex.signed_at": "Signé le",
+    "annex.not_stated": "(non indiqué)",
+    "annex.vkey": "Clé du registre (vkey)",
+    "annex.bundle": "Fichier de preuve",
+    "annex.version": "Version",
+    "annex.event": "Événement",
+    "annex.etsi": "Événement ETSI EN 319 522",
+    "annex.leaf": "Feuille",
+    "annex.hash": "Empreinte de l'événement (SHA-256 de l'événement canonique)",
+    "page": "page {n} sur {m}",
+    "event.Sent": "Envoyé : accepté par le registre",
+    "event.Delivered": "Mis à disposition dans la boîte",
+    "event.Read": "Ouvert pour la première fois",
+    "event.ContentAccessed": "Ouvert à nouveau",
+    "event.Archived": "Archivé",
+    "event.Unarchived": "Sorti des archives",
+    "event.Hidden": "Masqué",
+    "event.Shown": "Affiché à nouveau",
+    "event.Expired": "Expiré : contenu détruit",
+    "brussels": "heure de Bruxelles",
+    "utc": "UTC",
+    "etsi": "Événement ETSI EN 319 522",
+    "legal_moment": "Moment juridique de la réception",
+    "legal_moment.at": "Réputé reçu le",
+    "legal_moment.rule": "Règle appliquée",
+    "legal_moment.rule_value": "{rule} ({days} jours ouvrables)",
+    "legal_moment.reason": "Pourquoi",
+    "annex.proofs": "Comment chaque propriété a été prouvée",
+    "annex.etsi_uri": "Identifiants ETSI EN 319 522 des événements",
+    "annex.seal": "Cachet de ce PDF",
+    "event.Notified": "Destinataire averti (e-mail)",
+    "event.NotificationFailed": "Avertissement en échec",
+    "event.Replied": "Réponse envoyée",
+    "language_name": "Français",
+    "rule.first-opening": "reçu à la première ouverture du contenu principal",
+    "rule.deemed-working-day": "réputé reçu {days} jours ouvrables après la mise à disposition "
+    "(jours fériés belges exclus)",
+    "rule.earliest-of": "la première ouverture du contenu principal, ou la réception réputée "
+    "{days} jours ouvrables après la mise à disposition (jours fériés belges exclus), selon ce "
+    "qui survient en premier",
+    "reason.first-opening": "le contenu principal a été ouvert",
+    "reason.deemed": "les {days} jours ouvrables se sont écoulés en premier",
+    "verdict.PROVEN": "PROUVÉ",
+    "verdict.PROVEN (digests)": "PROUVÉ (empreintes)",
+    "verdict.PROVEN (content disclosed and checked)": "PROUVÉ (contenu divulgué et contrôlé)",
+    "verdict.ATTESTED (not signed)": "ATTESTÉ (non signé)",
+    "verdict.NOT DELIVERED": "NON MIS À DISPOSITION",
+    "section.Expiry": "Expiration (contenu détruit)",
+    "section.Legal moment": "Moment juridique de la réception",
+    "section.Life": "Vie de l'envoi (avertissements, rappels, expiration)",
+    "verdict.NOT STATED": "NON INDIQUÉ",
+}
