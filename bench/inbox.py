@@ -272,6 +272,22 @@ def cpu_calibration() -> float:
     return best
 
 
+def wait_until_healthy(process: subprocess.Popen[bytes], base: str, what: str) -> None:
+    """Until `base`/health answers 200 (60 s at most); fails if the server exits first."""
+    import httpx  # the bench's client, from the test extras (as below)
+
+    deadline = time.monotonic() + 60
+    while True:
+        check(process.poll() is None, f"{what} exited at start-up")
+        try:
+            if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        check(time.monotonic() < deadline, f"{what} did not answer /health in 60 s")
+        time.sleep(0.2)
+
+
 def check(condition: bool, message: str) -> None:
     if not condition:
         raise SystemExit(f"benchmark run is not valid: {message}")
@@ -902,7 +918,6 @@ def server_kind() -> str:
 
 @contextmanager
 def api_server(url: str, home: Path, public_url: str, breakdown: bool) -> Iterator[str]:
-    import httpx
 
     port = free_port()
     command = [
@@ -922,16 +937,7 @@ def api_server(url: str, home: Path, public_url: str, breakdown: bool) -> Iterat
     process = subprocess.Popen(command, cwd=Path(__file__).resolve().parent.parent)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            check(process.poll() is None, "the API server exited at start-up")
-            try:
-                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            check(time.monotonic() < deadline, "the API server did not answer /health in 60 s")
-            time.sleep(0.2)
+        wait_until_healthy(process, base, "the API server")
         yield base
     finally:
         if process.poll() is None:

@@ -65,6 +65,7 @@ from bench.inbox import (
     search_documents,
     server_kind,
     setup_real,
+    wait_until_healthy,
 )
 from ebox.adapters.runtime import open_ledger
 from ebox.adapters.tables import inbox_messages
@@ -98,7 +99,6 @@ def serve(url: str, home: Path, port: int, public_url: str, nrn: str, session_fi
 @contextmanager
 def server(url: str, home: Path, public_url: str, nrn: str) -> Iterator[tuple[str, str]]:
     """(base URL, portal session id) of the child server, stopped at the end."""
-    import httpx
 
     port = free_port()
     session_file = Path(tempfile.mkdtemp(prefix="ebox-portal-bench-")) / "session"
@@ -113,16 +113,7 @@ def server(url: str, home: Path, public_url: str, nrn: str) -> Iterator[tuple[st
     process = subprocess.Popen(command, cwd=Path(__file__).resolve().parent.parent)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            check(process.poll() is None, "the server exited at start-up")
-            try:
-                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            check(time.monotonic() < deadline, "the server did not answer /health in 60 s")
-            time.sleep(0.2)
+        wait_until_healthy(process, base, "the server")
         yield base, session_file.read_text()
     finally:
         session_file.unlink(missing_ok=True)

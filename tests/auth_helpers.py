@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -244,3 +245,28 @@ def person_token_for(
 def expired(now: float | None = None) -> float:
     """A clock two hours back: tokens minted then have expired (beyond any leeway)."""
     return (time.time() if now is None else now) - 7200
+
+
+def served_token(
+    url: str,
+    private_pem: bytes,
+    client_id: str,
+    *,
+    kid: str | None = None,
+    scope: str = "ebox:publication",
+    timeout: float = 30,
+) -> str:
+    """A bearer token from a running server's own /oauth/token (real HTTP, private_key_jwt)."""
+    assertion = make_client_assertion(private_pem, client_id, f"{url}/oauth/token", kid=kid)
+    answer = httpx.post(
+        f"{url}/oauth/token",
+        data={
+            "grant_type": GRANT_TYPE,
+            "client_assertion_type": ASSERTION_TYPE,
+            "client_assertion": assertion,
+            "scope": scope,
+        },
+        timeout=timeout,
+    )
+    assert answer.status_code == 200, answer.text
+    return str(answer.json()["access_token"])

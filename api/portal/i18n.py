@@ -23,6 +23,8 @@ from pathlib import Path
 from babel.messages.pofile import read_po
 
 LANGUAGES = ("nl", "fr", "de", "en")
+# Each language named in itself (the language switch, the settings' choice): not translated.
+LANGUAGE_NAMES = {"nl": "Nederlands", "fr": "Français", "de": "Deutsch", "en": "English"}
 DEFAULT_LANGUAGE = "nl"
 LOCALE_DIR = Path(__file__).parent / "locale"
 

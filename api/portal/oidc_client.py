@@ -73,6 +73,24 @@ def callback_url(settings: Settings) -> str:
     return f"{settings.public_url}{CALLBACK_PATH}"
 
 
+def authorization_query(
+    client_id: str, redirect_uri: str, state: str, nonce: str, code_challenge: str
+) -> str:
+    """The authorization request of the code flow with PKCE (S256), the same for every provider."""
+    return urllib.parse.urlencode(
+        {
+            "response_type": "code",
+            "client_id": client_id,
+            "redirect_uri": redirect_uri,
+            "scope": "openid",
+            "state": state,
+            "nonce": nonce,
+            "code_challenge": code_challenge,
+            "code_challenge_method": "S256",
+        }
+    )
+
+
 class IdentityProvider(Protocol):
     issuer: str
     client_id: str
@@ -145,18 +163,7 @@ class EmbeddedProvider:
         self._codes: SignInCodes = codes or MemorySignInCodes()
 
     def authorization_url(self, state: str, nonce: str, code_challenge: str) -> str:
-        query = urllib.parse.urlencode(
-            {
-                "response_type": "code",
-                "client_id": self.client_id,
-                "redirect_uri": self._callback,
-                "scope": "openid",
-                "state": state,
-                "nonce": nonce,
-                "code_challenge": code_challenge,
-                "code_challenge_method": "S256",
-            }
-        )
+        query = authorization_query(self.client_id, self._callback, state, nonce, code_challenge)
         return f"/embedded-oidc/authorize?{query}"
 
     def issue_code(self, nrn: str, code_challenge: str, nonce: str) -> str:
@@ -225,18 +232,7 @@ class ConfiguredProvider:
         return self._discovery
 
     def authorization_url(self, state: str, nonce: str, code_challenge: str) -> str:
-        query = urllib.parse.urlencode(
-            {
-                "response_type": "code",
-                "client_id": self.client_id,
-                "redirect_uri": self._callback,
-                "scope": "openid",
-                "state": state,
-                "nonce": nonce,
-                "code_challenge": code_challenge,
-                "code_challenge_method": "S256",
-            }
-        )
+        query = authorization_query(self.client_id, self._callback, state, nonce, code_challenge)
         return f"{self.discovery()['authorization_endpoint']}?{query}"
 
     def exchange(self, code: str, code_verifier: str) -> str:

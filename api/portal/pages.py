@@ -40,7 +40,7 @@ from ebox.api.consultation import Consultation
 from ebox.api.deps import CONSULTATION, MailboxAccess, mailbox_access
 from ebox.api.errors import ApiError, status_of
 from ebox.api.oidc import PORTAL
-from ebox.api.portal.i18n import LANGUAGES, Gettext, choose_language, gettext_for
+from ebox.api.portal.i18n import LANGUAGE_NAMES, LANGUAGES, Gettext, choose_language, gettext_for
 from ebox.api.portal.sessions import COOKIE, CSRF_FIELD, PortalSession, Sessions, csrf_matches
 from ebox.api.settings import Settings
 from ebox.api.tokens import Principal
@@ -70,6 +70,7 @@ templates = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+templates.globals["language_names"] = LANGUAGE_NAMES
 
 
 class SignInRequired(Exception):

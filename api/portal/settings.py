@@ -11,7 +11,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from ebox.api import my_ebox
-from ebox.api.portal.i18n import LANGUAGES
+from ebox.api.portal.i18n import LANGUAGE_NAMES, LANGUAGES
 from ebox.api.portal.pages import (
     FormPage,
     Page,
@@ -25,7 +25,6 @@ from ebox.projections.queries import EboxId
 
 router = APIRouter(route_class=PortalRoute, include_in_schema=False)
 
-LANGUAGE_NAMES = {"nl": "Nederlands", "fr": "Français", "de": "Deutsch", "en": "English"}
 SAVED = {"contact", "granted", "revoked", "switched"}
 
 

@@ -28,10 +28,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from ebox.adapters.runtime import open_ledger
 from ebox.api.logging_setup import configure_logging
-from ebox.api.oauth import ASSERTION_TYPE, GRANT_TYPE, make_client_assertion
 from ebox.api.oidc import mint_person_token
 from ebox.api.settings import Settings
-from tests.auth_helpers import ClientKey, bare_app, register_test_client
+from tests.auth_helpers import ClientKey, bare_app, register_test_client, served_token
 from tests.builders import CITIZEN, SENDER_KBO, make_world
 from tests.e2e.test_publication_api import files
 from tests.e2e.test_submission_time_api import signed_body
@@ -86,21 +85,9 @@ def server(onboarded: tuple[Path, ClientKey, Any], database_url: str) -> Iterato
 
 
 def sender_token(server: Server, client: ClientKey) -> str:
-    assertion = make_client_assertion(
-        client.private_pem, client.client_id, f"{server.url}/oauth/token", kid=client.kid
+    return served_token(
+        server.url, client.private_pem, client.client_id, kid=client.kid, timeout=LIVENESS_SECONDS
     )
-    answer = httpx.post(
-        f"{server.url}/oauth/token",
-        data={
-            "grant_type": GRANT_TYPE,
-            "client_assertion_type": ASSERTION_TYPE,
-            "client_assertion": assertion,
-            "scope": "ebox:publication",
-        },
-        timeout=LIVENESS_SECONDS,
-    )
-    assert answer.status_code == 200, answer.text
-    return str(answer.json()["access_token"])
 
 
 def publish_and_read(

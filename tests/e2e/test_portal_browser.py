@@ -18,10 +18,9 @@ from typing import Any
 import httpx
 import pytest
 
-from ebox.api.client_assertion import make_client_assertion
-from ebox.api.oauth import ASSERTION_TYPE, GRANT_TYPE
 from ebox.api.oidc import mint_person_token
 from ebox.api.settings import Settings
+from tests.auth_helpers import served_token
 from tests.browser import PortalDemo, chromium, eventually, portal_demo, sign_in
 
 pytestmark = pytest.mark.slow
@@ -45,22 +44,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PortalDemo]:
 
 def sender_token(demo: PortalDemo) -> str:
     sender = demo.credentials["sender_organization"]
-    url = demo.server.url
-    assertion = make_client_assertion(
-        sender["private_key_pem"].encode(), sender["client_id"], f"{url}/oauth/token"
-    )
-    answer = httpx.post(
-        f"{url}/oauth/token",
-        data={
-            "grant_type": GRANT_TYPE,
-            "client_assertion_type": ASSERTION_TYPE,
-            "client_assertion": assertion,
-            "scope": "ebox:publication",
-        },
-        timeout=30,
-    )
-    assert answer.status_code == 200, answer.text
-    return str(answer.json()["access_token"])
+    return served_token(demo.server.url, sender["private_key_pem"].encode(), sender["client_id"])
 
 
 def read_status_for_sender(demo: PortalDemo, token: str, message_id: str) -> bool:

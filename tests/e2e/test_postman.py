@@ -31,13 +31,11 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from ebox.adapters.runtime import open_ledger
-from ebox.api.oauth import ASSERTION_TYPE, GRANT_TYPE, make_client_assertion
 from ebox.projections.delivery import DeliveryWorker
-from tests.auth_helpers import ClientKey, register_test_client
+from tests.auth_helpers import ClientKey, register_test_client, served_token
 from tests.contract import REPO, reference_dir, validate_response
 from tests.served import Server, served
 
@@ -199,21 +197,7 @@ def onboard(database_url: str, home: Path) -> ClientKey:
 
 def sender_token_from(server: Server, client: ClientKey) -> str:
     """A bearer token from the server's own /oauth/token, with a client assertion."""
-    assertion = make_client_assertion(
-        client.private_pem, client.client_id, f"{server.url}/oauth/token", kid=client.kid
-    )
-    response = httpx.post(
-        f"{server.url}/oauth/token",
-        data={
-            "grant_type": GRANT_TYPE,
-            "client_assertion_type": ASSERTION_TYPE,
-            "client_assertion": assertion,
-            "scope": "ebox:publication",
-        },
-        timeout=30,
-    )
-    assert response.status_code == 200, response.text
-    return str(response.json()["access_token"])
+    return served_token(server.url, client.private_pem, client.client_id, kid=client.kid)
 
 
 # --------------------------------------------------------------------------- the run
