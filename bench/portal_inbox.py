@@ -67,6 +67,7 @@ from bench.inbox import (
     setup_real,
     wait_until_healthy,
 )
+from ebox.adapters.certificate_seal import DEMO_CERT, DEMO_KEY, load_sealing_identity
 from ebox.adapters.runtime import open_ledger
 from ebox.adapters.tables import inbox_messages
 from ebox.api.oidc import mint_person_token
@@ -74,6 +75,17 @@ from ebox.api.settings import Settings
 
 PAGE_SIZE = 20  # the portal's page (ebox.api.portal.inbox.PAGE_SIZE)
 COOKIE = "ebox_portal"
+
+
+def production_settings(home: Path, public_url: str) -> Settings:
+    """The app's production settings, with the demo seal of `home` (production requires one)."""
+    load_sealing_identity("Benchmark operator", home)  # makes the demo seal files once
+    return Settings(
+        environment="production",
+        public_url=public_url,
+        seal_cert_file=home / DEMO_CERT,
+        seal_key_file=home / DEMO_KEY,
+    )
 
 
 def serve(url: str, home: Path, port: int, public_url: str, nrn: str, session_file: Path) -> None:
@@ -84,7 +96,7 @@ def serve(url: str, home: Path, port: int, public_url: str, nrn: str, session_fi
     from ebox.api.portal.sessions import SessionStore
 
     ledger = open_ledger(url, home=home)
-    settings = Settings(environment="production", public_url=public_url)
+    settings = production_settings(home, public_url)
     app = create_app(ledger, settings)
     app.state.home = home
     store = SessionStore(settings.portal_idle_timeout_seconds)
@@ -180,7 +192,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             ledger.close()
 
         public_url = f"http://127.0.0.1:{free_port()}"
-        settings = Settings(environment="production", public_url=public_url)
+        settings = production_settings(home, public_url)
         token = mint_person_token(home, bench_nrn, settings=settings)
         page_server, page_wall, api_server, api_wall = (Latencies() for _ in range(4))
         with (
