@@ -75,9 +75,12 @@ def is_valid_key_name(name: str) -> bool:
     return bool(name) and "+" not in name and not any(ch.isspace() for ch in name)
 
 
-def key_id(name: str, public_key: bytes) -> bytes:
-    """C2SP key id of an Ed25519 key: SHA-256(name || 0x0A || 0x01 || key)[:4]."""
-    material = name.encode("utf-8") + b"\n" + bytes([ALG_ED25519]) + public_key
+def key_id(name: str, public_key: bytes, algorithm: int = ALG_ED25519) -> bytes:
+    """C2SP key id of an Ed25519 key: SHA-256(name || 0x0A || algorithm || key)[:4].
+
+    The algorithm byte is 0x01 for note signatures, 0x04 for cosignature/v1.
+    """
+    material = name.encode("utf-8") + b"\n" + bytes([algorithm]) + public_key
     return hashlib.sha256(material).digest()[:_KEY_ID_SIZE]
 
 
@@ -87,15 +90,37 @@ def _parse_key_id(text: str) -> bytes:
     return bytes.fromhex(text)
 
 
-def _decode_ed25519_key(encoded: str, what: str) -> bytes:
+def _decode_ed25519_key(encoded: str, what: str, algorithm: int = ALG_ED25519) -> bytes:
     raw = b64decode_strict(encoded)
     if raw is None or not raw:
         raise KeyFormatError(f"{what} is not canonical base64")
-    if raw[0] != ALG_ED25519:
-        raise KeyFormatError(f"{what} has unsupported algorithm byte 0x{raw[0]:02x}")
+    if raw[0] != algorithm:
+        raise KeyFormatError(
+            f"{what} has algorithm byte 0x{raw[0]:02x}, expected 0x{algorithm:02x}"
+        )
     if len(raw) != 1 + _PUBLIC_KEY_SIZE:
         raise KeyFormatError(f"{what} is {len(raw) - 1} bytes, expected {_PUBLIC_KEY_SIZE}")
     return raw[1:]
+
+
+def parse_vkey(vkey: str, algorithm: int = ALG_ED25519) -> tuple[str, bytes, bytes]:
+    """``(name, key id, 32-byte public key)`` of a C2SP vkey of one Ed25519 algorithm byte.
+
+    The same key material means different things under different algorithm
+    bytes (0x01 note signer, 0x04 cosigner), so the caller says which it expects;
+    the key id is recomputed and must match the one written.
+    """
+    name, sep, rest = vkey.partition("+")
+    id_hex, sep2, encoded = rest.partition("+")
+    if not sep or not sep2:
+        raise KeyFormatError("verifier key is not name+keyid+key")
+    _check_name(name)
+    claimed = _parse_key_id(id_hex)
+    public_key = _decode_ed25519_key(encoded, "verifier key", algorithm)
+    computed = key_id(name, public_key, algorithm)
+    if computed != claimed:
+        raise KeyIdMismatchError(expected=computed.hex(), actual=id_hex)
+    return name, computed, public_key
 
 
 def _check_name(name: str) -> None:
@@ -193,20 +218,8 @@ class NoteVerifier:
     __slots__ = ("_key", "key_id", "name", "public_key")
 
     def __init__(self, vkey: str) -> None:
-        name, sep, rest = vkey.partition("+")
-        id_hex, sep2, encoded = rest.partition("+")
-        if not sep or not sep2:
-            raise KeyFormatError("verifier key is not name+keyid+key")
-        _check_name(name)
-        claimed = _parse_key_id(id_hex)
-        public_key = _decode_ed25519_key(encoded, "verifier key")
-        computed = key_id(name, public_key)
-        if computed != claimed:
-            raise KeyIdMismatchError(expected=computed.hex(), actual=id_hex)
-        self.name = name
-        self.public_key = public_key
-        self.key_id = computed
-        self._key = VerifyKey(public_key)
+        self.name, self.key_id, self.public_key = parse_vkey(vkey)
+        self._key = VerifyKey(self.public_key)
 
     @classmethod
     def from_public_key(cls, name: str, public_key: bytes) -> NoteVerifier:
@@ -232,20 +245,10 @@ class NoteVerifier:
         name *or* key id) are ignored, a known key's signature must verify,
         and at least one must be present.
         """
-        _check_note_characters(note)
-        split = note.rfind("\n\n")
-        if split < 0:
-            raise NoteError("note has no blank line before its signatures")
-        text, block = note[: split + 1], note[split + 2 :]
-        if not block.endswith("\n"):
-            raise NoteError("note signature block is empty or lacks a final newline")
-        lines = block[:-1].split("\n")
-        if len(lines) > MAX_SIGNATURES:
-            raise NoteError(f"note has {len(lines)} signatures, limit is {MAX_SIGNATURES}")
+        text, signatures = split_note(note)
         message = text.encode("utf-8")
         verified = False
-        for line in lines:
-            name, raw = _parse_signature_line(line)
+        for name, raw in signatures:
             if name != self.name or raw[:_KEY_ID_SIZE] != self.key_id:
                 continue
             signature = raw[_KEY_ID_SIZE:]
@@ -267,6 +270,45 @@ class NoteVerifier:
 
     def __repr__(self) -> str:
         return f"NoteVerifier({self.vkey!r})"
+
+
+def split_note(note: str) -> tuple[str, list[tuple[str, bytes]]]:
+    """The note's text and its signature lines as ``(key name, key id || signature)``.
+
+    Strict about the shape (one blank line, em-dash lines, canonical base64) and
+    silent about meaning: which lines to trust is the verifier's business.
+    """
+    _check_note_characters(note)
+    split = note.rfind("\n\n")
+    if split < 0:
+        raise NoteError("note has no blank line before its signatures")
+    text, block = note[: split + 1], note[split + 2 :]
+    if not block.endswith("\n"):
+        raise NoteError("note signature block is empty or lacks a final newline")
+    lines = block[:-1].split("\n")
+    if len(lines) > MAX_SIGNATURES:
+        raise NoteError(f"note has {len(lines)} signatures, limit is {MAX_SIGNATURES}")
+    return text, [_parse_signature_line(line) for line in lines]
+
+
+def add_signature_lines(note: str, lines: str) -> str:
+    """``note`` with the signature ``lines`` (each ``— ...\\n``) appended, none twice.
+
+    This is how a log adds witness cosignatures to its own signed checkpoint
+    (tlog-witness: "concatenate it to the checkpoint").
+    """
+    text, present = split_note(note)
+    extra = [line for line in lines.splitlines(keepends=True) if line.strip()]
+    for line in extra:
+        if not line.endswith("\n"):
+            raise NoteError("signature line lacks its final newline")
+        _parse_signature_line(line[:-1])
+    block = note[len(text) + 1 :]
+    known = set(block.splitlines(keepends=True))
+    new = [line for line in extra if line not in known]
+    if len(present) + len(new) > MAX_SIGNATURES:
+        raise NoteError(f"note would have more than {MAX_SIGNATURES} signatures")
+    return note + "".join(new)
 
 
 def _parse_signature_line(line: str) -> tuple[str, bytes]:
