@@ -172,9 +172,13 @@ def entries_path(index: int, width: int = TILE_WIDTH) -> str:
     return f"tile/entries/{encode_index(index)}{_suffix(width)}"
 
 
+MAX_INDEX_ELEMENTS = 8
+"""Index elements a path may have (indexes below 10**24): tree sizes are uint64, so no
+tile index of any log needs more than 7, and an unbounded path is never parsed."""
 _SMALL = r"(?:0|[1-9][0-9]{0,2})"  # a decimal without leading zeros; range checked after
 _PATH = re.compile(
-    rf"tile/(?P<level>{_SMALL}|entries)/(?P<index>(?:x[0-9]{{3}}/)*[0-9]{{3}})"
+    rf"tile/(?P<level>{_SMALL}|entries)/"
+    rf"(?P<index>(?:x[0-9]{{3}}/){{0,{MAX_INDEX_ELEMENTS - 1}}}[0-9]{{3}})"
     rf"(?:\.p/(?P<width>{_SMALL}))?",
     re.ASCII,
 )
@@ -186,7 +190,8 @@ def parse_path(path: str) -> Resource:
     Strict: exactly the spelling :func:`tile_path` / :func:`entries_path` give,
     so one resource has one URL and one file: no leading zeros (in ``L``, ``W``,
     or an index element beyond the 3 digits, e.g. ``x000/001``), ``L`` 0..63,
-    ``W`` 1..255, no trailing slash, nothing else. Raises :class:`TilePathError`.
+    ``W`` 1..255, no trailing slash, at most :data:`MAX_INDEX_ELEMENTS` index
+    elements, nothing else. Raises :class:`TilePathError`.
     """
     match = _PATH.fullmatch(path)
     if match is None:
