@@ -19,6 +19,10 @@ from pathlib import Path
 import pytest
 
 from ebox.adapters.runtime import Ledger
+from ebox.adapters.transparency import TransparencyLog
+from ebox.projections.delivery import DeliveryWorker
+from ebox.projections.sealer import Sealer
+from tests.builders import CITIZEN, make_world
 from tests.integration.tiles_log import LogBuilder, entry
 from tests.served import Server, served
 from tests.tlog_client import (
@@ -91,6 +95,37 @@ def test_the_client_rebuilds_every_checkpoint_from_tiles_alone(
             served_proof = get(server, f"/ledger/consistency?first={previous.size}&second={size}")
             assert [base64.b64decode(line) for line in served_proof[2].split()] == proof
         previous = head
+
+
+def test_a_log_sealed_by_the_sealer_is_read_back_from_its_tiles(
+    ledger: Ledger, server: Server
+) -> None:
+    """Letters published, delivered and read through the application, sealed by the sealer:
+    the entries are the events' `event_hash`es and every checkpoint rebuilds from tiles."""
+    world = make_world(ledger)
+    outcomes = ledger.app.publish_many([world.letter(idempotency_key=f"k{i}") for i in range(5)])
+    DeliveryWorker(ledger).run_until_idle()
+    ledger.app.open_document(
+        str(outcomes[0].message_id), "letter.pdf", reader=CITIZEN.address, channel="portal"
+    )
+    sealer = Sealer(ledger, checkpoint_every=4, checkpoint_seconds=3600)
+    sealer.run_until_idle()
+    sealer.checkpoint_now()
+    log = TransparencyLog(ledger)
+    size, _ = log.checkpoint()
+    hashes = [bytes.fromhex(row["event_hash"]) for row in log.entries()]
+    assert len(hashes) == size > 4
+
+    client = TilesClient(http_fetcher(server.url + "/ledger/tlog/"))
+    head = client.checkpoint(log.vkey())
+    assert client.entries(0, size) == hashes
+    for earlier, note in log.checkpoints():
+        root = base64.b64decode(note.split("\n")[2])
+        assert client.root(earlier) == root
+        verify_inclusion(leaf_hash(hashes[0]), 0, earlier, client.inclusion_proof(0, earlier), root)
+        if earlier < size:
+            proof = client.consistency_proof(earlier, size)
+            verify_consistency(earlier, size, proof, root, head.root)
 
 
 def test_tiles_are_immutable_and_the_checkpoint_short_lived(
