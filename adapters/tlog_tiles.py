@@ -23,8 +23,8 @@ from ebox.domain.proofs.tiles import (
     EntryBundle,
     Resource,
     Tile,
+    encode_tile,
     entry_bundle,
-    tile_content,
 )
 
 MAX_STORED_INDEX = 2**63 - 1
@@ -61,9 +61,7 @@ def _entries(session: Session, start: int, count: int) -> list[bytes]:
 
 
 def _stored(resource: Resource) -> bool:
-    """Whether the resource's rows can exist at all (indexes within BIGINT)."""
-    if isinstance(resource, Tile):
-        return resource.leaves_needed <= MAX_STORED_INDEX and resource.node_level < 64
+    """Whether the resource's rows can exist at all (every index within BIGINT)."""
     return resource.leaves_needed <= MAX_STORED_INDEX
 
 
@@ -76,21 +74,11 @@ def read_resource(session: Session, resource: Resource) -> bytes | None:
         hashes = reader.node_range(resource.node_level, resource.first_node, resource.width)
         if len(hashes) != resource.width:
             return None
-        return tile_content(resource, _Given(hashes))
+        return encode_tile(resource, hashes)
     entries = _entries(session, resource.first_leaf, resource.width)
     if len(entries) != resource.width:
         return None
     return entry_bundle(entries)
-
-
-class _Given:
-    """Hashes already read, handed to :func:`tile_content` (which checks their count and size)."""
-
-    def __init__(self, hashes: Sequence[bytes]) -> None:
-        self.hashes = hashes
-
-    def node_range(self, level: int, start: int, count: int) -> Sequence[bytes]:
-        return self.hashes
 
 
 class TileStore:
@@ -160,8 +148,4 @@ def _read_run(session: Session, run: Sequence[Resource]) -> Iterator[bytes]:
         raise LookupError(f"the sealed tree does not hold {run[-1].path}")
     for offset, resource in enumerate(run):
         chunk = values[offset * TILE_WIDTH : (offset + 1) * TILE_WIDTH]
-        yield (
-            tile_content(resource, _Given(chunk))
-            if isinstance(resource, Tile)
-            else entry_bundle(chunk)
-        )
+        yield encode_tile(resource, chunk) if isinstance(resource, Tile) else entry_bundle(chunk)

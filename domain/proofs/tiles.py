@@ -24,8 +24,8 @@ This module is the path math only, pure and dependency free, so that the log
 - :func:`is_available` says whether a tree of size ``s`` holds a resource,
 - :func:`tile_for_size` / :func:`node_location` find the tile (as a tree of
   size ``s`` has it) holding a perfect Merkle node,
-- :func:`tile_content` / :func:`entry_bundle` / :func:`parse_tile` /
-  :func:`parse_entry_bundle` are the byte formats.
+- :func:`tile_content` / :func:`encode_tile` / :func:`entry_bundle` /
+  :func:`parse_tile` / :func:`parse_entry_bundle` are the byte formats.
 """
 
 from __future__ import annotations
@@ -358,8 +358,12 @@ class NodeRangeOf:
 
 
 def tile_content(tile: Tile, reader: NodeRangeReader) -> bytes:
-    """The tile's bytes: its ``width`` hashes of 32 bytes, concatenated."""
-    hashes = reader.node_range(tile.node_level, tile.first_node, tile.width)
+    """The tile's bytes, its hashes read from ``reader`` in one range read."""
+    return encode_tile(tile, reader.node_range(tile.node_level, tile.first_node, tile.width))
+
+
+def encode_tile(tile: Tile, hashes: Sequence[bytes]) -> bytes:
+    """The tile's bytes: its ``width`` hashes of 32 bytes, concatenated (checked)."""
     if len(hashes) != tile.width:
         raise TileFormatError(
             f"{tile.path}: the node store holds {len(hashes)} of its {tile.width} hashes"

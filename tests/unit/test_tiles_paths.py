@@ -84,6 +84,7 @@ def test_partial_tiles_and_entry_bundles_carry_their_width() -> None:
         "tile/entries/000.p/0",
         "tile/0/\u0661\u0662\u0663",  # Arabic-Indic digits: ASCII only
         "tile/0/000\n",
+        "tile/0/" + "x001/" * 8 + "000",  # beyond 10**24: no uint64 log has such a tile
         "",
     ],
 )
