@@ -25,6 +25,7 @@ from ebox.api import (
     reference,
     replies,
     request_id,
+    tlog_routes,
 )
 from ebox.api.errors import install_error_handlers
 from ebox.api.limits import BodyLimits
@@ -68,6 +69,7 @@ def create_app(ledger: Ledger, settings: Settings | None = None) -> FastAPI:
         reference,
         feed,
         ledger_routes,
+        tlog_routes,
         evidence_routes,
         admin,
     ):
