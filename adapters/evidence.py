@@ -35,6 +35,7 @@ from ebox.domain.proofs.evidence import (
     LegalMomentClaim,
     ProvenEvent,
     Submission,
+    TrustedTime,
 )
 from ebox.domain.proofs.legal_timing import (
     DEFAULT_WORKING_DAYS,
@@ -104,7 +105,23 @@ def build_evidence(
         ),
         disclosure=_disclosure(ledger, str(message.id), sent["documents"]) if disclose else None,
         legal_moment=None if moment is None else LegalMomentClaim.of(moment),
+        trusted_time=_trusted_time(log, size, (*events, *sender_events, *mailbox_events)),
     )
+
+
+def _trusted_time(
+    log: TransparencyLog, size: int, events: Sequence[ProvenEvent]
+) -> TrustedTime | None:
+    """The earliest stamped checkpoint that covers every event, with its consistency proof
+    to the bundle's checkpoint of `size` leaves; None if no stamped one covers them yet."""
+    from ebox.adapters.timestamps import earliest_covering
+
+    covered = max((e.leaf_index for e in events), default=-1) + 1
+    stamped = earliest_covering(log.ledger, covered, size)
+    if stamped is None:
+        return None
+    proof = () if stamped.size == size else tuple(log.consistency(stamped.size, size))
+    return TrustedTime(checkpoint=stamped.note, token=stamped.token, consistency=proof)
 
 
 def _proven_events(

@@ -179,7 +179,15 @@ class Settings(BaseSettings):
     witness_policy: Path | None = _env("EBOX_WITNESS_POLICY")
     """A witness policy file: which witnesses must cosign checkpoints."""
     tsa_url: str | None = _env("EBOX_TSA_URL")
-    """An RFC 3161 time-stamping authority for checkpoints."""
+    """An RFC 3161 time-stamping authority for checkpoints (ebox.projections.timestamper)."""
+    tsa_ca_file: Path | None = _env("EBOX_TSA_CA_FILE")
+    """PEM trust anchors that the TSA's replies must chain to before they are stored."""
+    tsa_interval: Seconds = _env("EBOX_TSA_INTERVAL", 60.0)
+    """At most one time-stamp every so many seconds (the latest checkpoint not yet stamped)."""
+    tsa_username: str | None = _env("EBOX_TSA_USERNAME")
+    """HTTP basic authentication at the TSA, with EBOX_TSA_PASSWORD(_FILE)."""
+    tsa_password: SecretStr | None = _env("EBOX_TSA_PASSWORD")
+    tsa_password_file: Path | None = _env("EBOX_TSA_PASSWORD_FILE")
 
     # ----------------------------------------------------------------- the certificate
     operator_name: str = _env("EBOX_OPERATOR_NAME", DEMO_OPERATOR_NAME, min_length=1)

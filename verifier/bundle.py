@@ -11,7 +11,9 @@ exact reason; success returns a :class:`~ebox.verifier.findings.BundleReport`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+
+from asn1crypto import x509
 
 from ebox.domain.proofs.errors import KeyFormatError
 from ebox.domain.proofs.evidence import EvidenceBundle, EvidenceFormatError
@@ -36,6 +38,7 @@ from ebox.verifier.findings import BundleReport
 from ebox.verifier.legal_checks import check_etsi_labels, check_legal_moment
 from ebox.verifier.life_sections import legal_moment_section, life_section
 from ebox.verifier.timeline import timeline
+from ebox.verifier.trusted_time import check_trusted_time, time_section
 
 __all__ = ["MAILBOX", "MESSAGE", "trusted_verifier", "verify_bundle"]
 
@@ -48,8 +51,16 @@ def trusted_verifier(vkey: str) -> NoteVerifier:
         raise MalformedEvidence(f"the trusted vkey is not a C2SP verifier key ({error})") from error
 
 
-def verify_bundle(bundle: EvidenceBundle | str | bytes, vkey: str) -> BundleReport:
-    """Check everything the bundle claims; return what is proven or raise why not."""
+def verify_bundle(
+    bundle: EvidenceBundle | str | bytes,
+    vkey: str,
+    tsa_anchors: Sequence[x509.Certificate] = (),
+) -> BundleReport:
+    """Check everything the bundle claims; return what is proven or raise why not.
+
+    `tsa_anchors`: the trust anchors of the time-stamping authorities whose
+    tokens are believed (ebox.verifier.trusted_time); none: integrity only.
+    """
     if not isinstance(bundle, EvidenceBundle):
         try:
             bundle = EvidenceBundle.parse(bundle)
@@ -82,6 +93,7 @@ def verify_bundle(bundle: EvidenceBundle | str | bytes, vkey: str) -> BundleRepo
     check_etsi_labels(bundle)
     registered = bool(sent.get("registered"))
     legal_moment = check_legal_moment(bundle, checkpoint, registered)
+    proven_time = check_trusted_time(bundle, verifier, checkpoint, tsa_anchors)
     steps = timeline([(e.canonical, e.leaf_index, e.event_hash) for e in bundle.events])
     sender_names = keys.names.get(str(sent.get("sender")), {})
     profile = _mailbox_profile(bundle)
@@ -105,6 +117,7 @@ def verify_bundle(bundle: EvidenceBundle | str | bytes, vkey: str) -> BundleRepo
             *_sections(bundle, sent, origin, checkpoint, steps, documents, mailbox_keys),
             *legal_moment_section(bundle, registered, legal_moment),
             *life_section(bundle),
+            *([] if proven_time is None else [time_section(bundle, checkpoint, proven_time)]),
         ),
         limits=_limits(bundle, origin, checkpoint),
         recipient_name=profile.get("recipient_name"),

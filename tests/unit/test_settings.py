@@ -97,6 +97,11 @@ FROM_ENVIRONMENT: list[tuple[str, str, str, Any]] = [
         Path("/etc/ebox/witnesses.txt"),
     ),
     ("EBOX_TSA_URL", "https://tsa.example/rfc3161", "tsa_url", None),
+    ("EBOX_TSA_CA_FILE", "/etc/ebox/tsa-ca.pem", "tsa_ca_file", Path("/etc/ebox/tsa-ca.pem")),
+    ("EBOX_TSA_INTERVAL", "30", "tsa_interval", 30.0),
+    ("EBOX_TSA_USERNAME", "ledger", "tsa_username", None),
+    ("EBOX_TSA_PASSWORD", "s3cret", "tsa_password", None),
+    ("EBOX_TSA_PASSWORD_FILE", "/run/secrets/t", "tsa_password_file", Path("/run/secrets/t")),
     ("EBOX_OPERATOR_NAME", "Operator NV", "operator_name", None),
     ("EBOX_OPERATOR_ADDRESS", "Rue 1, 1000 Brussels", "operator_address", None),
     ("EBOX_OPERATOR_LEGAL_BASIS", "Law of 27 February 2019", "operator_legal_basis", None),
@@ -167,7 +172,7 @@ def test_each_setting_is_read_from_its_variable(
         value = settings.smtp
     if field == "portal_oidc_client_secret":
         value = settings.portal_client_secret
-    if field == "smtp_password":
+    if field in ("smtp_password", "tsa_password"):
         value = value.get_secret_value()
     assert value == (raw if expected is None else expected)
     assert settings.model_fields_set == {field}  # read under that name, and only that one
