@@ -50,7 +50,7 @@ authorityKeyIdentifier = keyid
 
 
 @dataclass(frozen=True)
-class TestTsa:
+class TsaFiles:
     """The files of one test TSA: its CA (the trust anchor), its certificate and config."""
 
     directory: Path
@@ -64,7 +64,7 @@ def _openssl(*args: str | Path) -> None:
     subprocess.run(["openssl", *map(str, args)], check=True, capture_output=True)
 
 
-def make_tsa(directory: Path, name: str = "Test TSA") -> TestTsa:
+def make_tsa(directory: Path, name: str = "Test TSA") -> TsaFiles:
     """A CA and a time-stamping certificate issued by it, made by openssl in `directory`."""
     directory.mkdir(parents=True, exist_ok=True)
     ca_key, ca_pem = directory / "ca.key", directory / "ca.pem"
@@ -89,7 +89,7 @@ def make_tsa(directory: Path, name: str = "Test TSA") -> TestTsa:
     (directory / "serial").write_text("01\n")
     config = directory / "openssl.cnf"
     config.write_text(CONFIG.format(dir=directory))
-    return TestTsa(directory, ca_pem, tsa_pem, config, f"{name}")
+    return TsaFiles(directory, ca_pem, tsa_pem, config, f"{name}")
 
 
 class TsaServer:
@@ -99,10 +99,12 @@ class TsaServer:
     `replies` counts the tokens served.
     """
 
-    def __init__(self, tsa: TestTsa) -> None:
+    def __init__(self, tsa: TsaFiles) -> None:
         self.tsa = tsa
         self.broken = False
         self.replies = 0
+        self.authorizations: list[str | None] = []
+        """The Authorization header of each request, in order."""
         self.lock = threading.Lock()
         server = self
 
@@ -110,6 +112,7 @@ class TsaServer:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 query = self.rfile.read(length)
+                server.authorizations.append(self.headers.get("Authorization"))
                 if server.broken or self.headers.get("Content-Type") != (
                     "application/timestamp-query"
                 ):

@@ -106,15 +106,19 @@ def token_of_reply(reply: bytes, request: TimestampRequest) -> bytes:
     must carry the request's imprint and nonce.
     """
     try:
-        response = tsp.TimeStampResp.load(reply)
+        response = _TimeStampResp.load(reply)
         status = response["status"]["status"].native
-        token = response["time_stamp_token"]
+        failure = response["status"]["fail_info"].native
     except (ValueError, TypeError, KeyError) as error:
         raise TimestampError(f"the reply is not a TimeStampResp ({error})") from None
     if status not in ("granted", "granted_with_mods"):
-        failure = response["status"]["fail_info"].native
-        raise TimestampRefused(f"the TSA did not grant the stamp: {status} {failure or ''}".strip())
-    if not isinstance(token, cms.ContentInfo) or token.native is None:
+        why = ", ".join(sorted(failure)) if failure else "no reason given"
+        raise TimestampRefused(f"the TSA did not grant the stamp: {status} ({why})")
+    try:
+        token = response["time_stamp_token"]
+    except (ValueError, TypeError, KeyError):
+        token = None
+    if not isinstance(token, cms.ContentInfo):
         raise TimestampError("the reply grants a stamp but carries no token")
     der = token.dump()
     info = tst_info(der)
@@ -196,6 +200,16 @@ def load_anchors(pem: bytes) -> list[x509.Certificate]:
     if not certificates:
         raise ValueError("no certificate in the file")
     return certificates
+
+
+class _TimeStampResp(core.Sequence):
+    """RFC 3161's TimeStampResp, whose token is OPTIONAL (absent when the stamp is refused);
+    asn1crypto's own declares it required and cannot read a refusal."""
+
+    _fields = [
+        ("status", tsp.PKIStatusInfo),
+        ("time_stamp_token", cms.ContentInfo, {"optional": True}),
+    ]
 
 
 def _imprint(digest: bytes) -> tsp.MessageImprint:
