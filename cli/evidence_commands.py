@@ -257,8 +257,11 @@ def _tsa_anchors(files: list[Path]) -> list[Any]:
     for path in files:
         try:
             anchors.extend(load_anchors(path.read_bytes()))
-        except (OSError, ValueError, TypeError) as error:
-            err.print(f"[red]--tsa-ca {path}: not a readable PEM certificate file ({error})[/red]")
+        except OSError as error:
+            err.print(f"[red]--tsa-ca {path}: cannot read it ({error.strerror})[/red]")
+            raise typer.Exit(UNABLE) from None
+        except (ValueError, TypeError):
+            err.print(f"[red]--tsa-ca {path}: not a PEM (or DER) certificate file[/red]")
             raise typer.Exit(UNABLE) from None
     return anchors
 
