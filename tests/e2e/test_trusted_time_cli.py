@@ -102,6 +102,16 @@ def test_the_bundle_carries_the_token_and_verify_names_the_tsa_and_its_time(
     assert "Brussels" in report and "operator's clock" in report
 
 
+def test_the_standalone_verifier_checks_the_token_too(stamped: Stamped) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "ebox.verifier", "bundle", str(stamped.bundle), "--vkey",
+         stamped.vkey, "--tsa-ca", str(stamped.tsa.ca_pem)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "(TSA trusted)" in done.stdout
+
+
 def test_without_trust_anchors_the_token_is_checked_but_the_tsa_is_not_trusted(
     stamped: Stamped,
 ) -> None:
