@@ -20,6 +20,7 @@ from uuid import UUID
 from eventsourcing.persistence import StoredEvent
 
 from ebox.adapters.runtime import Ledger
+from ebox.adapters.timestamps import earliest_covering
 from ebox.adapters.transparency import TransparencyLog
 from ebox.domain.chain import aggregate_type_of, project_verified
 from ebox.domain.ids import sender_id
@@ -114,8 +115,6 @@ def _trusted_time(
 ) -> TrustedTime | None:
     """The earliest stamped checkpoint that covers every event, with its consistency proof
     to the bundle's checkpoint of `size` leaves; None if no stamped one covers them yet."""
-    from ebox.adapters.timestamps import earliest_covering
-
     covered = max((e.leaf_index for e in events), default=-1) + 1
     stamped = earliest_covering(log.ledger, covered, size)
     if stamped is None:

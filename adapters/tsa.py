@@ -56,6 +56,16 @@ class StampedCheckpoint:
     tsa: str
 
 
+def read_anchors(path: Path) -> tuple[x509.Certificate, ...]:
+    """The trust anchors of EBOX_TSA_CA_FILE; a ValueError naming the variable if unusable."""
+    try:
+        return tuple(load_anchors(path.read_bytes()))
+    except OSError as error:
+        raise ValueError(f"EBOX_TSA_CA_FILE: cannot read {path} ({error.strerror})") from None
+    except (ValueError, TypeError):
+        raise ValueError(f"EBOX_TSA_CA_FILE: {path} holds no PEM (or DER) certificate") from None
+
+
 @dataclass(frozen=True)
 class TsaClient:
     url: str
@@ -72,7 +82,7 @@ class TsaClient:
         if not url:
             return None
         ca_file = env.get("EBOX_TSA_CA_FILE")
-        anchors = tuple(load_anchors(Path(ca_file).read_bytes())) if ca_file else ()
+        anchors = read_anchors(Path(ca_file)) if ca_file else ()
         return cls(
             url=url,
             anchors=anchors,

@@ -252,6 +252,10 @@ class Settings(BaseSettings):
             from ebox.adapters.mail import parse_smtp_url
 
             parse_smtp_url(self.smtp)
+        if self.tsa_ca_file is not None:
+            from ebox.adapters.tsa import read_anchors
+
+            read_anchors(self.tsa_ca_file)
         if self.production and (self.seal_cert_file is None or self.seal_key_file is None):
             raise ValueError(
                 "EBOX_SEAL_CERT_FILE and EBOX_SEAL_KEY_FILE: required when "

@@ -97,7 +97,7 @@ FROM_ENVIRONMENT: list[tuple[str, str, str, Any]] = [
         Path("/etc/ebox/witnesses.txt"),
     ),
     ("EBOX_TSA_URL", "https://tsa.example/rfc3161", "tsa_url", None),
-    ("EBOX_TSA_CA_FILE", "/etc/ebox/tsa-ca.pem", "tsa_ca_file", Path("/etc/ebox/tsa-ca.pem")),
+    ("EBOX_TSA_CA_FILE", "CA_FILE", "tsa_ca_file", "CA_FILE"),
     ("EBOX_TSA_INTERVAL", "30", "tsa_interval", 30.0),
     ("EBOX_TSA_USERNAME", "ledger", "tsa_username", None),
     ("EBOX_TSA_PASSWORD", "s3cret", "tsa_password", None),
@@ -162,6 +162,11 @@ def test_each_setting_is_read_from_its_variable(
         expected = Path(raw)
     if raw == "URL_FILE":
         raw = str(_secret_file(tmp_path, "smtp://relay.example:25"))
+        expected = Path(raw)
+    if raw == "CA_FILE":  # read at start: a real certificate, made by openssl
+        from tests.tsa_server import make_tsa
+
+        raw = str(make_tsa(tmp_path / "tsa").ca_pem)
         expected = Path(raw)
     monkeypatch.setenv(variable, raw)
     settings = Settings.from_env()
@@ -440,3 +445,13 @@ def test_production_refuses_to_start_without_a_sealing_certificate(
     monkeypatch.setenv("EBOX_SEAL_CERT_FILE", "/run/secrets/seal.crt")
     monkeypatch.setenv("EBOX_SEAL_KEY_FILE", "/run/secrets/seal.key")
     assert Settings.from_env().production
+
+
+def test_a_tsa_ca_file_that_holds_no_certificate_is_refused_at_start(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    (tmp_path / "ca.pem").write_text("not a certificate\n")
+    for path in (tmp_path / "ca.pem", tmp_path / "missing.pem"):
+        monkeypatch.setenv("EBOX_TSA_CA_FILE", str(path))
+        with pytest.raises(SettingsError, match="EBOX_TSA_CA_FILE"):
+            Settings.from_env()
