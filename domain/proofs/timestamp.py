@@ -18,15 +18,18 @@ import asyncio
 import hashlib
 import logging
 import secrets
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 from asn1crypto import cms, core, tsp, x509
 
 from ebox.domain.proofs.errors import ProofError
 
 SHA256 = "sha256"
+T = TypeVar("T")
 
 # pyHanko logs each refusal with its traceback; the refusal is ours to say, in one line.
 logging.getLogger("pyhanko").addHandler(logging.NullHandler())
@@ -168,9 +171,7 @@ def check_token(
     roots = list(anchors) if anchors else [signer]
     context = ValidationContext(trust_roots=roots, allow_fetching=False, moment=gen_time)
     try:
-        status = asyncio.run(
-            validate_tst_signed_data(signed_data, context, lambda _algorithm: imprint)
-        )
+        status = _run(validate_tst_signed_data(signed_data, context, lambda _algorithm: imprint))
     except Exception as error:  # pyHanko's many refusals: the signature does not hold
         raise TokenBroken(f"the time-stamp token's signature does not hold ({error})") from None
     if not status.get("intact"):
@@ -184,6 +185,17 @@ def check_token(
             )
         raise TokenBroken(f"the time-stamp token's own certificate ({subject}) does not sign it")
     return StampedTime(gen_time=gen_time, tsa=subject, imprint=imprint, trusted=bool(anchors))
+
+
+def _run(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run pyHanko's coroutine to its end, also when called from inside an event loop
+    (an async API handler): then on a thread of its own, with its own loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def load_anchors(pem: bytes) -> list[x509.Certificate]:

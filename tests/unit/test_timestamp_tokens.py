@@ -195,3 +195,15 @@ def test_basic_authentication_is_sent_when_a_username_is_set(
     client = TsaClient(server.url, username="ledger", password="s3cret")
     assert client.stamp(64, NOTE).tsa
     assert server.authorizations[-1] == "Basic bGVkZ2VyOnMzY3JldA=="
+
+
+def test_a_token_is_checked_from_inside_an_event_loop_too(server: TsaServer, tsa: TsaFiles) -> None:
+    """An async API handler that verifies a bundle must get the same verdict."""
+    import asyncio
+
+    token = TsaClient(server.url).stamp(64, NOTE).token
+
+    async def in_a_handler() -> bool:
+        return check_token(token, checkpoint_hash(NOTE), anchors_of(tsa)).trusted
+
+    assert asyncio.run(in_a_handler())
