@@ -131,7 +131,7 @@ def evidence(
         ledger.close()
     text = bundle.to_json()
     try:
-        report = verify_bundle(text, vkey)
+        report = verify_bundle(text, vkey, _operator_tsa_anchors())
     except VerificationError as error:  # the database itself does not verify: say so, write nothing
         err.print(render_failure(error, "THE LEDGER'S OWN EVIDENCE DOES NOT VERIFY"), end="")
         raise typer.Exit(FAILED) from None
@@ -247,6 +247,15 @@ def verify(
     sys.stdout.write(render_bundle_report(report))
     if pdf is not None:
         _certificate(report, pdf, source, raw)
+
+
+def _operator_tsa_anchors() -> tuple[Any, ...]:
+    """EBOX_TSA_CA_FILE's anchors: the operator's certificate says whether its TSA chains."""
+    from ebox.adapters.tsa import read_anchors
+    from ebox.api.settings import Settings
+
+    ca_file = Settings.from_env().tsa_ca_file
+    return read_anchors(ca_file) if ca_file is not None else ()
 
 
 def _tsa_anchors(files: list[Path]) -> list[Any]:

@@ -72,7 +72,8 @@ def stamped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stamped]:
             r["canonical"]["aggregate_id"] for r in rows if r["canonical"]["type"] == "Sent"
         )
         bundle = root / "evidence.json"
-        ok(ebox(home, "evidence", message_id, "-o", str(bundle)))
+        # The operator's own check uses EBOX_TSA_CA_FILE (its certificate says "TSA trusted").
+        ok(ebox(home, "evidence", message_id, "-o", str(bundle), EBOX_TSA_CA_FILE=str(tsa.ca_pem)))
         yield Stamped(home, ok(ebox(home, "ledger", "vkey")).strip(), bundle, tsa, server)
 
 
