@@ -56,8 +56,8 @@ def latest_unstamped(ledger: Ledger) -> tuple[int, str] | None:
     return int(row[0]), str(row[1])
 
 
-def earliest_covering(ledger: Ledger, size: int, within: int) -> StoredTimestamp | None:
-    """The earliest stamped checkpoint of at least `size` leaves and at most `within`."""
+def covering(ledger: Ledger, size: int, within: int, limit: int = 64) -> list[StoredTimestamp]:
+    """Stamped checkpoints of at least `size` leaves and at most `within`, earliest first."""
     query = (
         select(
             checkpoint_timestamps.c.size,
@@ -69,14 +69,20 @@ def earliest_covering(ledger: Ledger, size: int, within: int) -> StoredTimestamp
         .join(checkpoints, checkpoints.c.size == checkpoint_timestamps.c.size)
         .where(checkpoint_timestamps.c.size >= size, checkpoint_timestamps.c.size <= within)
         .order_by(checkpoint_timestamps.c.size)
-        .limit(1)
+        .limit(limit)
     )
     with ledger.db.read() as session:
-        row = session.execute(query).first()
-    if row is None:
-        return None
-    gen_time = row.gen_time if row.gen_time.tzinfo else row.gen_time.replace(tzinfo=UTC)
-    return StoredTimestamp(int(row.size), str(row.note), bytes(row.token), gen_time, str(row.tsa))
+        rows = session.execute(query).all()
+    return [
+        StoredTimestamp(
+            int(row.size), str(row.note), bytes(row.token), _utc(row.gen_time), str(row.tsa)
+        )
+        for row in rows
+    ]
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # SQLite: naive UTC
 
 
 def latest_timestamp(ledger: Ledger) -> tuple[int, datetime] | None:
@@ -89,5 +95,4 @@ def latest_timestamp(ledger: Ledger) -> tuple[int, datetime] | None:
         ).first()
     if row is None:
         return None
-    gen_time = row.gen_time if row.gen_time.tzinfo else row.gen_time.replace(tzinfo=UTC)
-    return int(row.size), gen_time
+    return int(row.size), _utc(row.gen_time)

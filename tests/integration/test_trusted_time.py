@@ -226,3 +226,27 @@ def test_without_a_tsa_url_there_is_no_timestamper_and_no_tsa_in_health(
     with api_client(ledger, ledger_home, routers=(health.register,)) as http:
         body = http.get("/health").json()
     assert "tsa" not in body and body["status"] == "ok"
+
+
+def test_after_a_ledger_key_rotation_only_a_checkpoint_of_the_new_key_is_offered(
+    ledger: Ledger, world: World, server: TsaServer, tsa: TsaFiles
+) -> None:
+    """A stamp of a checkpoint signed by the retired key would not open with the bundle's key."""
+    from ebox.adapters.key_rotation import rotate_ledger_key
+
+    message_id = send(world, "one")
+    workers(ledger, server, tsa).run_until_idle()
+    assert len(stamped_sizes(ledger)) == 1
+    rotate_ledger_key(ledger)
+    Workers(ledger, FAST).run_until_idle()  # sealed by the new key, not stamped
+
+    bundle = build_evidence(ledger, message_id)
+    assert bundle.trusted_time is None
+    vkey = TransparencyLog(ledger).vkey()
+    verify_bundle(bundle.to_json(), vkey, anchors(tsa))
+
+    workers(ledger, server, tsa).run_until_idle()
+    bundle = build_evidence(ledger, message_id)
+    assert bundle.trusted_time is not None
+    report = verify_bundle(bundle.to_json(), vkey, anchors(tsa))
+    assert "Time" in {s.title for s in report.sections}
