@@ -24,7 +24,13 @@ from collections.abc import Mapping
 
 from ebox.adapters.runtime import Ledger
 from ebox.adapters.timestamps import latest_unstamped, record_timestamp
-from ebox.adapters.tsa import DEFAULT_INTERVAL, StampedCheckpoint, TsaClient
+from ebox.adapters.tsa import (
+    DEFAULT_INTERVAL,
+    StampedCheckpoint,
+    TsaClient,
+    TsaReplyRejected,
+    TsaUnavailable,
+)
 from ebox.projections.faults import clear_fault, fault_of, record_fault
 
 NAME = "tsa"
@@ -66,12 +72,7 @@ class Timestamper:
             record_timestamp(self.ledger, stamped)
         except Exception as error:  # a TSA or database failure: next interval, never a crash
             self.failures += 1
-            log.warning(
-                "time-stamping failed (%s: %s), next try in %ss",
-                type(error).__name__,
-                _reason(error),
-                self.interval,
-            )
+            log.warning("time-stamping failed (%s), next try in %ss", _reason(error), self.interval)
             try:
                 record_fault(
                     self.ledger,
@@ -99,7 +100,7 @@ class Timestamper:
 
 
 def _reason(error: BaseException) -> str:
-    """Our own one-line reasons; only a class name for anything else (its text may hold a URL)."""
-    from ebox.adapters.tsa import TsaReplyRejected, TsaUnavailable
-
-    return str(error) if isinstance(error, TsaUnavailable | TsaReplyRejected) else "see class"
+    """The class, and our own one-line reason after it; another error's text may hold a URL."""
+    if isinstance(error, TsaUnavailable | TsaReplyRejected):
+        return f"{type(error).__name__}: {error}"
+    return type(error).__name__
