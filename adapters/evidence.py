@@ -20,12 +20,14 @@ from uuid import UUID
 from eventsourcing.persistence import StoredEvent
 
 from ebox.adapters.runtime import Ledger
+from ebox.adapters.timestamps import covering
 from ebox.adapters.transparency import TransparencyLog
 from ebox.domain.chain import aggregate_type_of, project_verified
 from ebox.domain.ids import sender_id
 from ebox.domain.proofs.canonical import canonical_json, rfc3339
 from ebox.domain.proofs.checkpoint import Checkpoint
 from ebox.domain.proofs.encryption import DecryptionError, unwrap_key
+from ebox.domain.proofs.errors import NoteError
 from ebox.domain.proofs.etsi_events import etsi_event_uri
 from ebox.domain.proofs.evidence import (
     DisclosedDocument,
@@ -35,6 +37,7 @@ from ebox.domain.proofs.evidence import (
     LegalMomentClaim,
     ProvenEvent,
     Submission,
+    TrustedTime,
 )
 from ebox.domain.proofs.legal_timing import (
     DEFAULT_WORKING_DAYS,
@@ -42,6 +45,7 @@ from ebox.domain.proofs.legal_timing import (
     ReceiptRule,
     legal_moment_of_events,
 )
+from ebox.domain.proofs.note import NoteVerifier
 
 RULE_SETTING = "EBOX_LEGAL_RECEIPT_RULE"
 WORKING_DAYS_SETTING = "EBOX_LEGAL_RECEIPT_WORKING_DAYS"
@@ -104,7 +108,29 @@ def build_evidence(
         ),
         disclosure=_disclosure(ledger, str(message.id), sent["documents"]) if disclose else None,
         legal_moment=None if moment is None else LegalMomentClaim.of(moment),
+        trusted_time=_trusted_time(log, size, (*events, *sender_events, *mailbox_events)),
     )
+
+
+def _trusted_time(
+    log: TransparencyLog, size: int, events: Sequence[ProvenEvent]
+) -> TrustedTime | None:
+    """The earliest stamped checkpoint that covers every event, with its consistency proof
+    to the bundle's checkpoint of `size` leaves; None if no stamped one covers them yet.
+
+    Only a checkpoint signed by the bundle's ledger key will do: one signed before a key
+    rotation does not open with the key the bundle names (ebox.domain.ledger_keys).
+    """
+    covered = max((e.leaf_index for e in events), default=-1) + 1
+    verifier = NoteVerifier(log.vkey())
+    for stamped in covering(log.ledger, covered, size):
+        try:
+            verifier.verify(stamped.note)
+        except NoteError:
+            continue
+        proof = () if stamped.size == size else tuple(log.consistency(stamped.size, size))
+        return TrustedTime(checkpoint=stamped.note, token=stamped.token, consistency=proof)
+    return None
 
 
 def _proven_events(

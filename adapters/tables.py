@@ -131,6 +131,17 @@ checkpoints = Table(
     Column("signed_at", DateTime(timezone=True), nullable=False),
 )
 
+# RFC 3161 tokens over checkpoints (ebox.projections.timestamper, migration 0013): the
+# DER TimeStampToken, its genTime and the TSA's subject as read from the checked token.
+checkpoint_timestamps = Table(
+    "checkpoint_timestamps",
+    metadata,
+    Column("size", BigId, primary_key=True, autoincrement=False),
+    Column("token", LargeBinary, nullable=False),
+    Column("gen_time", DateTime(timezone=True), nullable=False),
+    Column("tsa", String, nullable=False),
+)
+
 
 # --------------------------------------------------------------------------- read models
 # Written only by the projections (ebox.projections.inbox, .status, .feed), each in

@@ -118,9 +118,11 @@ def register(app: FastAPI) -> None:
 
 def _pdf(text: str, vkey: str, settings: Settings) -> bytes:
     """The sealed certificate, in the mailbox's language (English beside it)."""
+    from ebox.adapters.tsa import read_anchors
     from ebox.verifier.bundle import verify_bundle
 
-    report = verify_bundle(text, vkey)
+    anchors = read_anchors(settings.tsa_ca_file) if settings.tsa_ca_file is not None else ()
+    report = verify_bundle(text, vkey, anchors)
     try:
         identity = settings.sealing_identity()
     except SealUnavailable as error:  # names the setting and file, never the key

@@ -21,6 +21,9 @@ name -> callable), empty in an API-only process.
 - ``degraded`` (503): a follower is parked or retrying a failing batch, a lag
   exceeds ``max_lag`` (EBOX_MAX_LAG, default 10,000 events), or a lag reporter
   fails: letters are accepted but do not reach every view, or are not sealed.
+- ``degraded`` (503) too when the timestamper's last round failed (``tsa``: the
+  TSA is down or answered badly; retried every EBOX_TSA_INTERVAL): checkpoints
+  are still sealed, but not stamped.
 - ``ok`` (200) otherwise.
 """
 
@@ -88,6 +91,11 @@ def health(request: Request) -> JSONResponse:
     for name in ("delivery", "sealer"):
         body[f"{name}_lag"] = followers.get(name, {}).get("lag")
     body["max_lag"] = max_lag
+    tsa = _tsa(ledger, settings)
+    if tsa is not None:
+        body["tsa"] = tsa
+        if tsa["state"] != "ok":
+            stuck.append("tsa")
     if stuck or lag_failed:
         body["status"] = "degraded"
         body["stuck"] = stuck
@@ -121,6 +129,35 @@ def _followers(ledger: Ledger, max_lag: int) -> tuple[dict[str, Any], list[str]]
             stuck.append(s.name)
         followers[s.name] = entry
     return followers, stuck
+
+
+def _tsa(ledger: Ledger, settings: Any) -> dict[str, Any] | None:
+    """The timestamper's last stamp and last failure (no URL, no error text); None if unused."""
+    from ebox.adapters.timestamps import latest_timestamp
+    from ebox.projections.faults import fault_of
+    from ebox.projections.timestamper import NAME
+
+    try:
+        fault = fault_of(ledger, NAME)
+        latest = latest_timestamp(ledger)
+    except Exception as error:
+        log.warning("health: time-stamp status failed (%s)", type(error).__name__)
+        return {"state": "unknown"}
+    if fault is None and latest is None and not getattr(settings, "tsa_url", None):
+        return None
+    entry: dict[str, Any] = {
+        "state": "ok" if fault is None else "failing",
+        "stamped_size": None if latest is None else latest[0],
+        "stamped_at": None if latest is None else latest[1].isoformat(),
+    }
+    if fault is not None:
+        entry |= {
+            "checkpoint": fault.position,
+            "error": fault.error_class,
+            "attempts": fault.attempts,
+            "failed_at": fault.failed_at.isoformat(),
+        }
+    return entry
 
 
 def _database(ledger: Ledger) -> dict[str, Any]:

@@ -179,7 +179,15 @@ class Settings(BaseSettings):
     witness_policy: Path | None = _env("EBOX_WITNESS_POLICY")
     """A witness policy file: which witnesses must cosign checkpoints."""
     tsa_url: str | None = _env("EBOX_TSA_URL")
-    """An RFC 3161 time-stamping authority for checkpoints."""
+    """An RFC 3161 time-stamping authority for checkpoints (ebox.projections.timestamper)."""
+    tsa_ca_file: Path | None = _env("EBOX_TSA_CA_FILE")
+    """PEM trust anchors that the TSA's replies must chain to before they are stored."""
+    tsa_interval: Seconds = _env("EBOX_TSA_INTERVAL", 60.0)
+    """At most one time-stamp every so many seconds (the latest checkpoint not yet stamped)."""
+    tsa_username: str | None = _env("EBOX_TSA_USERNAME")
+    """HTTP basic authentication at the TSA, with EBOX_TSA_PASSWORD(_FILE)."""
+    tsa_password: SecretStr | None = _env("EBOX_TSA_PASSWORD")
+    tsa_password_file: Path | None = _env("EBOX_TSA_PASSWORD_FILE")
 
     # ----------------------------------------------------------------- the certificate
     operator_name: str = _env("EBOX_OPERATOR_NAME", DEMO_OPERATOR_NAME, min_length=1)
@@ -244,6 +252,10 @@ class Settings(BaseSettings):
             from ebox.adapters.mail import parse_smtp_url
 
             parse_smtp_url(self.smtp)
+        if self.tsa_ca_file is not None:
+            from ebox.adapters.tsa import read_anchors
+
+            read_anchors(self.tsa_ca_file)
         if self.production and (self.seal_cert_file is None or self.seal_key_file is None):
             raise ValueError(
                 "EBOX_SEAL_CERT_FILE and EBOX_SEAL_KEY_FILE: required when "

@@ -131,7 +131,7 @@ def evidence(
         ledger.close()
     text = bundle.to_json()
     try:
-        report = verify_bundle(text, vkey)
+        report = verify_bundle(text, vkey, _operator_tsa_anchors())
     except VerificationError as error:  # the database itself does not verify: say so, write nothing
         err.print(render_failure(error, "THE LEDGER'S OWN EVIDENCE DOES NOT VERIFY"), end="")
         raise typer.Exit(FAILED) from None
@@ -194,6 +194,15 @@ def verify(
             "against. Without it, the certificate the PDF carries: integrity only.",
         ),
     ] = None,
+    tsa_ca: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--tsa-ca",
+            help="PEM trust anchors of the time-stamping authority (repeatable, or one file "
+            "of several): the bundle's RFC 3161 token must chain to one. Without it, the "
+            "token's integrity only.",
+        ),
+    ] = None,
 ) -> None:
     """Verify an evidence bundle offline, trusting only the ledger key given with --vkey.
 
@@ -229,14 +238,41 @@ def verify(
             sys.stdout.write(f"VERIFICATION FAILED: {error.reason}\n")
             raise typer.Exit(FAILED) from None
         sys.stdout.write(seal_line + "\n")
+    anchors = _tsa_anchors(tsa_ca or [])
     try:
-        report = verify_bundle(raw, _vkey(vkey))
+        report = verify_bundle(raw, _vkey(vkey), anchors)
     except VerificationError as error:
         sys.stdout.write(render_failure(error))
         raise typer.Exit(FAILED) from None
     sys.stdout.write(render_bundle_report(report))
     if pdf is not None:
         _certificate(report, pdf, source, raw)
+
+
+def _operator_tsa_anchors() -> tuple[Any, ...]:
+    """EBOX_TSA_CA_FILE's anchors: the operator's certificate says whether its TSA chains."""
+    from ebox.adapters.tsa import read_anchors
+    from ebox.api.settings import Settings
+
+    ca_file = Settings.from_env().tsa_ca_file
+    return read_anchors(ca_file) if ca_file is not None else ()
+
+
+def _tsa_anchors(files: list[Path]) -> list[Any]:
+    """The certificates of every --tsa-ca file; one line and exit 2 if one cannot be read."""
+    from ebox.domain.proofs.timestamp import load_anchors
+
+    anchors = []
+    for path in files:
+        try:
+            anchors.extend(load_anchors(path.read_bytes()))
+        except OSError as error:
+            err.print(f"[red]--tsa-ca {path}: cannot read it ({error.strerror})[/red]")
+            raise typer.Exit(UNABLE) from None
+        except (ValueError, TypeError):
+            err.print(f"[red]--tsa-ca {path}: not a PEM (or DER) certificate file[/red]")
+            raise typer.Exit(UNABLE) from None
+    return anchors
 
 
 # --- audit ---------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from ebox.projections.notifier import Notifier, NotifierScheduler
 from ebox.projections.runner import PROJECTION_NAMES, ViewRunner
 from ebox.projections.sealer import Sealer
 from ebox.projections.supervisor import FollowerLoop, RetryPolicy
+from ebox.projections.timestamper import Timestamper
 from ebox.projections.wakeup import Alarm
 
 __all__ = ["FollowerLoop", "RetryPolicy", "Workers"]
@@ -33,7 +34,11 @@ class Workers:
     """Delivery, read models, lifecycle, notifier and sealer, each in its own loop."""
 
     def __init__(
-        self, ledger: Ledger, policy: RetryPolicy | None = None, notifier: Notifier | None = None
+        self,
+        ledger: Ledger,
+        policy: RetryPolicy | None = None,
+        notifier: Notifier | None = None,
+        timestamper: Timestamper | None = None,
     ) -> None:
         self.ledger = ledger
         self.policy = policy or RetryPolicy.from_env()
@@ -43,6 +48,8 @@ class Workers:
         self.lifecycle = LifecycleScheduler(ledger)
         self.notifier_schedule = NotifierScheduler(ledger)
         self.notifier = notifier or Notifier(home=ledger.home)
+        self.timestamper = timestamper or Timestamper.from_env(ledger)
+        """RFC 3161 tokens for checkpoints, on a thread of its own (none without EBOX_TSA_URL)."""
         self.due = DueWork(ledger, {EXPIRE: expire, SHRED: expire, **self.notifier.handlers()})
         self._stop = threading.Event()
         self.alarm = Alarm(ledger, self._stop)
@@ -85,6 +92,8 @@ class Workers:
                 break
         if not self.loops[self.sealer.name].parked:
             self.loops[self.sealer.name]._idle()
+        if self.timestamper is not None and self.timestamper.due():
+            self.timestamper.step()
         return self.parked() + (["due work (see lifecycle_due.last_error)"] if failed else [])
 
     def parked(self) -> list[str]:
@@ -100,6 +109,10 @@ class Workers:
         if clock is not None:
             threading.Thread(
                 target=self._due_loop, args=(clock,), name="ebox-due-work", daemon=True
+            ).start()
+        if self.timestamper is not None:
+            threading.Thread(
+                target=self.timestamper.run, args=(self._stop,), name="ebox-tsa", daemon=True
             ).start()
 
     def _due_loop(self, clock: Clock, every: float = 5.0) -> None:

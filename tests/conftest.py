@@ -180,5 +180,8 @@ def _no_secrets_from_the_shell(monkeypatch: pytest.MonkeyPatch) -> None:
         "EBOX_PORTAL_OIDC_CLIENT_SECRET_FILE",
         "EBOX_PORTAL_OIDC_PRIVATE_KEY_FILE",
         "EBOX_PORTAL_IDLE_TIMEOUT",
+        "EBOX_TSA_URL",
+        "EBOX_TSA_CA_FILE",
+        "EBOX_TSA_PASSWORD",
     ):
         monkeypatch.delenv(name, raising=False)

@@ -1,12 +1,14 @@
 """`python -m ebox.verifier`: the offline verifier on its own, without the `ebox` command.
 
 An auditor or a court can run this with nothing but the proof modules, PyNaCl
-and rfc8785 installed (reportlab only for ``--pdf``): no database driver, no
+and rfc8785 installed (reportlab only for ``--pdf``, asn1crypto and pyHanko only
+for a bundle that carries an RFC 3161 time-stamp): no database driver, no
 web framework, no event store. Same verdicts and exit codes as `ebox verify`
 and `ebox audit --export`: 0 verified, 1 failed (with the exact reason), 2
 could not run.
 
-    python -m ebox.verifier bundle evidence.json --vkey VKEY [--pdf certificate.pdf]
+    python -m ebox.verifier bundle evidence.json --vkey VKEY [--pdf certificate.pdf] \\
+        [--tsa-ca tsa-ca.pem]
     python -m ebox.verifier audit export.jsonl --checkpoints checkpoints.jsonl --vkey VKEY \\
         [--envelopes envelopes.jsonl]
 """
@@ -35,8 +37,17 @@ def _bundle(args: argparse.Namespace) -> int:
     from ebox.verifier.report import render_bundle_report, render_failure
 
     raw = args.file.read_bytes()
+    anchors = []
+    for path in args.tsa_ca or []:
+        from ebox.domain.proofs.timestamp import load_anchors
+
+        try:
+            anchors.extend(load_anchors(path.read_bytes()))
+        except (ValueError, TypeError):
+            print(f"--tsa-ca {path}: not a PEM (or DER) certificate file", file=sys.stderr)
+            return UNABLE
     try:
-        report = verify_bundle(raw, _vkey(args.vkey))
+        report = verify_bundle(raw, _vkey(args.vkey), anchors)
     except VerificationError as error:
         sys.stdout.write(render_failure(error))
         return FAILED
@@ -86,6 +97,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     bundle.add_argument("file", type=Path)
     bundle.add_argument("--vkey", required=True, help="the ledger's C2SP vkey, or its file")
     bundle.add_argument("--pdf", type=Path, help="write the PDF certificate if it verifies")
+    bundle.add_argument(
+        "--tsa-ca",
+        type=Path,
+        action="append",
+        help="PEM trust anchors of the time-stamping authority (repeatable; needs asn1crypto)",
+    )
     audit = commands.add_parser("audit", help="audit an `ebox ledger export` file")
     audit.add_argument("export", type=Path)
     audit.add_argument("--checkpoints", type=Path, required=True)

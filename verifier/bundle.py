@@ -11,8 +11,10 @@ exact reason; success returns a :class:`~ebox.verifier.findings.BundleReport`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
+from ebox.domain.proofs.checkpoint import Checkpoint
 from ebox.domain.proofs.errors import KeyFormatError
 from ebox.domain.proofs.evidence import EvidenceBundle, EvidenceFormatError
 from ebox.domain.proofs.note import NoteVerifier
@@ -32,10 +34,13 @@ from ebox.verifier.bundle_integrity import (
 from ebox.verifier.bundle_sections import _limits, _sections
 from ebox.verifier.errors import MalformedEvidence, UntrustedLedgerKey
 from ebox.verifier.events import ref_of
-from ebox.verifier.findings import BundleReport
+from ebox.verifier.findings import BundleReport, Section
 from ebox.verifier.legal_checks import check_etsi_labels, check_legal_moment
 from ebox.verifier.life_sections import legal_moment_section, life_section
 from ebox.verifier.timeline import timeline
+
+if TYPE_CHECKING:
+    from asn1crypto import x509
 
 __all__ = ["MAILBOX", "MESSAGE", "trusted_verifier", "verify_bundle"]
 
@@ -48,8 +53,16 @@ def trusted_verifier(vkey: str) -> NoteVerifier:
         raise MalformedEvidence(f"the trusted vkey is not a C2SP verifier key ({error})") from error
 
 
-def verify_bundle(bundle: EvidenceBundle | str | bytes, vkey: str) -> BundleReport:
-    """Check everything the bundle claims; return what is proven or raise why not."""
+def verify_bundle(
+    bundle: EvidenceBundle | str | bytes,
+    vkey: str,
+    tsa_anchors: Sequence[x509.Certificate] = (),
+) -> BundleReport:
+    """Check everything the bundle claims; return what is proven or raise why not.
+
+    `tsa_anchors`: the trust anchors of the time-stamping authorities whose
+    tokens are believed (ebox.verifier.trusted_time); none: integrity only.
+    """
     if not isinstance(bundle, EvidenceBundle):
         try:
             bundle = EvidenceBundle.parse(bundle)
@@ -82,6 +95,7 @@ def verify_bundle(bundle: EvidenceBundle | str | bytes, vkey: str) -> BundleRepo
     check_etsi_labels(bundle)
     registered = bool(sent.get("registered"))
     legal_moment = check_legal_moment(bundle, checkpoint, registered)
+    time = _time_section(bundle, verifier, checkpoint, tsa_anchors)
     steps = timeline([(e.canonical, e.leaf_index, e.event_hash) for e in bundle.events])
     sender_names = keys.names.get(str(sent.get("sender")), {})
     profile = _mailbox_profile(bundle)
@@ -105,12 +119,32 @@ def verify_bundle(bundle: EvidenceBundle | str | bytes, vkey: str) -> BundleRepo
             *_sections(bundle, sent, origin, checkpoint, steps, documents, mailbox_keys),
             *legal_moment_section(bundle, registered, legal_moment),
             *life_section(bundle),
+            *time,
         ),
         limits=_limits(bundle, origin, checkpoint),
         recipient_name=profile.get("recipient_name"),
         recipient_language=profile.get("recipient_language"),
         legal_moment=legal_moment,
     )
+
+
+def _time_section(
+    bundle: EvidenceBundle,
+    verifier: NoteVerifier,
+    checkpoint: Checkpoint,
+    tsa_anchors: Sequence[x509.Certificate],
+) -> tuple[Section, ...]:
+    """The TIME section when the bundle carries an RFC 3161 token (checked first), else none.
+
+    Imported only then: a verifier of bundles without tokens needs no ASN.1 library.
+    """
+    if bundle.trusted_time is None:
+        return ()
+    from ebox.verifier.trusted_time import check_trusted_time, time_section
+
+    proven = check_trusted_time(bundle, verifier, checkpoint, tsa_anchors)
+    assert proven is not None
+    return (time_section(bundle, checkpoint, proven),)
 
 
 PROFILE_FIELDS = {"recipient_name": ("name", "holder_name"), "recipient_language": ("language",)}

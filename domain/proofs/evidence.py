@@ -16,6 +16,7 @@ by field description is in docs/EVIDENCE.md.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -232,6 +233,40 @@ class LegalMomentClaim:
 
 
 @dataclass(frozen=True)
+class TrustedTime:
+    """An RFC 3161 token over an earlier checkpoint that already covers every event.
+
+    ``checkpoint`` is that checkpoint's signed note; ``token`` the DER
+    TimeStampToken whose imprint is SHA-256 of the note's body
+    (ebox.domain.proofs.timestamp); ``consistency`` the proof from it to the
+    bundle's checkpoint (empty when they are the same).
+    """
+
+    checkpoint: str
+    token: bytes
+    consistency: tuple[bytes, ...]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "checkpoint": self.checkpoint,
+            "token": base64.b64encode(self.token).decode("ascii"),
+            "consistency": [base64.b64encode(h).decode("ascii") for h in self.consistency],
+        }
+
+    @classmethod
+    def from_json(cls, value: Any, where: str) -> TrustedTime:
+        body = _object(value, where)
+        hashes = _array(body.get("consistency"), f"{where}.consistency")
+        return cls(
+            checkpoint=_string(body.get("checkpoint"), f"{where}.checkpoint"),
+            token=_base64(body.get("token"), f"{where}.token"),
+            consistency=tuple(
+                _base64(h, f"{where}.consistency[{i}]") for i, h in enumerate(hashes)
+            ),
+        )
+
+
+@dataclass(frozen=True)
 class EvidenceBundle:
     """Evidence of notification for one message (ARCHITECTURE section 4)."""
 
@@ -245,6 +280,8 @@ class EvidenceBundle:
     disclosure: Disclosure | None = None
     legal_moment: LegalMomentClaim | None = None
     """Registered letters whose moment of receipt is settled; absent in older bundles."""
+    trusted_time: TrustedTime | None = None
+    """An RFC 3161 token proving the events existed by its genTime; absent if none yet."""
 
     def as_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -260,6 +297,8 @@ class EvidenceBundle:
         }
         if self.legal_moment is not None:
             body["legal_moment"] = self.legal_moment.as_json()
+        if self.trusted_time is not None:
+            body["trusted_time"] = self.trusted_time.as_json()
         return body
 
     def to_json(self) -> str:
@@ -284,6 +323,7 @@ class EvidenceBundle:
             raise EvidenceFormatError("format", f"is {body.get('format')!r}, expected {FORMAT!r}")
         disclosure = body.get("disclosure")
         legal_moment = body.get("legal_moment")
+        trusted_time = body.get("trusted_time")
         return cls(
             message_id=_string(body.get("message_id"), "message_id"),
             created_at=_string(body.get("created_at"), "created_at"),
@@ -298,6 +338,9 @@ class EvidenceBundle:
             legal_moment=None
             if legal_moment is None
             else LegalMomentClaim.from_json(legal_moment, "legal_moment"),
+            trusted_time=None
+            if trusted_time is None
+            else TrustedTime.from_json(trusted_time, "trusted_time"),
         )
 
 
@@ -368,6 +411,17 @@ def _bytes(value: Any, where: str) -> bytes:
     raw = unb64url(text)
     if b64url(raw) != text:
         raise EvidenceFormatError(where, "base64url is not in its canonical spelling")
+    return raw
+
+
+def _base64(value: Any, where: str) -> bytes:
+    text = _string(value, where)
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except ValueError:
+        raise EvidenceFormatError(where, "expected standard base64") from None
+    if base64.b64encode(raw).decode("ascii") != text:
+        raise EvidenceFormatError(where, "base64 is not in its canonical spelling")
     return raw
 
 

@@ -97,6 +97,11 @@ FROM_ENVIRONMENT: list[tuple[str, str, str, Any]] = [
         Path("/etc/ebox/witnesses.txt"),
     ),
     ("EBOX_TSA_URL", "https://tsa.example/rfc3161", "tsa_url", None),
+    ("EBOX_TSA_CA_FILE", "CA_FILE", "tsa_ca_file", "CA_FILE"),
+    ("EBOX_TSA_INTERVAL", "30", "tsa_interval", 30.0),
+    ("EBOX_TSA_USERNAME", "ledger", "tsa_username", None),
+    ("EBOX_TSA_PASSWORD", "s3cret", "tsa_password", None),
+    ("EBOX_TSA_PASSWORD_FILE", "/run/secrets/t", "tsa_password_file", Path("/run/secrets/t")),
     ("EBOX_OPERATOR_NAME", "Operator NV", "operator_name", None),
     ("EBOX_OPERATOR_ADDRESS", "Rue 1, 1000 Brussels", "operator_address", None),
     ("EBOX_OPERATOR_LEGAL_BASIS", "Law of 27 February 2019", "operator_legal_basis", None),
@@ -158,6 +163,11 @@ def test_each_setting_is_read_from_its_variable(
     if raw == "URL_FILE":
         raw = str(_secret_file(tmp_path, "smtp://relay.example:25"))
         expected = Path(raw)
+    if raw == "CA_FILE":  # read at start: a real certificate, made by openssl
+        from tests.tsa_server import make_tsa
+
+        raw = str(make_tsa(tmp_path / "tsa").ca_pem)
+        expected = Path(raw)
     monkeypatch.setenv(variable, raw)
     settings = Settings.from_env()
     value = getattr(settings, field)
@@ -167,7 +177,7 @@ def test_each_setting_is_read_from_its_variable(
         value = settings.smtp
     if field == "portal_oidc_client_secret":
         value = settings.portal_client_secret
-    if field == "smtp_password":
+    if field in ("smtp_password", "tsa_password"):
         value = value.get_secret_value()
     assert value == (raw if expected is None else expected)
     assert settings.model_fields_set == {field}  # read under that name, and only that one
@@ -435,3 +445,13 @@ def test_production_refuses_to_start_without_a_sealing_certificate(
     monkeypatch.setenv("EBOX_SEAL_CERT_FILE", "/run/secrets/seal.crt")
     monkeypatch.setenv("EBOX_SEAL_KEY_FILE", "/run/secrets/seal.key")
     assert Settings.from_env().production
+
+
+def test_a_tsa_ca_file_that_holds_no_certificate_is_refused_at_start(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    (tmp_path / "ca.pem").write_text("not a certificate\n")
+    for path in (tmp_path / "ca.pem", tmp_path / "missing.pem"):
+        monkeypatch.setenv("EBOX_TSA_CA_FILE", str(path))
+        with pytest.raises(SettingsError, match="EBOX_TSA_CA_FILE"):
+            Settings.from_env()
