@@ -131,7 +131,7 @@ checkpoints = Table(
     Column("signed_at", DateTime(timezone=True), nullable=False),
 )
 
-# RFC 3161 tokens over checkpoints (ebox.projections.timestamper, migration 0013): the
+# RFC 3161 tokens over checkpoints (ebox.projections.timestamper, migration 0012): the
 # DER TimeStampToken, its genTime and the TSA's subject as read from the checked token.
 checkpoint_timestamps = Table(
     "checkpoint_timestamps",

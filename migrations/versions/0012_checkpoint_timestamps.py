@@ -4,7 +4,7 @@ One row per stamped checkpoint: the DER TimeStampToken whose message imprint is
 SHA-256 of the checkpoint's body, its genTime and the TSA's certificate subject
 (both read from the checked token, kept for queries and /health).
 
-Revision ID: 0013_checkpoint_timestamps
+Revision ID: 0012_checkpoint_timestamps
 Revises: 0011_portal_sessions
 Create Date: 2026-12-02
 """
@@ -12,7 +12,7 @@ Create Date: 2026-12-02
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0013_checkpoint_timestamps"
+revision = "0012_checkpoint_timestamps"
 down_revision = "0011_portal_sessions"
 branch_labels = None
 depends_on = None
