@@ -104,7 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"baseline, checkpoint interval:  p50 {result['baseline_interval_p50_s']} s, "
         f"p95 {result['baseline_interval_p95_s']} s"
     )
-    met = result["cosigned_p95_s"] < GOAL_P95_S
+    met = float(str(result["cosigned_p95_s"])) < GOAL_P95_S
     print(f"goal p95 < {GOAL_P95_S} s: {'met' if met else 'NOT met'}")
     print(json.dumps(result))
     return 0
