@@ -2,7 +2,8 @@
 
 One ledger (SQLite in a temporary directory, or a fresh database of
 ``--postgres SERVER_URL``) runs its real workers in an ``ebox workers`` process
-(compose.yaml's topology; ``--in-process`` for threads of this one): delivery,
+(compose.yaml's topology; threads of this one with ``--in-process``, and always on
+SQLite, whose single writer a second process would meet as "database is locked"): delivery,
 read models, the sealer (a checkpoint every 1,000 leaves or second) and
 witnessing, with EBOX_WITNESS_POLICY naming two witnesses over real HTTP on
 loopback (2 of 2). This process drives the load: signed letters published
@@ -129,27 +130,32 @@ def run(url: str, tmp: Path, args: argparse.Namespace) -> dict[str, object]:
         os.environ["EBOX_WITNESS_POLICY"] = str(policy)
         Workers(ledger).run_until_idle()  # the set-up's events sealed before the clock
         started = time.time()
-        stop = _start_workers(ledger, url, tmp, args.in_process)
-        published = 0
-        began = time.monotonic()
-        period = args.batch / args.rate
-        for i, batch in enumerate(chunks(letters, args.batch)):
-            ledger.app.publish_many(list(batch))
-            published += len(batch)
-            delay = began + (i + 1) * period - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-        load_seconds = time.monotonic() - began
-        ended = time.time()
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and not _settled(ledger):
-            time.sleep(0.5)  # the last events sealed, their checkpoint cosigned by both
-        stop()
+        # SQLite has one writer: a second process would meet "database is locked".
+        in_process = args.in_process or url.startswith("sqlite")
+        stop = _start_workers(ledger, url, tmp, in_process)
+        try:
+            published = 0
+            began = time.monotonic()
+            period = args.batch / args.rate
+            for i, batch in enumerate(chunks(letters, args.batch)):
+                ledger.app.publish_many(list(batch))
+                published += len(batch)
+                delay = began + (i + 1) * period - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+            load_seconds = time.monotonic() - began
+            ended = time.time()
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline and not _settled(ledger):
+                time.sleep(0.5)  # the last events sealed, their checkpoint cosigned by both
+        finally:
+            stop()
         connections = [len(a.connections), len(b.connections)]
     latencies, intervals, uncovered = _measure(ledger, started, ended)
     ledger.close()
     return {
         "database": url.split(":")[0].split("+")[0],
+        "workers": "threads" if in_process else "ebox workers process",
         "letters": published,
         "load_s": round(load_seconds, 1),
         "offered_rate": args.rate,

@@ -8,6 +8,7 @@ in /health and holds back neither the sealer nor the other witness.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,8 +19,9 @@ from ebox.adapters.runtime import Ledger
 from ebox.adapters.tables import checkpoints
 from ebox.adapters.transparency import NoCheckpoint, TransparencyLog
 from ebox.api import health, ledger_routes, tlog_routes
+from ebox.api.witness_health import WITNESS_GRACE, witness_health
 from ebox.domain.proofs.checkpoint import open_checkpoint
-from ebox.domain.proofs.merkle import leaf_hash
+from ebox.domain.proofs.merkle import leaf_hash, root_of
 from ebox.domain.proofs.note import NoteVerifier
 from ebox.domain.proofs.policy import Policy
 from ebox.domain.proofs.tlogproof import TlogProof, verify_tlog_proof
@@ -178,6 +180,9 @@ def test_a_witness_that_is_down_or_refusing_shows_in_health_and_holds_back_no_ch
         "failed_at": None,
     }
     assert b.url not in response.text
+    assert status["state"] == "ok"  # within the grace: a round usually takes well under 1 s
+    later = datetime.now(UTC) + timedelta(seconds=WITNESS_GRACE + 1)
+    assert witness_health(ledger, now=later)["state"] == "late"  # type: ignore[index]
 
     b.stop()  # now down altogether
     b.refuse = None
@@ -206,3 +211,56 @@ def test_an_event_sealed_after_the_latest_witnessed_checkpoint_has_no_evidence_y
     assert Workers(ledger, FAST).run_until_idle() == []
     with pytest.raises(EvidenceUnavailable):
         build_evidence(ledger, late)
+
+
+def test_a_witness_is_caught_up_from_a_size_that_is_no_checkpoint_of_ours(
+    ledger: Ledger,
+    world: World,
+    witnesses: tuple[SpecWitness, SpecWitness],
+    policy: Policy,
+) -> None:
+    a, _ = witnesses
+    send(world, "one")
+    assert Workers(ledger, FAST).run_until_idle() == []
+    log = TransparencyLog(ledger)
+    signed = {size for size, _ in log.checkpoints()}
+    odd = next(k for k in range(1, latest_signed(ledger)) if k not in signed)
+    leaves = [leaf_hash(bytes.fromhex(e["event_hash"])) for e in log.entries(end=odd)]
+    a.state[a.log.origin] = (odd, root_of(leaves))  # A saw the log at that size, elsewhere
+    from ebox.adapters.tables import witness_status
+
+    with ledger.db.write() as session:
+        session.execute(witness_status.delete())
+    send(world, "two")
+    assert Workers(ledger, FAST).run_until_idle() == []
+    assert a.statuses[-2:] == [409, 200]
+    assert cosigned_size(a) == latest_signed(ledger)
+    assert set(policy.check(log.checkpoint()[1])) == {"A", "B"}
+
+
+def test_a_cosignature_by_another_key_than_the_policys_is_never_stored(
+    ledger: Ledger,
+    world: World,
+    witnesses: tuple[SpecWitness, SpecWitness],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    a, b = witnesses
+    impostor = SpecWitness(a.cosigner.name, bytes([9]) * 32, TransparencyLog(ledger).vkey())
+    with impostor:
+        path = write_policy(tmp_path / "p", ledger, (a, b))
+        path.write_text(path.read_text().replace(a.url, impostor.url))
+        monkeypatch.setenv("EBOX_WITNESS_POLICY", str(path))
+        send(world, "one")
+        assert Workers(ledger, FAST).run_until_idle() == []
+        assert impostor.statuses == [200]  # it answered, with a line of the same name
+    from ebox.adapters.tables import witness_cosignatures
+
+    with ledger.db.read() as session:
+        stored = session.execute(select(witness_cosignatures.c.witness)).scalars().all()
+    assert stored == [b.cosigner.vkey]
+    with pytest.raises(NoCheckpoint):
+        TransparencyLog(ledger).checkpoint()
+    with api_client(ledger, tmp_path, routers=(health.register,)) as http:
+        status = http.get("/health").json()["witnesses"]["witnesses"]["A"]
+    assert status["error"] == "invalid cosignature"
