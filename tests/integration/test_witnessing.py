@@ -7,6 +7,9 @@ in /health and holds back neither the sealer nor the other witness.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -121,6 +124,16 @@ def test_checkpoints_are_cosigned_by_both_witnesses_and_served_with_both_cosigna
     bundle = build_evidence(ledger, message_id)
     assert set(policy.check(bundle.ledger.checkpoint)) == {"A", "B"}
     verify_bundle(bundle.to_json(), log.vkey())
+
+    printed = subprocess.run(
+        [sys.executable, "-m", "ebox.cli.main", "ledger", "checkpoint", "--db", ledger.url],
+        env={**os.environ, "EBOX_HOME": str(ledger_home)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert printed.returncode == 0, printed.stderr
+    assert printed.stdout == served  # `ebox ledger checkpoint` gives the same cosigned note
 
 
 def test_a_witness_that_holds_another_size_is_caught_up_from_it(
