@@ -402,9 +402,11 @@ from ebox.cli.evidence_commands import register as _register_evidence  # noqa: E
 from ebox.cli.key_commands import register as _register_key_commands  # noqa: E402
 from ebox.cli.sign_command import register as _register_sign  # noqa: E402
 from ebox.cli.tiles_commands import register as _register_tiles  # noqa: E402
+from ebox.cli.witness_commands import witness_app  # noqa: E402
 
 app.add_typer(token_app, name="token")
 app.add_typer(admin_app, name="admin")
+app.add_typer(witness_app, name="witness")
 _register_evidence(app)
 _register_sign(app)
 _register_key_commands(admin_app)

@@ -30,6 +30,7 @@ PACKAGES = {
     "ebox.verifier": "verifier",
     "ebox.cli": "cli",
     "ebox.migrations": "migrations",
+    "ebox.witness": "witness",
 }
 
 SQL = (
@@ -92,6 +93,12 @@ RULES = [
         (*SQL, *HTTP, *CLI, "eventsourcing"),
         only_ebox=("ebox.domain.proofs", "ebox.verifier"),
         why="the offline verifier uses the domain's pure proof modules only",
+    ),
+    Rule(
+        "witness",
+        (*SQL, *CLI, "eventsourcing"),
+        only_ebox=("ebox.domain.proofs", "ebox.witness"),
+        why="the witness runs apart from the ledger: the pure proof modules and HTTP only",
     ),
 ]
 
