@@ -9,10 +9,8 @@ witnessing, with EBOX_WITNESS_POLICY naming two witnesses over real HTTP on
 loopback (2 of 2). This process drives the load: signed letters published
 in-process through the real publication use case (``publish_many``, ``--batch``
 letters a call, paced to ``--rate`` letters/s for ``--seconds``); the rate
-achieved is printed beside the rate offered. The witnesses are
-tests/witness_server.py's SpecWitness (C2SP tlog-witness written from the spec:
-log signature, consistency proof, state under a lock, cosignature/v1) until
-``ebox witness serve`` is merged.
+achieved is printed beside the rate offered. The witnesses are two
+``ebox witness serve`` processes (each its key and state file) on loopback.
 
 For every checkpoint signed during the load it measures the time from its
 ``signed_at`` to the moment a checkpoint at least as large was cosigned by
@@ -30,11 +28,13 @@ import json
 import os
 import random
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC
 from itertools import pairwise
 from pathlib import Path
@@ -53,7 +53,7 @@ from ebox.adapters.tables import checkpoints, witness_cosignatures
 from ebox.adapters.transparency import TransparencyLog
 from ebox.cli.demo import setup_senders
 from ebox.projections.workers import Workers
-from tests.witness_server import SpecWitness
+from tests.served import free_port
 
 GOAL_P95_S = 2.0
 
@@ -119,13 +119,13 @@ def run(url: str, tmp: Path, args: argparse.Namespace) -> dict[str, object]:
     letters = signed_letters(senders, recipients, int(args.rate * args.seconds), rng)
     vkey = TransparencyLog(ledger).vkey()
     with (
-        SpecWitness("witness-a.example/w", bytes([1]) * 32, vkey) as a,
-        SpecWitness("witness-b.example/w", bytes([2]) * 32, vkey) as b,
+        ebox_witness(tmp / "witness-a", "witness-a.example/w", vkey) as a,
+        ebox_witness(tmp / "witness-b", "witness-b.example/w", vkey) as b,
     ):
         policy = tmp / "witnesses.policy"
         policy.write_text(
-            f"log {vkey}\nwitness A {a.cosigner.vkey} {a.url}\n"
-            f"witness B {b.cosigner.vkey} {b.url}\ngroup both all A B\nquorum both\n"
+            f"log {vkey}\nwitness A {a[0]} {a[1]}\n"
+            f"witness B {b[0]} {b[1]}\ngroup both all A B\nquorum both\n"
         )
         os.environ["EBOX_WITNESS_POLICY"] = str(policy)
         Workers(ledger).run_until_idle()  # the set-up's events sealed before the clock
@@ -150,7 +150,6 @@ def run(url: str, tmp: Path, args: argparse.Namespace) -> dict[str, object]:
                 time.sleep(0.5)  # the last events sealed, their checkpoint cosigned by both
         finally:
             stop()
-        connections = [len(a.connections), len(b.connections)]
     latencies, intervals, uncovered = _measure(ledger, started, ended)
     ledger.close()
     return {
@@ -167,8 +166,37 @@ def run(url: str, tmp: Path, args: argparse.Namespace) -> dict[str, object]:
         "cosigned_max_s": round(max(latencies, default=float("nan")), 3),
         "baseline_interval_p50_s": round(percentile(intervals, 0.5), 3),
         "baseline_interval_p95_s": round(percentile(intervals, 0.95), 3),
-        "witness_connections": connections,
     }
+
+
+@contextmanager
+def ebox_witness(directory: Path, name: str, log_vkey: str) -> Iterator[tuple[str, str]]:
+    """(cosigner vkey, submission prefix) of an `ebox witness serve` process for the run."""
+    directory.mkdir()
+    ebox = str(Path(sys.executable).parent / "ebox")
+    key, port = directory / "witness.key", free_port()
+    command = [ebox, "witness", "serve", "--port", str(port), "--key", str(key)]
+    command += ["--state", str(directory / "state.json"), "--log", log_vkey, "--name", name]
+    env = {**os.environ, "EBOX_HOME": str(directory / "home")}
+    child = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        vkey = subprocess.run(
+            [ebox, "witness", "vkey", "--key", str(key)],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        yield vkey, f"http://127.0.0.1:{port}"
+    finally:
+        child.send_signal(signal.SIGTERM)
+        child.wait(timeout=30)
 
 
 def _start_workers(ledger: Ledger, url: str, tmp: Path, in_process: bool) -> Callable[[], None]:
