@@ -277,3 +277,17 @@ def test_a_cosignature_by_another_key_than_the_policys_is_never_stored(
     with api_client(ledger, tmp_path, routers=(health.register,)) as http:
         status = http.get("/health").json()["witnesses"]["witnesses"]["A"]
     assert status["error"] == "invalid cosignature"
+
+
+def test_each_witness_is_fed_over_one_kept_connection(
+    ledger: Ledger,
+    world: World,
+    witnesses: tuple[SpecWitness, SpecWitness],
+    policy: Policy,
+) -> None:
+    work = Workers(ledger, FAST)
+    for key in ("one", "two", "three"):
+        send(world, key)
+        assert work.run_until_idle() == []
+    assert all(w.statuses.count(200) == 3 for w in witnesses)
+    assert [len(w.connections) for w in witnesses] == [1, 1]
