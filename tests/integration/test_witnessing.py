@@ -22,6 +22,7 @@ from ebox.adapters.runtime import Ledger
 from ebox.adapters.tables import checkpoints
 from ebox.adapters.transparency import NoCheckpoint, TransparencyLog
 from ebox.api import health, ledger_routes, tlog_routes
+from ebox.api import witness_health as witness_health_module
 from ebox.api.witness_health import WITNESS_GRACE, witness_health
 from ebox.domain.proofs.checkpoint import open_checkpoint
 from ebox.domain.proofs.merkle import leaf_hash, root_of
@@ -165,6 +166,7 @@ def test_a_witness_that_is_down_or_refusing_shows_in_health_and_holds_back_no_ch
     witnesses: tuple[SpecWitness, SpecWitness],
     policy: Policy,
     ledger_home: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     a, b = witnesses
     send(world, "one")
@@ -196,6 +198,11 @@ def test_a_witness_that_is_down_or_refusing_shows_in_health_and_holds_back_no_ch
     assert status["state"] == "ok"  # within the grace: a round usually takes well under 1 s
     later = datetime.now(UTC) + timedelta(seconds=WITNESS_GRACE + 1)
     assert witness_health(ledger, now=later)["state"] == "late"  # type: ignore[index]
+    monkeypatch.setattr(witness_health_module, "WITNESS_GRACE", 0.0)  # as if 30 s later
+    with api_client(ledger, ledger_home, routers=(health.register,)) as http:
+        response = http.get("/health")
+    assert response.status_code == 503 and response.json()["status"] == "degraded"
+    assert "witnesses" in response.json()["stuck"]
 
     b.stop()  # now down altogether
     b.refuse = None
