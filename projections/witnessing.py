@@ -19,6 +19,7 @@ and later checkpoints are tried meanwhile only after it.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Mapping
@@ -178,8 +179,6 @@ class Witnessing:
     @classmethod
     def from_env(cls, ledger: Ledger, env: Mapping[str, str] | None = None) -> Witnessing | None:
         """The witnessing EBOX_WITNESS_POLICY describes; None when it is unset."""
-        import os
-
         env = os.environ if env is None else env
         policy = policy_from_env(ledger.secrets.origin, env)
         if policy is None or not policy.witnesses:
