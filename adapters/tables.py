@@ -143,6 +143,32 @@ checkpoint_timestamps = Table(
 )
 
 
+witness_cosignatures = Table(
+    "witness_cosignatures",
+    metadata,
+    # One verified cosignature/v1 line per (checkpoint, witness); the witness is named by
+    # its cosigner vkey (policy names are the file's own; a vkey is unique in a policy).
+    Column("size", BigId, primary_key=True, autoincrement=False),
+    Column("witness", String, primary_key=True),
+    Column("line", String, nullable=False),
+    Column("cosigned_at", DateTime(timezone=True), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+)
+
+witness_status = Table(
+    "witness_status",
+    metadata,
+    # What the log knows of each witness (ebox.projections.witnessing): the size it last
+    # cosigned, and its last failure (the error's class or HTTP status, never its text).
+    Column("witness", String, primary_key=True),
+    Column("cosigned_size", BigId, nullable=True),
+    Column("succeeded_at", DateTime(timezone=True), nullable=True),
+    Column("error", String, nullable=True),
+    Column("failed_at", DateTime(timezone=True), nullable=True),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+)
+
+
 # --------------------------------------------------------------------------- read models
 # Written only by the projections (ebox.projections.inbox, .status, .feed), each in
 # the same transaction as its tracking row (in `ebox_tracking`, like every follower's

@@ -10,8 +10,10 @@ from sqlalchemy import select
 from ebox.adapters.merkle_nodes import SqlNodeReader
 from ebox.adapters.runtime import Ledger
 from ebox.adapters.tables import EVENTS_TABLE, checkpoints, ledger_leaves
+from ebox.adapters.witnessing import cosigned_note, latest_witnessed, policy_from_env
 from ebox.domain.chain import aggregate_type_of
 from ebox.domain.proofs.merkle import consistency_proof, inclusion_proof
+from ebox.domain.proofs.policy import Policy
 from ebox.domain.proofs.tlogproof import TlogProof
 
 
@@ -52,7 +54,30 @@ class TransparencyLog:
         return 0 if last is None else int(last) + 1
 
     def checkpoint(self, size: int | None = None) -> tuple[int, str]:
-        """(size, signed note) of the latest checkpoint, or of the one of exactly `size` leaves."""
+        """(size, signed note) of the latest checkpoint, or of the one of exactly `size` leaves.
+
+        With a witness policy (EBOX_WITNESS_POLICY) the latest is the latest whose
+        cosignatures meet its quorum, and a checkpoint comes with the stored
+        cosignature lines appended: the one place every reader (routes, evidence,
+        CLI) gets checkpoints from (ebox.adapters.witnessing).
+        """
+        policy = self.policy()
+        if policy is not None:
+            if size is None:
+                found = latest_witnessed(self.ledger, policy)
+                if found is None:
+                    raise NoCheckpoint("no checkpoint cosigned by the witness quorum yet")
+                return found
+            size, note = self._signed(size)
+            return size, cosigned_note(self.ledger, policy, size, note)
+        return self._signed(size)
+
+    def policy(self) -> Policy | None:
+        """The witness policy of EBOX_WITNESS_POLICY, None when unset."""
+        return policy_from_env(self.ledger.secrets.origin)
+
+    def _signed(self, size: int | None) -> tuple[int, str]:
+        """(size, note) as the sealer signed it, the latest or of exactly `size` leaves."""
         query = select(checkpoints.c.size, checkpoints.c.note)
         query = (
             query.order_by(checkpoints.c.size.desc()).limit(1)

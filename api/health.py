@@ -24,6 +24,10 @@ name -> callable), empty in an API-only process.
 - ``degraded`` (503) too when the timestamper's last round failed (``tsa``: the
   TSA is down or answered badly; retried every EBOX_TSA_INTERVAL): checkpoints
   are still sealed, but not stamped.
+- ``degraded`` (503) too with a witness policy when the latest checkpoint, signed more than
+  ``WITNESS_GRACE`` (30 s) ago, is newer than the latest one cosigned by the quorum
+  (``witnesses``: each witness's last cosigned size and last failure): checkpoints are
+  sealed, but the served one stays the last witnessed.
 - ``ok`` (200) otherwise.
 """
 
@@ -96,6 +100,11 @@ def health(request: Request) -> JSONResponse:
         body["tsa"] = tsa
         if tsa["state"] != "ok":
             stuck.append("tsa")
+    witnesses = _witnesses(ledger)
+    if witnesses is not None:
+        body["witnesses"] = witnesses
+        if witnesses["state"] != "ok":
+            stuck.append("witnesses")
     if stuck or lag_failed:
         body["status"] = "degraded"
         body["stuck"] = stuck
@@ -158,6 +167,17 @@ def _tsa(ledger: Ledger, settings: Any) -> dict[str, Any] | None:
             "failed_at": fault.failed_at.isoformat(),
         }
     return entry
+
+
+def _witnesses(ledger: Ledger) -> dict[str, Any] | None:
+    """Witnessing (ebox.api.witness_health); None without EBOX_WITNESS_POLICY."""
+    from ebox.api.witness_health import witness_health
+
+    try:
+        return witness_health(ledger)
+    except Exception as error:
+        log.warning("health: witness status failed (%s)", type(error).__name__)
+        return {"state": "unknown"}
 
 
 def _database(ledger: Ledger) -> dict[str, Any]:

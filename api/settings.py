@@ -177,7 +177,10 @@ class Settings(BaseSettings):
     notify_retry_seconds: Seconds = _env("EBOX_NOTIFY_RETRY_SECONDS", 300.0)
     """Backoff after a refused mail, doubled on each attempt (at most a day)."""
     witness_policy: Path | None = _env("EBOX_WITNESS_POLICY")
-    """A witness policy file: which witnesses must cosign checkpoints."""
+    """A C2SP tlog-policy file: the witnesses (with submission URLs) that cosign checkpoints,
+    and the quorum a checkpoint needs before it is served (ebox.projections.witnessing)."""
+    witness_timeout: Seconds = _env("EBOX_WITNESS_TIMEOUT", 5.0)
+    """Seconds an add-checkpoint request to one witness may take."""
     tsa_url: str | None = _env("EBOX_TSA_URL")
     """An RFC 3161 time-stamping authority for checkpoints (ebox.projections.timestamper)."""
     tsa_ca_file: Path | None = _env("EBOX_TSA_CA_FILE")
@@ -256,6 +259,10 @@ class Settings(BaseSettings):
             from ebox.adapters.tsa import read_anchors
 
             read_anchors(self.tsa_ca_file)
+        if self.witness_policy is not None:
+            from ebox.adapters.witnessing import load_witness_policy
+
+            load_witness_policy(self.witness_policy, self.ledger_origin)
         if self.production and (self.seal_cert_file is None or self.seal_key_file is None):
             raise ValueError(
                 "EBOX_SEAL_CERT_FILE and EBOX_SEAL_KEY_FILE: required when "

@@ -24,6 +24,7 @@ from ebox.projections.sealer import Sealer
 from ebox.projections.supervisor import FollowerLoop, RetryPolicy
 from ebox.projections.timestamper import Timestamper
 from ebox.projections.wakeup import Alarm
+from ebox.projections.witnessing import Witnessing
 
 __all__ = ["FollowerLoop", "RetryPolicy", "Workers"]
 
@@ -50,6 +51,8 @@ class Workers:
         self.notifier = notifier or Notifier(home=ledger.home)
         self.timestamper = timestamper or Timestamper.from_env(ledger)
         """RFC 3161 tokens for checkpoints, on a thread of its own (none without EBOX_TSA_URL)."""
+        self.witnessing = Witnessing.from_env(ledger)
+        """Witness cosignatures, a thread per witness (none without EBOX_WITNESS_POLICY)."""
         self.due = DueWork(ledger, {EXPIRE: expire, SHRED: expire, **self.notifier.handlers()})
         self._stop = threading.Event()
         self.alarm = Alarm(ledger, self._stop)
@@ -94,6 +97,8 @@ class Workers:
             self.loops[self.sealer.name]._idle()
         if self.timestamper is not None and self.timestamper.due():
             self.timestamper.step()
+        if self.witnessing is not None:
+            self.witnessing.step()
         return self.parked() + (["due work (see lifecycle_due.last_error)"] if failed else [])
 
     def parked(self) -> list[str]:
@@ -114,6 +119,8 @@ class Workers:
             threading.Thread(
                 target=self.timestamper.run, args=(self._stop,), name="ebox-tsa", daemon=True
             ).start()
+        if self.witnessing is not None:
+            self.witnessing.start(self._stop)
 
     def _due_loop(self, clock: Clock, every: float = 5.0) -> None:
         """Due work on the real clock, every few seconds, until stopped."""

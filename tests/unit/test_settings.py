@@ -90,12 +90,8 @@ FROM_ENVIRONMENT: list[tuple[str, str, str, Any]] = [
     ("EBOX_REMINDER_DAYS", "10", "reminder_days", 10),
     ("EBOX_EXPIRY_ALERT_DAYS", "3", "expiry_alert_days", 3),
     ("EBOX_NOTIFY_RETRY_SECONDS", "60", "notify_retry_seconds", 60.0),
-    (
-        "EBOX_WITNESS_POLICY",
-        "/etc/ebox/witnesses.txt",
-        "witness_policy",
-        Path("/etc/ebox/witnesses.txt"),
-    ),
+    ("EBOX_WITNESS_POLICY", "POLICY_FILE", "witness_policy", "POLICY_FILE"),
+    ("EBOX_WITNESS_TIMEOUT", "2.5", "witness_timeout", 2.5),
     ("EBOX_TSA_URL", "https://tsa.example/rfc3161", "tsa_url", None),
     ("EBOX_TSA_CA_FILE", "CA_FILE", "tsa_ca_file", "CA_FILE"),
     ("EBOX_TSA_INTERVAL", "30", "tsa_interval", 30.0),
@@ -167,6 +163,10 @@ def test_each_setting_is_read_from_its_variable(
         from tests.tsa_server import make_tsa
 
         raw = str(make_tsa(tmp_path / "tsa").ca_pem)
+        expected = Path(raw)
+    if raw == "POLICY_FILE":  # read at start: a real tlog-policy file
+        raw = str(tmp_path / "witnesses.txt")
+        Path(raw).write_text("quorum none\n")
         expected = Path(raw)
     monkeypatch.setenv(variable, raw)
     settings = Settings.from_env()
