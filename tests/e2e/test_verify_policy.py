@@ -82,14 +82,26 @@ def case(tmp_path_factory: pytest.TempPathFactory) -> Case:
 def test_a_bundle_cosigned_by_the_quorum_verifies_and_lists_its_witnesses(case: Case) -> None:
     policy = both_witnesses(case.home.parent, case.vkey)
 
+    certificate = case.home.parent / "cosigned-certificate.pdf"
     report = ok(
-        ebox(case.home, "verify", str(case.cosigned), "--vkey", case.vkey, "--policy", str(policy))
+        ebox(
+            case.home,
+            "verify",
+            str(case.cosigned),
+            "--vkey",
+            case.vkey,
+            "--policy",
+            str(policy),
+            "--pdf",
+            str(certificate),
+        )
     )
 
     assert "WITNESSES: quorum met (2 valid cosignatures)" in report
     assert "Cosigned by witness court at 2026-09-21T14:13:20Z" in report
     assert "Cosigned by witness bar at 2026-09-21T14:13:27Z" in report
     assert "Quorum 'court-and-bar' met: 2 of (court, bar)." in report
+    assert certificate.read_bytes().startswith(b"%PDF")
     standalone = ok(
         ebox(
             case.home,
@@ -181,3 +193,20 @@ def test_the_audit_needs_the_quorum_on_the_latest_checkpoint(case: Case) -> None
     assert "LEDGER AUDIT PASSED" in passed
     assert "WITNESSES (policy)" in passed
     assert "quorum 'none' met (no cosignature required)" in passed
+
+
+def test_an_export_audit_applies_the_policy_too(case: Case) -> None:
+    directory = case.home.parent
+    files = {name: directory / f"{name}.jsonl" for name in ("checkpoints", "export", "envelopes")}
+    ok(ebox(case.home, "ledger", "checkpoints", "-o", str(files["checkpoints"])))
+    ok(ebox(case.home, "ledger", "export", "-o", str(files["export"])))
+    ok(ebox(case.home, "ledger", "envelopes", "-o", str(files["envelopes"])))
+    one = policy_file(directory, "one.policy", f"witness court {COURT.vkey}", "quorum court")
+    common = ["--checkpoints", str(files["checkpoints"]), "--vkey", case.vkey, "--policy", str(one)]
+
+    refused = ebox(case.home, "audit", "--export", str(files["export"]), *common)
+    standalone = ebox(case.home, "audit", str(files["export"]), *common, module="ebox.verifier")
+
+    for done in (refused, standalone):
+        assert done.returncode == 1, done.stdout + done.stderr
+        assert "witness quorum not met" in done.stdout
