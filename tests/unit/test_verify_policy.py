@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -17,10 +18,12 @@ import pytest
 from ebox.domain.proofs.cosignature import Cosigner
 from ebox.domain.proofs.note import NoteSigner, add_signature_lines, split_note
 from ebox.domain.proofs.policy import Policy
+from ebox.domain.proofs.timestamp import StampedTime
 from ebox.verifier.audit import LedgerAuditor, entry_from_export_line
 from ebox.verifier.bundle import verify_bundle
 from ebox.verifier.report import render_audit_result, render_bundle_report, render_failure
-from ebox.verifier.witnesses import LogNotInPolicy, WitnessQuorumRefused
+from ebox.verifier.trusted_time import ProvenTime, time_section
+from ebox.verifier.witnesses import LogNotInPolicy, WitnessQuorumRefused, check_witnesses
 from tests.unit.test_evidence_bundle import Letter, registered_letter
 
 WITNESSES = {n: Cosigner(f"witness.example/{n}", bytes([i]) * 32) for i, n in enumerate("ABC", 1)}
@@ -157,3 +160,23 @@ def test_the_audit_requires_the_quorum_on_the_latest_checkpoint_only(letter: Let
     assert isinstance(refused.failure, WitnessQuorumRefused)
     assert "the latest checkpoint" in refused.failure.reason
     assert "valid cosignatures from: A" in refused.failure.reason
+
+
+def test_the_time_section_says_what_each_witness_time_proves(letter: Letter) -> None:
+    bundle = with_note(letter, cosign(letter.bundle.ledger.checkpoint, "A", "B"))
+    report = verify_bundle(bundle, letter.vkey, policy=two_of_three())
+    witnessed = check_witnesses(
+        two_of_three(), letter.log.signer.verifier(), [json.loads(bundle)["ledger"]["checkpoint"]]
+    )
+    token = StampedTime(datetime(2026, 3, 2, 10, 5, tzinfo=UTC), "CN=Test TSA", b"", True)
+
+    section = time_section(
+        letter.bundle, report.checkpoint, ProvenTime(token, report.checkpoint.size), witnessed
+    )
+
+    assert section.lines[1] == (
+        "Witness A's cosignature: it had seen this checkpoint (and so these events) no later "
+        "than 2026-03-02T10:00:00Z, by the witness's own clock."
+    )
+    assert "Witness B's cosignature" in section.lines[2]
+    assert section.lines[3].startswith("RFC 3161 token by CN=Test TSA")
