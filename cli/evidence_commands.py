@@ -2,11 +2,13 @@
 
 - `ebox evidence MESSAGE_ID -o FILE [--pdf FILE] [--disclose]` builds one
   message's evidence bundle from the database and checks it before writing it.
-- `ebox verify FILE --vkey VKEY [--pdf FILE]` checks a bundle offline: exit 0
-  and a plain report of what is proven, or exit 1 and the exact reason.
+- `ebox verify FILE --vkey VKEY [--pdf FILE] [--policy FILE]` checks a bundle
+  offline: exit 0 and a plain report of what is proven, or exit 1 and the exact
+  reason; with a C2SP tlog-policy, its checkpoints must meet the witness quorum.
 - `ebox audit` re-verifies a whole ledger, from its database (`--db`) or from
   an export (`--export FILE --checkpoints FILE [--envelopes FILE]`): exit 0,
-  or exit 1 naming the first bad event.
+  or exit 1 naming the first bad event; with `--policy FILE`, the latest
+  checkpoint must meet the witness quorum (earlier ones are counted).
 - `ebox ledger checkpoints` and `ebox ledger envelopes` write the two files an
   export audit needs beside `ebox ledger export` (on a live ledger, write the
   checkpoints first, then the export, so that the export reaches the latest
@@ -28,6 +30,7 @@ from typing import IO, TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -46,6 +49,25 @@ err = Console(stderr=True)
 PRIVATE_FILE = 0o600
 
 VERIFIED, FAILED, UNABLE = 0, 1, 2
+
+PolicyOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--policy",
+        help="A C2SP tlog-policy file (log, witness, group and quorum lines): every checkpoint "
+        "the bundle relies on must carry its witnesses' quorum of cosignatures, and the ledger "
+        "key be one of its logs (if it lists any).",
+    ),
+]
+AuditPolicyOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--policy",
+        help="A C2SP tlog-policy file: the LATEST checkpoint (the one the audit ends at, which "
+        "covers every earlier leaf) must carry its witness quorum, and the ledger key be one of "
+        "its logs (if it lists any); earlier checkpoints are counted as witnessed or not.",
+    ),
+]
 
 VkeyOption = Annotated[
     str | None,
@@ -203,6 +225,7 @@ def verify(
             "token's integrity only.",
         ),
     ] = None,
+    policy: PolicyOption = None,
 ) -> None:
     """Verify an evidence bundle offline, trusting only the ledger key given with --vkey.
 
@@ -239,14 +262,31 @@ def verify(
             raise typer.Exit(FAILED) from None
         sys.stdout.write(seal_line + "\n")
     anchors = _tsa_anchors(tsa_ca or [])
+    witness_policy = _policy(policy)
     try:
-        report = verify_bundle(raw, _vkey(vkey), anchors)
+        report = verify_bundle(raw, _vkey(vkey), anchors, witness_policy)
     except VerificationError as error:
         sys.stdout.write(render_failure(error))
         raise typer.Exit(FAILED) from None
     sys.stdout.write(render_bundle_report(report))
     if pdf is not None:
         _certificate(report, pdf, source, raw)
+
+
+def _policy(path: Path | None) -> Any:
+    """The --policy file's tlog-policy; one line naming the bad line and exit 2 if unusable."""
+    if path is None:
+        return None
+    from ebox.verifier.witnesses import PolicyFormatError, read_policy
+
+    try:
+        return read_policy(path.read_bytes())
+    except OSError as error:
+        line = f"--policy {path}: cannot read it ({error.strerror})"
+    except PolicyFormatError as error:
+        line = f"--policy {path}: {error}"
+    err.print(f"[red]{escape(line)}[/red]", soft_wrap=True)
+    raise typer.Exit(UNABLE)
 
 
 def _operator_tsa_anchors() -> tuple[Any, ...]:
@@ -305,16 +345,22 @@ def audit(
         bool,
         typer.Option("--signatures/--no-signatures", help="Verify sender signatures (Ed25519)."),
     ] = True,
+    policy: AuditPolicyOption = None,
 ) -> None:
-    """Re-verify every event, chain, checkpoint and signature; name the first bad event."""
+    """Re-verify every event, chain, checkpoint and signature; name the first bad event.
+
+    With --policy, the latest checkpoint must also meet the policy's witness quorum
+    (earlier checkpoints are counted as witnessed or not, not required to be).
+    """
     from ebox.verifier.errors import VerificationError
     from ebox.verifier.report import render_audit_result, render_failure
 
+    witness_policy = _policy(policy)
     try:
         if export is not None:
-            result = _audit_export(export, checkpoints, envelopes, vkey, signatures)
+            result = _audit_export(export, checkpoints, envelopes, vkey, signatures, witness_policy)
         else:
-            result = _audit_database(db, vkey, signatures)
+            result = _audit_database(db, vkey, signatures, witness_policy)
     except VerificationError as error:  # the trusted key itself is unusable
         sys.stdout.write(render_failure(error, "LEDGER AUDIT COULD NOT RUN"))
         raise typer.Exit(UNABLE) from None
@@ -328,6 +374,7 @@ def _audit_export(
     envelopes: Path | None,
     vkey: str | None,
     signatures: bool,
+    policy: Any = None,
 ) -> Any:
     from ebox.verifier.audit import LedgerAuditor
     from ebox.verifier.bundle import trusted_verifier
@@ -342,12 +389,13 @@ def _audit_export(
         envelopes=EnvelopeFile(envelopes) if envelopes else None,
         verify_signatures=signatures,
         source=f"export {export}",
+        policy=policy,
     )
     with _progress(_count_lines(export), "Auditing the export") as advance:
         return auditor.run(read_export(export), advance)
 
 
-def _audit_database(db: str | None, vkey: str | None, signatures: bool) -> Any:
+def _audit_database(db: str | None, vkey: str | None, signatures: bool, policy: Any = None) -> Any:
     from ebox.adapters.transparency import TransparencyLog
     from ebox.cli.audit_source import DatabaseAuditSource
     from ebox.verifier.audit import LedgerAuditor
@@ -371,6 +419,7 @@ def _audit_database(db: str | None, vkey: str | None, signatures: bool) -> Any:
             verify_signatures=signatures,
             witness=source,
             source=f"database {_redact(ledger.url)}",
+            policy=policy,
         )
         with _progress(source.count(), "Auditing the database") as advance:
             return auditor.run(source.entries(), advance)

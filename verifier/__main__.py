@@ -8,9 +8,9 @@ and `ebox audit --export`: 0 verified, 1 failed (with the exact reason), 2
 could not run.
 
     python -m ebox.verifier bundle evidence.json --vkey VKEY [--pdf certificate.pdf] \\
-        [--tsa-ca tsa-ca.pem]
+        [--tsa-ca tsa-ca.pem] [--policy policy.txt]
     python -m ebox.verifier audit export.jsonl --checkpoints checkpoints.jsonl --vkey VKEY \\
-        [--envelopes envelopes.jsonl]
+        [--envelopes envelopes.jsonl] [--policy policy.txt]
 """
 
 from __future__ import annotations
@@ -20,16 +20,43 @@ import hashlib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ebox.verifier.errors import VerificationError
 
+if TYPE_CHECKING:
+    from ebox.domain.proofs.policy import Policy
+
 VERIFIED, FAILED, UNABLE = 0, 1, 2
+POLICY_HELP = (
+    "a C2SP tlog-policy file: every checkpoint the bundle relies on must meet its witness "
+    "quorum, and the ledger key be one of its logs (if it lists any)"
+)
+AUDIT_POLICY_HELP = (
+    "a C2SP tlog-policy file: the latest checkpoint (the one the audit ends at) must meet its "
+    "witness quorum; earlier ones are counted as witnessed or not"
+)
 
 
 def _vkey(value: str) -> str:
     """A vkey, or the path of a file holding one."""
     path = Path(value)
     return path.read_text(encoding="utf-8").strip() if path.is_file() else value.strip()
+
+
+def _policy(path: Path | None) -> Policy | None:
+    """The --policy file's policy; None (after one line on stderr) if it is unusable."""
+    if path is None:
+        return None
+    from ebox.verifier.witnesses import PolicyFormatError, read_policy
+
+    try:
+        return read_policy(path.read_bytes())
+    except OSError as error:
+        print(f"--policy {path}: cannot read it ({error.strerror})", file=sys.stderr)
+    except PolicyFormatError as error:
+        print(f"--policy {path}: {error}", file=sys.stderr)
+    return None
 
 
 def _bundle(args: argparse.Namespace) -> int:
@@ -46,8 +73,11 @@ def _bundle(args: argparse.Namespace) -> int:
         except (ValueError, TypeError):
             print(f"--tsa-ca {path}: not a PEM (or DER) certificate file", file=sys.stderr)
             return UNABLE
+    policy = _policy(args.policy)
+    if policy is None and args.policy is not None:
+        return UNABLE
     try:
-        report = verify_bundle(raw, _vkey(args.vkey), anchors)
+        report = verify_bundle(raw, _vkey(args.vkey), anchors, policy)
     except VerificationError as error:
         sys.stdout.write(render_failure(error))
         return FAILED
@@ -72,6 +102,9 @@ def _audit(args: argparse.Namespace) -> int:
     from ebox.verifier.export import EnvelopeFile, read_checkpoints, read_export
     from ebox.verifier.report import render_audit_result, render_failure
 
+    policy = _policy(args.policy)
+    if policy is None and args.policy is not None:
+        return UNABLE
     try:
         verifier = trusted_verifier(_vkey(args.vkey))
     except VerificationError as error:
@@ -82,6 +115,7 @@ def _audit(args: argparse.Namespace) -> int:
         read_checkpoints(args.checkpoints),
         envelopes=EnvelopeFile(args.envelopes) if args.envelopes else None,
         source=f"export {args.export}",
+        policy=policy,
     )
     result = auditor.run(read_export(args.export))
     sys.stdout.write(render_audit_result(result))
@@ -103,11 +137,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="append",
         help="PEM trust anchors of the time-stamping authority (repeatable; needs asn1crypto)",
     )
+    bundle.add_argument("--policy", type=Path, help=POLICY_HELP)
     audit = commands.add_parser("audit", help="audit an `ebox ledger export` file")
     audit.add_argument("export", type=Path)
     audit.add_argument("--checkpoints", type=Path, required=True)
     audit.add_argument("--envelopes", type=Path)
     audit.add_argument("--vkey", required=True)
+    audit.add_argument("--policy", type=Path, help=AUDIT_POLICY_HELP)
     args = parser.parse_args(argv)
     try:
         return _bundle(args) if args.command == "bundle" else _audit(args)

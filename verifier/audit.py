@@ -47,6 +47,7 @@ from collections.abc import Callable, Iterable
 
 from ebox.domain.proofs.merkle import Frontier, leaf_hash
 from ebox.domain.proofs.note import NoteVerifier
+from ebox.domain.proofs.policy import Policy
 from ebox.verifier.audit_result import AuditResult
 from ebox.verifier.chain_checks import LOOKAHEAD, _ChainChecks, _Gap
 from ebox.verifier.checkpoint_checks import INTERVAL_LIMIT, _CheckpointChecks
@@ -70,6 +71,7 @@ from ebox.verifier.errors import (
 )
 from ebox.verifier.keys import KeyHistory
 from ebox.verifier.meaning_checks import _MeaningChecks
+from ebox.verifier.witnesses import AuditWitnessing
 
 __all__ = [
     "INTERVAL_LIMIT",
@@ -100,6 +102,7 @@ class LedgerAuditor(_ChainChecks, _CheckpointChecks, _MeaningChecks):
         witness: Witness | None = None,
         origin: str | None = None,
         source: str = "ledger",
+        policy: Policy | None = None,
     ) -> None:
         self.verifier = verifier
         self._trusted = verifier.vkey
@@ -110,6 +113,7 @@ class LedgerAuditor(_ChainChecks, _CheckpointChecks, _MeaningChecks):
         self.witness = witness
         self.envelopes = envelopes if verify_signatures else None
         self.result = AuditResult(source=source)
+        self.witnessing = AuditWitnessing(policy) if policy is not None else None
         if envelopes is None or not verify_signatures:
             self.result.signature_checks = "key validity only"
         self._checkpoints = iter(checkpoints)
@@ -228,6 +232,8 @@ class LedgerAuditor(_ChainChecks, _CheckpointChecks, _MeaningChecks):
             raise MalformedEvidence(
                 "no signed checkpoint: nothing in the ledger can be checked against the ledger key"
             )
+        if self.witnessing is not None:
+            self.witnessing.finish(self.verifier, result)
         after = size - (result.latest.size if result.latest else 0)
         if after:
             result.notes.append(

@@ -33,6 +33,8 @@ class AuditResult:
     elapsed: float = 0.0
     failure: VerificationError | None = None
     notes: list[str] = field(default_factory=list)
+    witnesses: list[str] = field(default_factory=list)
+    """With a policy (ebox.verifier.witnesses): the latest checkpoint's cosignatures, counts."""
     types: Counter[str] = field(default_factory=Counter)
 
     @property

@@ -18,6 +18,8 @@ from ebox.domain.proofs.checkpoint import Checkpoint
 from ebox.domain.proofs.errors import KeyFormatError
 from ebox.domain.proofs.evidence import EvidenceBundle, EvidenceFormatError
 from ebox.domain.proofs.note import NoteVerifier
+from ebox.domain.proofs.policy import Policy
+from ebox.domain.proofs.tlogproof import TlogProof
 from ebox.verifier.bundle_claims import (
     MAILBOX,
     _verify_confidentiality,
@@ -38,6 +40,7 @@ from ebox.verifier.findings import BundleReport, Section
 from ebox.verifier.legal_checks import check_etsi_labels, check_legal_moment
 from ebox.verifier.life_sections import legal_moment_section, life_section
 from ebox.verifier.timeline import timeline
+from ebox.verifier.witnesses import Witnessed, check_witnesses, witnesses_section
 
 if TYPE_CHECKING:
     from asn1crypto import x509
@@ -57,11 +60,14 @@ def verify_bundle(
     bundle: EvidenceBundle | str | bytes,
     vkey: str,
     tsa_anchors: Sequence[x509.Certificate] = (),
+    policy: Policy | None = None,
 ) -> BundleReport:
     """Check everything the bundle claims; return what is proven or raise why not.
 
     `tsa_anchors`: the trust anchors of the time-stamping authorities whose
     tokens are believed (ebox.verifier.trusted_time); none: integrity only.
+    `policy`: a C2SP tlog-policy whose quorum every checkpoint relied on must
+    meet (ebox.verifier.witnesses); none: cosignature lines are ignored.
     """
     if not isinstance(bundle, EvidenceBundle):
         try:
@@ -85,6 +91,7 @@ def verify_bundle(
         for position, event in enumerate(events):
             _verify_proven_event(event, f"{group}[{position}]", checkpoint, note)
         _verify_chain(events, group)
+    witnessed = _witnesses(bundle, verifier, policy)
 
     sent_event = _message_events(bundle)
     sent = sent_event.data
@@ -95,7 +102,7 @@ def verify_bundle(
     check_etsi_labels(bundle)
     registered = bool(sent.get("registered"))
     legal_moment = check_legal_moment(bundle, checkpoint, registered)
-    time = _time_section(bundle, verifier, checkpoint, tsa_anchors)
+    time = _time_section(bundle, verifier, checkpoint, tsa_anchors, witnessed)
     steps = timeline([(e.canonical, e.leaf_index, e.event_hash) for e in bundle.events])
     sender_names = keys.names.get(str(sent.get("sender")), {})
     profile = _mailbox_profile(bundle)
@@ -119,6 +126,7 @@ def verify_bundle(
             *_sections(bundle, sent, origin, checkpoint, steps, documents, mailbox_keys),
             *legal_moment_section(bundle, registered, legal_moment),
             *life_section(bundle),
+            *((witnesses_section(witnessed),) if witnessed is not None else ()),
             *time,
         ),
         limits=_limits(bundle, origin, checkpoint),
@@ -133,6 +141,7 @@ def _time_section(
     verifier: NoteVerifier,
     checkpoint: Checkpoint,
     tsa_anchors: Sequence[x509.Certificate],
+    witnessed: Witnessed | None,
 ) -> tuple[Section, ...]:
     """The TIME section when the bundle carries an RFC 3161 token (checked first), else none.
 
@@ -144,7 +153,19 @@ def _time_section(
 
     proven = check_trusted_time(bundle, verifier, checkpoint, tsa_anchors)
     assert proven is not None
-    return (time_section(bundle, checkpoint, proven),)
+    return (time_section(bundle, checkpoint, proven, witnessed),)
+
+
+def _witnesses(
+    bundle: EvidenceBundle, verifier: NoteVerifier, policy: Policy | None
+) -> Witnessed | None:
+    """The policy's verdict on every checkpoint the bundle relies on (its own, each proof's)."""
+    if policy is None:
+        return None
+    notes = [bundle.ledger.checkpoint]
+    for events in (bundle.events, bundle.sender_events, bundle.mailbox_events):
+        notes.extend(TlogProof.parse(event.proof).checkpoint_note for event in events)
+    return check_witnesses(policy, verifier, notes)
 
 
 PROFILE_FIELDS = {"recipient_name": ("name", "holder_name"), "recipient_language": ("language",)}

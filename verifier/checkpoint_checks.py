@@ -19,6 +19,7 @@ rotation events.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from ebox.domain.proofs.checkpoint import Checkpoint, open_checkpoint
 from ebox.domain.proofs.errors import CheckpointFormatError, NoteError, OriginMismatchError
@@ -37,6 +38,9 @@ from ebox.verifier.errors import (
     MalformedEvidence,
     VerificationError,
 )
+
+if TYPE_CHECKING:
+    from ebox.verifier.witnesses import AuditWitnessing
 
 INTERVAL_LIMIT = 20_000
 """Leaf hashes kept since the last checkpoint, to name the event when a root differs."""
@@ -58,6 +62,7 @@ class _CheckpointChecks:
     _anchored: bool
     _rotations: int
     _held: list[tuple[int, str]]
+    witnessing: AuditWitnessing | None
 
     # --- checkpoints -----------------------------------------------------------------------
 
@@ -111,6 +116,8 @@ class _CheckpointChecks:
             )
         self.result.latest = checkpoint
         self.result.checkpoints += 1
+        if self.witnessing is not None:
+            self.witnessing.see(size, note)
         self._interval.clear()
         self._interval_start = size
 

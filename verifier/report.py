@@ -9,6 +9,7 @@ from ebox.domain.proofs.canonical import rfc3339
 from ebox.domain.proofs.note import b64encode
 from ebox.verifier.errors import VerificationError
 from ebox.verifier.findings import BundleReport
+from ebox.verifier.witnesses import LogNotInPolicy, WitnessQuorumRefused
 
 if TYPE_CHECKING:
     from ebox.verifier.audit import AuditResult
@@ -74,6 +75,8 @@ def render_bundle_report(report: BundleReport) -> str:
 
 
 def render_failure(error: VerificationError, what: str = "VERIFICATION FAILED") -> str:
+    if isinstance(error, (WitnessQuorumRefused, LogNotInPolicy)):  # one line: rule and cosigners
+        return f"{what}: {error.describe()}\n"
     lines = [
         what,
         *textwrap.wrap(error.describe(), WIDTH, initial_indent="  ", subsequent_indent="  "),
@@ -114,6 +117,11 @@ def render_audit_result(result: AuditResult) -> str:
         lines.append("PROVEN")
         for statement in result.statements():
             lines.extend(_wrap(statement))
+    if result.witnesses:
+        lines.append("")
+        lines.append("WITNESSES (policy)")
+        for line in result.witnesses:
+            lines.extend(_wrap(line))
     if result.notes:
         lines.append("")
         lines.append("NOTES")

@@ -37,6 +37,7 @@ from ebox.domain.proofs.timestamp import (
 )
 from ebox.verifier.errors import VerificationError
 from ebox.verifier.findings import Section
+from ebox.verifier.witnesses import Witnessed, witness_time_lines
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
 
@@ -85,12 +86,20 @@ def check_trusted_time(
     return ProvenTime(token=token, size=stamped.size)
 
 
-def time_section(bundle: EvidenceBundle, checkpoint: Checkpoint, proven: ProvenTime) -> Section:
-    """Which time source proves what, from the least to the most independent."""
+def time_section(
+    bundle: EvidenceBundle,
+    checkpoint: Checkpoint,
+    proven: ProvenTime,
+    witnessed: Witnessed | None = None,
+) -> Section:
+    """Which time source proves what, from the least to the most independent.
+
+    Witness cosignature times are listed when a policy checked them (``witnessed``).
+    """
     lines = [
         "Ledger time: the events' `time` fields and the checkpoint's `time` line are the "
         "operator's clock; they are signed by the ledger key but nobody else can audit them.",
-        *witness_time_lines(bundle),
+        *witness_time_lines(witnessed),
     ]
     at = proven.token.gen_time
     local = at.astimezone(BRUSSELS)
@@ -110,11 +119,6 @@ def time_section(bundle: EvidenceBundle, checkpoint: Checkpoint, proven: ProvenT
             "the token is intact, but who made it is not established."
         )
     return Section("Time", verdict, tuple(lines))
-
-
-def witness_time_lines(bundle: EvidenceBundle) -> list[str]:
-    """Hook for witness cosignatures (cosignature/v1 carries a timestamp): none yet."""
-    return []
 
 
 def _open_stamped(trusted: TrustedTime, verifier: NoteVerifier, origin: str) -> Checkpoint:
