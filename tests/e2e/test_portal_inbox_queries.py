@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine
 
 from ebox.adapters.runtime import Ledger
 from ebox.api.app import create_app
+from ebox.projections.inbox_view import InboxView
 from ebox.projections.runner import ViewRunner
 from tests.auth_helpers import TEST_PUBLIC_URL, app_settings
 from tests.browser import hidden_fields
@@ -145,3 +146,17 @@ def test_a_new_sender_is_named_on_the_next_page(inbox: Inbox) -> None:
     page = inbox.page()
     assert 'class="sender">Afzender 1<' in page and ">Afzender 1</option>" in page
     assert ">Soort 1</option>" in page
+
+
+def test_the_page_still_shows_the_unread_count_and_records_the_consultation(inbox: Inbox) -> None:
+    inbox.letters_from_new_senders(3)
+    view = InboxView.of(inbox.ledger)
+    signed_in = view.summary(CITIZEN).last_consultation_date  # the sign-in showed the inbox
+    assert signed_in is not None
+
+    page = inbox.page()
+
+    assert re.search(r'id="unread-count">[^<]*<strong>3</strong>', page)
+    assert view.unread_count(CITIZEN) == 3
+    consulted = view.summary(CITIZEN).last_consultation_date
+    assert consulted is not None and consulted > signed_in
