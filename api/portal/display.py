@@ -15,7 +15,7 @@ from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency
 
 from ebox.adapters.runtime import Ledger
-from ebox.api.portal.reference_names import reference_names
+from ebox.api.portal.reference_names import ReferenceNames, reference_names
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
 EXPIRY_SOON = timedelta(days=30)
@@ -75,19 +75,25 @@ def sender_names(ledger: Ledger, kbos: Iterable[str], language: str) -> dict[str
     From the cached catalogue names (ebox.api.portal.reference_names): the same
     statements however many senders a page names.
     """
-    senders = reference_names(ledger).senders
-    return {kbo: pick(senders.get(kbo), language) or kbo for kbo in set(kbos)}
+    return names_of_senders(reference_names(ledger), kbos, language)
 
 
-def sender_choices(ledger: Ledger, language: str) -> list[Choice]:
+def names_of_senders(
+    catalogue: ReferenceNames, kbos: Iterable[str], language: str
+) -> dict[str, str]:
+    """`sender_names` from names already read (a page reads the catalogue's version once)."""
+    return {kbo: pick(catalogue.senders.get(kbo), language) or kbo for kbo in set(kbos)}
+
+
+def sender_choices(catalogue: ReferenceNames, language: str) -> list[Choice]:
     """The first `CHOICES` sender organisations (in KBO order), sorted by their name."""
-    senders = list(reference_names(ledger).senders.items())[:CHOICES]
+    senders = list(catalogue.senders.items())[:CHOICES]
     choices = [Choice(kbo, pick(names, language) or kbo) for kbo, names in senders]
     return sorted(choices, key=lambda c: c.label.casefold())
 
 
-def message_type_choices(ledger: Ledger, language: str) -> list[Choice]:
+def message_type_choices(catalogue: ReferenceNames, language: str) -> list[Choice]:
     """The first `CHOICES` message types (in id order), sorted by their name."""
-    types = list(reference_names(ledger).message_types.items())[:CHOICES]
+    types = list(catalogue.message_types.items())[:CHOICES]
     choices = [Choice(type_id, pick(names, language) or type_id) for type_id, names in types]
     return sorted(choices, key=lambda c: c.label.casefold())

@@ -30,6 +30,7 @@ from ebox.api.contract import MAX_PAGE_SIZE
 from ebox.api.portal import display
 from ebox.api.portal.i18n import LANGUAGES
 from ebox.api.portal.pages import PortalRefusal, PortalRoute, SignedInPage
+from ebox.api.portal.reference_names import reference_names
 from ebox.domain.limits import LIMITS, checked_identifier, checked_text
 from ebox.projections.inbox_view import InboxMessage, MessageFilter
 
@@ -97,8 +98,9 @@ def inbox(
     # After the answer, as the API's listing does: the consultation row is bookkeeping.
     later.add_task(c.view.record_consultation, c.ebox)
     language = page.language
-    names = display.sender_names(
-        page.ledger, (m.sender_organization_id for m in found.items), language
+    catalogue = reference_names(page.ledger)
+    names = display.names_of_senders(
+        catalogue, (m.sender_organization_id for m in found.items), language
     )
     letters = [
         LetterLine(
@@ -137,8 +139,8 @@ def inbox(
         q=q or "",
         qlang=search_language,
         languages=LANGUAGES,
-        senders=display.sender_choices(page.ledger, language),
-        message_types=display.message_type_choices(page.ledger, language),
+        senders=display.sender_choices(catalogue, language),
+        message_types=display.message_type_choices(catalogue, language),
         number=number,
         last_page=last_page,
         previous_url=page.url("/inbox", **query, page=number - 1) if number > 1 else None,
