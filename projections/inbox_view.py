@@ -206,6 +206,12 @@ class InboxView(View):
             last_consulted = session.execute(consulted).scalar()
         return EboxSummary(int(count), int(unread), utc(last), utc(last_consulted), int(size))
 
+    def unread_count(self, ebox: EboxId) -> int:
+        """The summary's number of unread messages alone: one count on the mailbox's read index."""
+        where = self._conditions(ebox, MessageFilter(read=False))
+        with self.reading() as session:
+            return int(session.execute(select(func.count()).where(*where)).scalar_one())
+
     def record_consultation(self, ebox: EboxId, at: datetime | None = None) -> datetime | None:
         """Remember that the mailbox was consulted; return the previous consultation.
 

@@ -15,11 +15,12 @@ from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency
 
 from ebox.adapters.runtime import Ledger
-from ebox.projections.catalogue import ReferenceCatalogue, ReferenceNotFound
+from ebox.api.portal.reference_names import ReferenceNames, reference_names
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
 EXPIRY_SOON = timedelta(days=30)
 FALLBACK_ORDER = ("en", "nl", "fr", "de")
+CHOICES = 100  # the filters list at most this many senders and message types
 
 
 def pick(texts: Mapping[str, str] | None, language: str) -> str:
@@ -69,30 +70,30 @@ class Choice:
 
 
 def sender_names(ledger: Ledger, kbos: Iterable[str], language: str) -> dict[str, str]:
-    """The name of each sender organisation (its KBO number when the catalogue has none)."""
-    catalogue = ReferenceCatalogue.of(ledger)
-    names = {}
-    for kbo in set(kbos):
-        try:
-            names[kbo] = pick(catalogue.sender_organization(kbo).names, language) or kbo
-        except ReferenceNotFound:
-            names[kbo] = kbo
-    return names
+    """The name of each sender organisation (its KBO number when the catalogue has none).
+
+    From the cached catalogue names (ebox.api.portal.reference_names): the same
+    statements however many senders a page names.
+    """
+    return names_of_senders(reference_names(ledger), kbos, language)
 
 
-def sender_choices(ledger: Ledger, language: str) -> list[Choice]:
-    catalogue = ReferenceCatalogue.of(ledger)
-    found = catalogue.sender_organizations(1, 100).items
-    choices = [
-        Choice(s.organization_id, pick(s.names, language) or s.organization_id) for s in found
-    ]
+def names_of_senders(
+    catalogue: ReferenceNames, kbos: Iterable[str], language: str
+) -> dict[str, str]:
+    """`sender_names` from names already read (a page reads the catalogue's version once)."""
+    return {kbo: pick(catalogue.senders.get(kbo), language) or kbo for kbo in set(kbos)}
+
+
+def sender_choices(catalogue: ReferenceNames, language: str) -> list[Choice]:
+    """The first `CHOICES` sender organisations (in KBO order), sorted by their name."""
+    senders = list(catalogue.senders.items())[:CHOICES]
+    choices = [Choice(kbo, pick(names, language) or kbo) for kbo, names in senders]
     return sorted(choices, key=lambda c: c.label.casefold())
 
 
-def message_type_choices(ledger: Ledger, language: str) -> list[Choice]:
-    catalogue = ReferenceCatalogue.of(ledger)
-    found = catalogue.message_types(1, 100).items
-    choices = [
-        Choice(t.message_type_id, pick(t.names, language) or t.message_type_id) for t in found
-    ]
+def message_type_choices(catalogue: ReferenceNames, language: str) -> list[Choice]:
+    """The first `CHOICES` message types (in id order), sorted by their name."""
+    types = list(catalogue.message_types.items())[:CHOICES]
+    choices = [Choice(type_id, pick(names, language) or type_id) for type_id, names in types]
     return sorted(choices, key=lambda c: c.label.casefold())

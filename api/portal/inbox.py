@@ -3,7 +3,10 @@
 The listing is the REST API's (`InboxView.messages` with a `MessageFilter`,
 search `q` in the page's language as ``qlang``), read through the same
 `Consultation` (same access rules), and records the consultation as the API's
-listing does. Query parameters:
+listing does (after the answer). A page costs the same statements whatever
+its letters and senders: the API's one listing query, one unread count, and
+the reference names from a cache kept per catalogue version
+(ebox.api.portal.reference_names). Query parameters:
 
 ``folder``      inbox (default: neither archived nor hidden), archived, hidden, all
 ``unread``      1: unread letters only
@@ -21,12 +24,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, BackgroundTasks, Query, Response
 
 from ebox.api.contract import MAX_PAGE_SIZE
 from ebox.api.portal import display
 from ebox.api.portal.i18n import LANGUAGES
 from ebox.api.portal.pages import PortalRefusal, PortalRoute, SignedInPage
+from ebox.api.portal.reference_names import reference_names
 from ebox.domain.limits import LIMITS, checked_identifier, checked_text
 from ebox.projections.inbox_view import InboxMessage, MessageFilter
 
@@ -61,6 +65,7 @@ class LetterLine:
 @router.get("/inbox")
 def inbox(
     page: SignedInPage,
+    later: BackgroundTasks,
     folder: str = "inbox",
     unread: bool = False,
     registered: bool = False,
@@ -89,11 +94,13 @@ def inbox(
         **FOLDERS[folder],  # type: ignore[arg-type]
     )
     found = c.view.messages(c.ebox, filters, number, min(PAGE_SIZE, MAX_PAGE_SIZE))
-    summary = c.view.summary(c.ebox)
-    c.view.record_consultation(c.ebox)
+    unread_count = c.view.unread_count(c.ebox)
+    # After the answer, as the API's listing does: the consultation row is bookkeeping.
+    later.add_task(c.view.record_consultation, c.ebox)
     language = page.language
-    names = display.sender_names(
-        page.ledger, (m.sender_organization_id for m in found.items), language
+    catalogue = reference_names(page.ledger)
+    names = display.names_of_senders(
+        catalogue, (m.sender_organization_id for m in found.items), language
     )
     letters = [
         LetterLine(
@@ -121,7 +128,7 @@ def inbox(
         "inbox.html",
         letters=letters,
         total=found.total_items,
-        unread_count=summary.number_of_unread_messages,
+        unread_count=unread_count,
         mailbox=c.access.mailbox,
         folder=folder,
         folders=list(FOLDERS),
@@ -132,8 +139,8 @@ def inbox(
         q=q or "",
         qlang=search_language,
         languages=LANGUAGES,
-        senders=display.sender_choices(page.ledger, language),
-        message_types=display.message_type_choices(page.ledger, language),
+        senders=display.sender_choices(catalogue, language),
+        message_types=display.message_type_choices(catalogue, language),
         number=number,
         last_page=last_page,
         previous_url=page.url("/inbox", **query, page=number - 1) if number > 1 else None,
