@@ -31,6 +31,7 @@ PACKAGES = {
     "ebox.cli": "cli",
     "ebox.migrations": "migrations",
     "ebox.witness": "witness",
+    "ebox.monitor": "monitor",
 }
 
 SQL = (
@@ -93,6 +94,12 @@ RULES = [
         (*SQL, *HTTP, *CLI, "eventsourcing"),
         only_ebox=("ebox.domain.proofs", "ebox.verifier"),
         why="the offline verifier uses the domain's pure proof modules only",
+    ),
+    Rule(
+        "monitor",
+        (*SQL, *CLI, "eventsourcing"),
+        only_ebox=("ebox.domain.proofs", "ebox.monitor"),
+        why="the monitor follows a remote log by its public tiles: the pure proof modules only",
     ),
     Rule(
         "witness",
