@@ -276,7 +276,7 @@ def test_vkey_prints_the_cosigner_key_of_type_0x04(tmp_path: Path) -> None:
     log = PlayedLog()
     with witness_serving(tmp_path, [log.vkey], name="witness.test/w9") as witness:
         vkey = witness.vkey(tmp_path / "home")
-    name, _, key = vkey.split("+", 2)
+    name, _, key = vkey.split("+", 2)  # base64 may contain "+"
     assert name == "witness.test/w9" and base64.b64decode(key)[0] == 0x04
     assert witness.key.read_text().startswith("PRIVATE+KEY+witness.test/w9+")
 
