@@ -396,3 +396,45 @@ def test_two_replicas_running_at_once_send_each_notification_once(
     ]
     kinds = [e.kind for e in events_of(ledger, message_id) if type(e).__name__ == "Notified"]
     assert sorted(kinds) == ["newDocument", "newDocumentReminder"]
+
+
+def test_a_relay_with_an_untrusted_certificate_is_a_recorded_failure_retried_after_the_backoff(
+    ledger: Ledger, ledger_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SMTPS to a relay whose certificate chains to a CA we were not told to trust: no mail,
+    `NotificationFailed` naming the certificate, no crash; with EBOX_SMTP_CA_FILE corrected, the
+    retry after the backoff delivers it."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.x509 import DNSName
+
+    from tests.unit.test_mail_tls import _ca, _server_context
+
+    ca, other = _ca("relay CA"), _ca("another CA")
+    (tmp_path / "ca.pem").write_bytes(ca[1].public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "other.pem").write_bytes(other[1].public_bytes(serialization.Encoding.PEM))
+    handler, port = Relay(), _free_port()
+    server_tls = _server_context(tmp_path, ca, [DNSName("localhost")])
+    controller = Controller(handler, hostname="127.0.0.1", port=port, ssl_context=server_tls)
+    controller.start()
+    try:
+        monkeypatch.setenv("EBOX_SMTP_URL", f"smtps://localhost:{port}")
+        monkeypatch.setenv("EBOX_SMTP_CA_FILE", str(tmp_path / "other.pem"))
+        monkeypatch.setenv("EBOX_NOTIFY_RETRY_SECONDS", "600")
+        make_world(ledger)
+        with api_client(ledger, ledger_home) as http:
+            message_id = published_letter(http, ledger)
+        now = datetime.now(UTC)
+        outcome = Workers(ledger).run_until_idle(FixedClock(now))
+        assert outcome == ["due work (see lifecycle_due.last_error)"]
+        assert handler.mails == []
+        failed = [
+            e for e in events_of(ledger, message_id) if type(e).__name__ == "NotificationFailed"
+        ]
+        assert [(e.kind, e.attempt) for e in failed] == [("newDocument", 1)]
+        assert failed[0].reason.startswith("relay certificate refused")
+
+        monkeypatch.setenv("EBOX_SMTP_CA_FILE", str(tmp_path / "ca.pem"))
+        run(ledger, now + timedelta(seconds=601))
+        assert len(handler.mails) == 1 and handler.mails[0]["To"] == ADDRESS
+    finally:
+        controller.stop()
