@@ -179,6 +179,8 @@ class Settings(BaseSettings):
     """Days before expiry an unread letter's alert is mailed."""
     notify_retry_seconds: Seconds = _env("EBOX_NOTIFY_RETRY_SECONDS", 300.0)
     """Backoff after a refused mail, doubled on each attempt (at most a day)."""
+    digest_hour: int = _env("EBOX_DIGEST_HOUR", 8, ge=0, le=23)
+    """The Brussels local hour (0-23) at which a mailbox's daily digest is sent."""
     witness_policy: Path | None = _env("EBOX_WITNESS_POLICY")
     """A witness policy file: which witnesses must cosign checkpoints."""
     tsa_url: str | None = _env("EBOX_TSA_URL")

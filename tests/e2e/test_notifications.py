@@ -34,7 +34,7 @@ from ebox.adapters.mail import mailer_from_env
 from ebox.adapters.runtime import Ledger, open_ledger
 from ebox.api.feed import PAGE_KEY
 from ebox.domain.proofs.canonical import parse_rfc3339
-from ebox.projections.notifier import Notifier
+from ebox.projections.notifier import Notifier, next_digest_at
 from ebox.projections.workers import Workers
 from ebox.verifier.etsi_events import ETSI_EVENT_BASE, etsi_event, etsi_event_uri
 from tests.auth_helpers import api_client, auditor_token, bearer, person_token_for, sender_token
@@ -250,13 +250,15 @@ def test_a_daily_digest_tells_the_days_letters_in_one_mail(
     now = datetime.now(UTC)
     run(ledger, now)
     assert relay.mails == []  # not one mail per letter
-    midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), UTC)
-    run(ledger, midnight + timedelta(minutes=1))
+    digest_at = next_digest_at(now)  # 08:00 in Brussels (EBOX_DIGEST_HOUR's default)
+    run(ledger, digest_at - timedelta(minutes=1))
+    assert relay.mails == []
+    run(ledger, digest_at + timedelta(minutes=1))
     assert len(relay.mails) == 1
     digest = relay.mails[0]
     assert digest["Subject"] == "Nieuwe documenten in uw eBox"
     assert "2 nieuwe" in digest.get_content() and "FOD Financiën" in digest.get_content()
-    run(ledger, midnight + timedelta(hours=1))  # a restart: the digest is not sent again
+    run(ledger, digest_at + timedelta(hours=1))  # a restart: the digest is not sent again
     assert len(relay.mails) == 1
     sha = hashlib.sha256(digest.as_bytes()).hexdigest()
     for message_id in ids:
