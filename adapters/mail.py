@@ -4,9 +4,12 @@
 test server), `smtp+starttls://host:587` (upgraded with STARTTLS) or
 `smtps://host:465` (TLS from the first byte). Credentials come from
 EBOX_SMTP_USERNAME and EBOX_SMTP_PASSWORD (or EBOX_SMTP_PASSWORD_FILE), or from
-the URL's user part. Without a URL the embedded default writes each mail as an
-`.eml` file under `$EBOX_HOME/outbox` (0600: it names the person's address), so
-the demo shows what would have been sent.
+the URL's user part. TLS is verified against EBOX_SMTP_CA_FILE (PEM trust anchors;
+unset: the system store) and the relay's host name is checked. Credentials are
+refused over plain `smtp://` except to this machine (localhost, 127.0.0.1, ::1):
+a password is never sent in the clear over a network. Without a URL the
+embedded default writes each mail as an `.eml` file under `$EBOX_HOME/outbox`
+(0600: it names the person's address), so the demo shows what would have been sent.
 
 A mail that the relay refuses raises `MailRefused` with a reason that names no
 address: the notifier records that reason in the ledger (`NotificationFailed`).
@@ -18,7 +21,7 @@ import os
 import smtplib
 import ssl
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -29,10 +32,15 @@ from ebox.domain.ports import Mailer
 SCHEMES = {"smtp": 25, "smtp+starttls": 587, "smtps": 465}
 DEFAULT_FROM = "eBox <noreply@ebox.invalid>"
 SMTP_TIMEOUT = 30.0
+LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
 class BadSmtpUrl(ValueError):
     """EBOX_SMTP_URL is not one of the three forms (the message says which are)."""
+
+
+class CredentialsInTheClear(BadSmtpUrl):
+    """Credentials for a plain `smtp://` relay that is not this machine."""
 
 
 class MailRefused(RuntimeError):
@@ -45,7 +53,26 @@ class SmtpTarget:
     host: str
     port: int
     username: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)  # never in a log line or a repr
+    ca_file: Path | None = None
+
+
+def refuse_credentials_in_the_clear(target: SmtpTarget) -> None:
+    """One line at start rather than a password sent unencrypted to a remote relay."""
+    credentials = bool(target.username or target.password)
+    if target.scheme == "smtp" and credentials and target.host.lower() not in LOOPBACK:
+        raise CredentialsInTheClear(
+            "EBOX_SMTP_URL: credentials (EBOX_SMTP_USERNAME/PASSWORD) are sent only over "
+            "smtp+starttls:// or smtps:// (plain smtp:// only to localhost)"
+        )
+
+
+def tls_context(ca_file: Path | None) -> ssl.SSLContext:
+    """Verifies the relay's certificate and host name: against `ca_file`, else the system."""
+    context = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+    context.check_hostname = True
+    context.verify_mode = ssl.CERT_REQUIRED
+    return context
 
 
 def parse_smtp_url(url: str) -> SmtpTarget:
@@ -84,13 +111,13 @@ class SmtpMailer:
             smtp: smtplib.SMTP
             if t.scheme == "smtps":
                 smtp = smtplib.SMTP_SSL(
-                    t.host, t.port, timeout=self.timeout, context=ssl.create_default_context()
+                    t.host, t.port, timeout=self.timeout, context=tls_context(t.ca_file)
                 )
             else:
                 smtp = smtplib.SMTP(t.host, t.port, timeout=self.timeout)
             with smtp:
                 if t.scheme == "smtp+starttls":
-                    smtp.starttls(context=ssl.create_default_context())
+                    smtp.starttls(context=tls_context(t.ca_file))
                 if t.username:
                     smtp.login(t.username, t.password or "")
                 smtp.send_message(mail)
@@ -99,6 +126,9 @@ class SmtpMailer:
             raise MailRefused(f"recipient refused by the relay (SMTP {', '.join(codes)})") from None
         except smtplib.SMTPResponseException as error:
             raise MailRefused(f"refused by the relay (SMTP {error.smtp_code})") from None
+        except ssl.SSLCertVerificationError as error:
+            reason = error.verify_message or "not trusted"
+            raise MailRefused(f"relay certificate refused ({reason})") from None
         except (smtplib.SMTPException, OSError) as error:
             raise MailRefused(f"relay unavailable ({type(error).__name__})") from None
 
@@ -132,4 +162,7 @@ def mailer_from_env(env: Mapping[str, str] | None = None, home: Path | None = No
     target = parse_smtp_url(url)
     username = env.get("EBOX_SMTP_USERNAME") or target.username
     password = text_from_env("EBOX_SMTP_PASSWORD", env) or target.password
-    return SmtpMailer(SmtpTarget(target.scheme, target.host, target.port, username, password))
+    ca_file = Path(env["EBOX_SMTP_CA_FILE"]) if env.get("EBOX_SMTP_CA_FILE") else None
+    relay = SmtpTarget(target.scheme, target.host, target.port, username, password, ca_file)
+    refuse_credentials_in_the_clear(relay)
+    return SmtpMailer(relay)

@@ -116,6 +116,19 @@ def add_message_type(
     }
 
 
+@router.put(
+    "/senders/{kbo}/messageTypes/{message_type_id}/sensitivity",
+    response_model=s.SensitivityAnswer,
+)
+def set_message_type_sensitivity(
+    kbo: str, message_type_id: str, body: s.Sensitivity, ledger: LedgerDep, _: Admin
+) -> dict[str, Any]:
+    """Mark a message type sensitive (its mails name no subject) or not: idempotent."""
+    kbo = checked_kbo_number(kbo)
+    ledger.app.set_message_type_sensitivity(kbo, message_type_id, body.sensitive)
+    return {"kboNumber": kbo, "messageTypeId": message_type_id, "sensitive": body.sensitive}
+
+
 # --------------------------------------------------------------------------- mailboxes
 
 

@@ -53,6 +53,12 @@ class NewMessageType(AdminRequest):
     registeredMail: bool = False
 
 
+class Sensitivity(AdminRequest):
+    sensitive: bool = Field(
+        strict=True, description="Sensitive: the notification mail never names the subject."
+    )
+
+
 class NewMailbox(AdminRequest):
     eboxType: EboxTypeName
     eboxIdValue: str = Field(max_length=LIMITS.ebox_id_value)
@@ -125,6 +131,12 @@ class MessageTypeAnswer(BaseModel):
     validityUnit: str
     validityAmount: int
     registeredMail: bool
+
+
+class SensitivityAnswer(BaseModel):
+    kboNumber: str
+    messageTypeId: str
+    sensitive: bool
 
 
 class MailboxAnswer(BaseModel):

@@ -20,6 +20,7 @@ shell's values passes the fields it relies on.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -168,6 +169,8 @@ class Settings(BaseSettings):
     """The relay's login (ebox.adapters.mail); overrides a user part of the URL."""
     smtp_password: SecretStr | None = _env("EBOX_SMTP_PASSWORD")
     smtp_password_file: Path | None = _env("EBOX_SMTP_PASSWORD_FILE")
+    smtp_ca_file: Path | None = _env("EBOX_SMTP_CA_FILE")
+    """PEM trust anchors for the relay's TLS certificate; unset: the system store."""
     mail_from: str | None = _env("EBOX_MAIL_FROM")
     """The From of notification mails; unset: eBox <noreply@ebox.invalid>."""
     reminder_days: int = _env("EBOX_REMINDER_DAYS", 15, ge=1)
@@ -176,6 +179,8 @@ class Settings(BaseSettings):
     """Days before expiry an unread letter's alert is mailed."""
     notify_retry_seconds: Seconds = _env("EBOX_NOTIFY_RETRY_SECONDS", 300.0)
     """Backoff after a refused mail, doubled on each attempt (at most a day)."""
+    digest_hour: int = _env("EBOX_DIGEST_HOUR", 8, ge=0, le=23)
+    """The Brussels local hour (0-23) at which a mailbox's daily digest is sent."""
     witness_policy: Path | None = _env("EBOX_WITNESS_POLICY")
     """A C2SP tlog-policy file: the witnesses (with submission URLs) that cosign checkpoints,
     and the quorum a checkpoint needs before it is served (ebox.projections.witnessing)."""
@@ -252,9 +257,22 @@ class Settings(BaseSettings):
             except ValueError as error:
                 raise ValueError(f"EBOX_DATABASE_URL_FILE: {error}") from None
         if self.smtp is not None:
-            from ebox.adapters.mail import parse_smtp_url
+            from ebox.adapters.mail import parse_smtp_url, refuse_credentials_in_the_clear
 
-            parse_smtp_url(self.smtp)
+            relay = parse_smtp_url(self.smtp)
+            has_password = self.smtp_password is not None or self.smtp_password_file is not None
+            if self.smtp_username or has_password:
+                relay = replace(relay, username=self.smtp_username or "set")
+            refuse_credentials_in_the_clear(relay)
+        if self.smtp_ca_file is not None:
+            from ebox.adapters.mail import tls_context
+
+            try:
+                tls_context(self.smtp_ca_file)
+            except (OSError, ValueError):
+                raise ValueError(
+                    "EBOX_SMTP_CA_FILE: not a readable PEM file of certificates"
+                ) from None
         if self.tsa_ca_file is not None:
             from ebox.adapters.tsa import read_anchors
 

@@ -37,6 +37,13 @@ from ebox.cli.opening import DbOption
 sender_app = typer.Typer(help="Sender organisations (KBO number).", no_args_is_help=True)
 sender_key_app = typer.Typer(help="A sender's Ed25519 signing keys.", no_args_is_help=True)
 application_app = typer.Typer(help="A sender's applications.", no_args_is_help=True)
+SensitiveOption = Annotated[
+    bool,
+    typer.Option(
+        "--sensitive/--not-sensitive",
+        help="Sensitive (default): the notification mail never names the letter's subject.",
+    ),
+]
 message_type_app = typer.Typer(help="A sender's message types.", no_args_is_help=True)
 partner_app = typer.Typer(help="Partner apps that mailboxes consent to.", no_args_is_help=True)
 consent_app = typer.Typer(help="A mailbox's consent to a partner app.", no_args_is_help=True)
@@ -178,6 +185,7 @@ def message_type_add(
     registered_mail: Annotated[
         bool, typer.Option("--registered-mail", help="Letters of this type are registered.")
     ] = False,
+    sensitive: SensitiveOption = True,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -188,6 +196,8 @@ def message_type_add(
         unit, amount = ledger.app.register_message_type_for(
             kbo, message_type_id, names, validity, registered_mail
         )
+        if not sensitive:  # registered sensitive (the safe default), then told otherwise
+            ledger.app.set_message_type_sensitivity(kbo, message_type_id, False)
     done(
         as_json,
         f"message type {message_type_id} of sender {kbo} registered ({amount} {unit})",
@@ -197,7 +207,38 @@ def message_type_add(
             "validity_unit": unit,
             "validity_amount": amount,
             "registered_mail": registered_mail,
+            "sensitive": sensitive,
         },
+    )
+
+
+@message_type_app.command("sensitivity")
+def message_type_sensitivity(
+    kbo: KboArg,
+    message_type_id: Annotated[str, typer.Argument(metavar="MESSAGE_TYPE")],
+    sensitive: Annotated[
+        bool | None,
+        typer.Option(
+            "--sensitive/--not-sensitive",
+            help="Sensitive: the notification mail never names the letter's subject.",
+            show_default=False,
+        ),
+    ] = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Mark a message type sensitive (the mail names no subject) or not sensitive."""
+    if sensitive is None:
+        typer.echo("say --sensitive or --not-sensitive", err=True)
+        raise typer.Exit(2)
+    kbo = _kbo(kbo)
+    with ledger_for(db) as ledger:
+        ledger.app.set_message_type_sensitivity(kbo, message_type_id, sensitive)
+    state = "sensitive" if sensitive else "not sensitive"
+    done(
+        as_json,
+        f"message type {message_type_id} of sender {kbo} is {state}",
+        {"kbo_number": kbo, "message_type_id": message_type_id, "sensitive": sensitive},
     )
 
 

@@ -27,9 +27,11 @@ and the outbox overwrites the same `.eml` file.
 
 The daily digest (a mailbox's choice, `Mailbox.DigestSet`): a new letter's
 item is then done as "in digest" and the mailbox's one `digest` item is due at
-the next midnight UTC; it sends one mail for every letter waiting, unread and
-unexpired, and records `Notified` (newDocument) on each, with the digest's
-SHA-256. Reminders and expiry alerts stay one mail per letter.
+the next EBOX_DIGEST_HOUR (8) o'clock in Brussels (`next_digest_at`: local time,
+so it stays 8:00 for the person across the DST changes); it sends one mail
+for every letter waiting, unread and unexpired, and records `Notified`
+(newDocument) on each, with the digest's SHA-256. Reminders and expiry alerts
+stay one mail per letter.
 
 A reader is not told twice: a Read closes pending reminders and alerts (the
 lifecycle scheduler), and the handler checks the letter itself before sending
@@ -47,6 +49,7 @@ from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid5
+from zoneinfo import ZoneInfo
 
 from eventsourcing.persistence import Notification
 from eventsourcing.utils import get_topic
@@ -78,11 +81,30 @@ CHANNEL = "email"
 DEFAULT_REMINDER_DAYS = 15
 DEFAULT_EXPIRY_ALERT_DAYS = 7
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
+DEFAULT_DIGEST_HOUR = 8
+BRUSSELS = ZoneInfo("Europe/Brussels")
 _MAIL_NAMESPACE = UUID("5d1b8f0e-5c4f-4f7e-9a57-2f0c1e6d9b11")
 
 
 def _days(env: Mapping[str, str], name: str, default: int) -> timedelta:
     return timedelta(days=int(env.get(name) or default))
+
+
+def next_digest_at(after: datetime, hour: int = DEFAULT_DIGEST_HOUR) -> datetime:
+    """The first `hour` o'clock in Brussels strictly after `after`, in UTC.
+
+    Local time, not a fixed UTC hour: the person gets the digest at the same
+    hour on their clock in winter and summer. On the spring change an hour that
+    does not exist (02:00 on the last Sunday of March) is the first moment after
+    the gap; on the autumn change an hour that happens twice is its first time.
+    """
+    local = utc(after).astimezone(BRUSSELS)
+    day = local.date()
+    while True:
+        candidate = datetime.combine(day, time(hour), BRUSSELS).astimezone(UTC)
+        if candidate > utc(after):
+            return candidate
+        day += timedelta(days=1)
 
 
 def address_sha256(address: str) -> str:
@@ -150,6 +172,7 @@ class Notifier:
         self.mailer = mailer_from_env(env, home) if mailer is None else mailer
         self.public_url = (env.get("EBOX_PUBLIC_URL") or DEFAULT_PUBLIC_URL).rstrip("/")
         self.sender_address = env.get("EBOX_MAIL_FROM") or DEFAULT_FROM
+        self.digest_hour = int(env.get("EBOX_DIGEST_HOUR") or DEFAULT_DIGEST_HOUR)
 
     def handlers(self) -> dict[str, Handler]:
         return {**{kind: self.handle for kind in EVENT_KINDS}, DIGEST: self.digest}
@@ -188,10 +211,10 @@ class Notifier:
 
     def _to_digest(self, ledger: Ledger, session: Session, item: DueItem) -> None:
         """The mailbox's digest item (one row per mailbox, reused day after day) is due at
-        the next midnight UTC after this letter; a digest already sent is due again."""
+        the next digest hour in Brussels after this letter; a digest already sent is due again."""
         t = lifecycle_due.c
         key = str(uuid5(_MAIL_NAMESPACE, f"digest:{item.mailbox_id}"))
-        due_at = datetime.combine(item.due_at.date() + timedelta(days=1), time(), UTC)
+        due_at = next_digest_at(item.due_at, self.digest_hour)
         where = (t.message_id == key, t.kind == DIGEST)
         row = session.execute(select(t.done_at, t.due_at).where(*where)).first()
         if row is None:

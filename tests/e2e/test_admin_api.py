@@ -114,6 +114,17 @@ def test_an_admin_client_onboards_a_sender_and_a_thousand_people_over_http(
         201,
     )
     assert (kind["validityUnit"], kind["validityAmount"]) == ("YEAR", 2)
+    sensitivity = f"/senders/{SENDER_KBO}/messageTypes/TAX/sensitivity"
+    assert api.ok("PUT", sensitivity, {"sensitive": False}) == {
+        "kboNumber": SENDER_KBO,
+        "messageTypeId": "TAX",
+        "sensitive": False,
+    }
+    assert api.ok("PUT", sensitivity, {"sensitive": True})["sensitive"] is True
+    refused(api.call("PUT", sensitivity, {"sensitive": "no"}), 400)
+    refused(api.call("PUT", sensitivity, {}), 400)
+    unknown_type = f"/senders/{SENDER_KBO}/messageTypes/NOPE/sensitivity"
+    refused(api.call("PUT", unknown_type, {"sensitive": False}), 404, "NOPE")
 
     people = [{"type": "citizen", "id": n, "language": "nl"} for n in nrns(MAILBOXES)]
     bad = [*people[:3], {"type": "citizen", "id": "58102882215"}, *people[3:]]
@@ -188,6 +199,7 @@ def test_every_route_checks_who_asks_and_refuses_as_a_status_message(api: AdminA
         ("POST", "/mailboxes/close"),
         ("POST", "/clients"),
         ("POST", f"/clients/{made['clientId']}/disable"),
+        ("PUT", f"/senders/{SENDER_KBO}/messageTypes/TAX/sensitivity"),
     ]:
         refused(api.call(method, path, body, token=other), 403, "ebox:admin")
 

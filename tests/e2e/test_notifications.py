@@ -34,7 +34,7 @@ from ebox.adapters.mail import mailer_from_env
 from ebox.adapters.runtime import Ledger, open_ledger
 from ebox.api.feed import PAGE_KEY
 from ebox.domain.proofs.canonical import parse_rfc3339
-from ebox.projections.notifier import Notifier
+from ebox.projections.notifier import Notifier, next_digest_at
 from ebox.projections.workers import Workers
 from ebox.verifier.etsi_events import ETSI_EVENT_BASE, etsi_event, etsi_event_uri
 from tests.auth_helpers import api_client, auditor_token, bearer, person_token_for, sender_token
@@ -250,13 +250,15 @@ def test_a_daily_digest_tells_the_days_letters_in_one_mail(
     now = datetime.now(UTC)
     run(ledger, now)
     assert relay.mails == []  # not one mail per letter
-    midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), UTC)
-    run(ledger, midnight + timedelta(minutes=1))
+    digest_at = next_digest_at(now)  # 08:00 in Brussels (EBOX_DIGEST_HOUR's default)
+    run(ledger, digest_at - timedelta(minutes=1))
+    assert relay.mails == []
+    run(ledger, digest_at + timedelta(minutes=1))
     assert len(relay.mails) == 1
     digest = relay.mails[0]
     assert digest["Subject"] == "Nieuwe documenten in uw eBox"
     assert "2 nieuwe" in digest.get_content() and "FOD Financiën" in digest.get_content()
-    run(ledger, midnight + timedelta(hours=1))  # a restart: the digest is not sent again
+    run(ledger, digest_at + timedelta(hours=1))  # a restart: the digest is not sent again
     assert len(relay.mails) == 1
     sha = hashlib.sha256(digest.as_bytes()).hexdigest()
     for message_id in ids:
@@ -396,3 +398,45 @@ def test_two_replicas_running_at_once_send_each_notification_once(
     ]
     kinds = [e.kind for e in events_of(ledger, message_id) if type(e).__name__ == "Notified"]
     assert sorted(kinds) == ["newDocument", "newDocumentReminder"]
+
+
+def test_a_relay_with_an_untrusted_certificate_is_a_recorded_failure_retried_after_the_backoff(
+    ledger: Ledger, ledger_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SMTPS to a relay whose certificate chains to a CA we were not told to trust: no mail,
+    `NotificationFailed` naming the certificate, no crash; with EBOX_SMTP_CA_FILE corrected, the
+    retry after the backoff delivers it."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.x509 import DNSName
+
+    from tests.unit.test_mail_tls import _ca, _server_context
+
+    ca, other = _ca("relay CA"), _ca("another CA")
+    (tmp_path / "ca.pem").write_bytes(ca[1].public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "other.pem").write_bytes(other[1].public_bytes(serialization.Encoding.PEM))
+    handler, port = Relay(), _free_port()
+    server_tls = _server_context(tmp_path, ca, [DNSName("localhost")])
+    controller = Controller(handler, hostname="127.0.0.1", port=port, ssl_context=server_tls)
+    controller.start()
+    try:
+        monkeypatch.setenv("EBOX_SMTP_URL", f"smtps://localhost:{port}")
+        monkeypatch.setenv("EBOX_SMTP_CA_FILE", str(tmp_path / "other.pem"))
+        monkeypatch.setenv("EBOX_NOTIFY_RETRY_SECONDS", "600")
+        make_world(ledger)
+        with api_client(ledger, ledger_home) as http:
+            message_id = published_letter(http, ledger)
+        now = datetime.now(UTC)
+        outcome = Workers(ledger).run_until_idle(FixedClock(now))
+        assert outcome == ["due work (see lifecycle_due.last_error)"]
+        assert handler.mails == []
+        failed = [
+            e for e in events_of(ledger, message_id) if type(e).__name__ == "NotificationFailed"
+        ]
+        assert [(e.kind, e.attempt) for e in failed] == [("newDocument", 1)]
+        assert failed[0].reason.startswith("relay certificate refused")
+
+        monkeypatch.setenv("EBOX_SMTP_CA_FILE", str(tmp_path / "ca.pem"))
+        run(ledger, now + timedelta(seconds=601))
+        assert len(handler.mails) == 1 and handler.mails[0]["To"] == ADDRESS
+    finally:
+        controller.stop()

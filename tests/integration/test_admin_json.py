@@ -56,6 +56,7 @@ def test_each_command_prints_one_object_with_what_it_made(run: Any, tmp_path: Pa
         "validity_unit": "DAY",
         "validity_amount": 90,
         "registered_mail": False,
+        "sensitive": True,
     }
     opened = run("mailbox", "open", "citizen", "58.10.28-822.14")
     assert (opened["id_value"], len(opened["mailbox_id"])) == (NRN, 36)
@@ -72,3 +73,44 @@ def test_each_command_prints_one_object_with_what_it_made(run: Any, tmp_path: Pa
         "client_id": client["client_id"],
         "disabled": True,
     }
+
+
+def test_the_operator_marks_a_message_type_sensitive_or_not(run: Any, tmp_path: Path) -> None:
+    """`--not-sensitive` at `add`, and `sensitivity` later: the sender's message type says so
+    (the notifier then names, or never names, the letter's subject)."""
+    from ebox.adapters.runtime import open_ledger
+
+    run("sender", "add", KBO, "--name-nl", "FOD Financiën")
+    added = run(
+        "message-type", "add", KBO, "INFO", "--validity", "90d", "--name-nl", "I", "--not-sensitive"
+    )
+    assert added["sensitive"] is False
+    run("message-type", "add", KBO, "TAX", "--validity", "1y", "--name-nl", "T")
+
+    def sensitive() -> dict[str, bool]:
+        ledger = open_ledger(f"sqlite:///{tmp_path / 'ledger.sqlite'}", home=tmp_path / "home")
+        try:
+            types = ledger.app.sender(KBO).message_types
+            return {name: bool(dict(t).get("sensitive", True)) for name, t in types.items()}
+        finally:
+            ledger.close()
+
+    assert sensitive() == {"INFO": False, "TAX": True}
+    assert run("message-type", "sensitivity", KBO, "TAX", "--not-sensitive") == {
+        "kbo_number": KBO,
+        "message_type_id": "TAX",
+        "sensitive": False,
+    }
+    assert run("message-type", "sensitivity", KBO, "INFO", "--sensitive")["sensitive"] is True
+    assert sensitive() == {"INFO": True, "TAX": False}
+
+    db = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+    env = {"EBOX_HOME": str(tmp_path / "home")}
+    for args, says in [
+        (["TAX"], "--sensitive or --not-sensitive"),
+        (["NOPE", "--sensitive"], "NOPE"),
+    ]:
+        cmd = ["admin", "message-type", "sensitivity", KBO, *args, "--db", db]
+        refused = CliRunner().invoke(app, cmd, env=env)
+        assert refused.exit_code == 2 and says in refused.output
+        assert "Traceback" not in refused.output

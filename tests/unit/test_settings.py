@@ -86,6 +86,8 @@ FROM_ENVIRONMENT: list[tuple[str, str, str, Any]] = [
     ("EBOX_SMTP_USERNAME", "mailer", "smtp_username", "mailer"),
     ("EBOX_SMTP_PASSWORD", "s3cret", "smtp_password", None),
     ("EBOX_SMTP_PASSWORD_FILE", "URL_FILE", "smtp_password_file", "URL_FILE"),
+    ("EBOX_SMTP_CA_FILE", "CA_FILE", "smtp_ca_file", "CA_FILE"),
+    ("EBOX_DIGEST_HOUR", "7", "digest_hour", 7),
     ("EBOX_MAIL_FROM", "eBox <mail@ebox.example>", "mail_from", "eBox <mail@ebox.example>"),
     ("EBOX_REMINDER_DAYS", "10", "reminder_days", 10),
     ("EBOX_EXPIRY_ALERT_DAYS", "3", "expiry_alert_days", 3),
