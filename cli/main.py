@@ -23,7 +23,7 @@ app.add_typer(ledger_app, name="ledger")
 
 err = Console(stderr=True)
 
-OFFLINE_COMMANDS = frozenset({"verify", "sign", "monitor"})  # need no setting: files and a key
+OFFLINE_COMMANDS = frozenset({"verify", "sign", "monitor", "witness"})  # need no setting: files and a key
 
 
 @app.callback()
