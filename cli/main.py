@@ -23,7 +23,9 @@ app.add_typer(ledger_app, name="ledger")
 
 err = Console(stderr=True)
 
-OFFLINE_COMMANDS = frozenset({"verify", "sign", "monitor", "witness"})  # need no setting: files and a key
+OFFLINE_COMMANDS = frozenset(
+    {"verify", "sign", "monitor", "witness"}
+)  # need no setting: files and a key
 
 
 @app.callback()
@@ -400,8 +402,8 @@ from ebox.cli.access_commands import admin_app, token_app  # noqa: E402
 from ebox.cli.admin_commands import sender_app as _onboarding  # noqa: E402, F401  (registers)
 from ebox.cli.evidence_commands import register as _register_evidence  # noqa: E402
 from ebox.cli.key_commands import register as _register_key_commands  # noqa: E402
-from ebox.cli.sign_command import register as _register_sign  # noqa: E402
 from ebox.cli.monitor_commands import register as _register_monitor  # noqa: E402
+from ebox.cli.sign_command import register as _register_sign  # noqa: E402
 from ebox.cli.tiles_commands import register as _register_tiles  # noqa: E402
 from ebox.cli.witness_commands import witness_app  # noqa: E402
 
