@@ -11,11 +11,14 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ebox.cli.opening import fail
+
+if TYPE_CHECKING:
+    from ebox.monitor.monitor import Monitor
 
 
 def monitor(
@@ -49,7 +52,7 @@ def monitor(
     from ebox.domain.proofs.errors import ProofError
     from ebox.domain.proofs.policy import Policy
     from ebox.monitor.audit_events import AuditEvents
-    from ebox.monitor.monitor import Monitor, MonitorAlarm
+    from ebox.monitor.monitor import Monitor
     from ebox.monitor.tiles_reader import FetchError, TileFetcher
 
     if not prefix.startswith(("http://", "https://")):
@@ -67,21 +70,36 @@ def monitor(
         fail(f"cannot read {error.filename}: {error.strerror}")
     except (ProofError, FetchError) as error:
         fail(str(error))
-    while True:
-        try:
-            print(watcher.step().line(), flush=True)
-        except MonitorAlarm as alarm:
-            print(f"ebox monitor: {alarm}", file=sys.stderr)
-            raise typer.Exit(alarm.exit_code) from None
-        except (FetchError, ProofError) as error:
-            print(f"ebox monitor: {error}", file=sys.stderr)
-            raise typer.Exit(2) from None
-        if not follow:
-            return
-        try:
+    try:
+        while True:
+            _check(watcher, follow)
+            if not follow:
+                return
             time.sleep(interval)
-        except KeyboardInterrupt:
-            return
+    except KeyboardInterrupt:  # Ctrl-C while following: a normal end, the state is intact
+        return
+
+
+def _check(watcher: Monitor, following: bool) -> None:
+    """One step, printed; an alarm is one line and its exit code.
+
+    A log that cannot be read is exit 2 for a single check; a following monitor
+    says so in one line and tries again at the next interval (a network blip is
+    no reason to stop watching), leaving the state as it was.
+    """
+    from ebox.domain.proofs.errors import ProofError
+    from ebox.monitor.monitor import MonitorAlarm
+    from ebox.monitor.tiles_reader import FetchError
+
+    try:
+        print(watcher.step().line(), flush=True)
+    except MonitorAlarm as alarm:
+        print(f"ebox monitor: {alarm}", file=sys.stderr)
+        raise typer.Exit(alarm.exit_code) from None
+    except (FetchError, ProofError) as error:
+        print(f"ebox monitor: {error}", file=sys.stderr, flush=True)
+        if not following:
+            raise typer.Exit(2) from None
 
 
 def register(app: typer.Typer) -> None:

@@ -13,6 +13,7 @@ import functools
 import hashlib
 import http.server
 import json
+import signal
 import subprocess
 import sys
 import threading
@@ -33,10 +34,9 @@ from ebox.domain.proofs.tiles import (
     tile_content,
     tiles_for_size,
 )
-from ebox.projections.delivery import DeliveryWorker
-from ebox.projections.sealer import Sealer
 from tests.auth_helpers import register_test_client, served_token
-from tests.builders import CITIZEN, make_world
+from tests.builders import CITIZEN
+from tests.integration.tiles_log import sealed_letters
 from tests.served import served
 
 LOG = NoteSigner("ledger.example/tlog", bytes(range(32)))
@@ -260,15 +260,7 @@ def test_our_served_ledger_is_followed_and_its_events_recomputed(
     ledger: Ledger, database_url: str, ledger_home: Path, tmp_path: Path
 ) -> None:
     """A real ledger: letters published, read and sealed; the audit scope recomputes events."""
-    world = make_world(ledger)
-    outcomes = ledger.app.publish_many([world.letter(idempotency_key=f"m{i}") for i in range(4)])
-    DeliveryWorker(ledger).run_until_idle()
-    ledger.app.open_document(
-        str(outcomes[0].message_id), "letter.pdf", reader=CITIZEN.address, channel="portal"
-    )
-    sealer = Sealer(ledger, checkpoint_every=5, checkpoint_seconds=3600)
-    sealer.run_until_idle()
-    sealer.checkpoint_now()
+    outcomes, sealer = sealed_letters(ledger, letters=4, every=5)
     vkey = ledger.secrets.ledger_signer().vkey
     auditor = register_test_client(ledger, "auditor", "court-of-audit")
     state = tmp_path / "state.json"
@@ -292,3 +284,63 @@ def test_our_served_ledger_is_followed_and_its_events_recomputed(
         again = monitor(prefix, vkey, state, "--entries", "--token-file", str(token_file))
         assert again.returncode == 0, again.stderr
         assert again.stdout.startswith(f"size {size} -> ")
+
+
+def test_following_sees_growth_and_stops_at_the_first_fork(
+    mirror: tuple[Path, str], tmp_path: Path
+) -> None:
+    root, prefix = mirror
+    state = tmp_path / "state.json"
+    leaves = entries(700)
+    publish(root, leaves[:200])
+    command = [sys.executable, "-m", "ebox.cli.main", "monitor", prefix, "--vkey", LOG.vkey]
+    following = subprocess.Popen(
+        [*command, "--state", str(state), "--follow", "--interval", "0.2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert following.stdout is not None
+    assert following.stdout.readline().startswith("first checkpoint 200")
+    publish(root, leaves[:700])
+    while not (line := following.stdout.readline()).startswith("size 200 -> 700"):
+        assert line, following.stderr.read() if following.stderr else ""
+    publish(root, entries(700, salt="forked "))
+    # Files are replaced while it reads: a missing one is said and retried; the other
+    # history is a fork, or (read half before, half after the swap) an inconsistent one.
+    code = following.wait(timeout=120)
+    assert following.stderr is not None
+    said = following.stderr.read()
+    assert code in (3, 6), said
+    if code == 3:
+        assert "FORK: two checkpoints of size 700" in said
+
+
+def test_ctrl_c_ends_following_cleanly(mirror: tuple[Path, str], tmp_path: Path) -> None:
+    root, prefix = mirror
+    publish(root, entries(5))
+    following = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ebox.cli.main",
+            "monitor",
+            prefix,
+            "--vkey",
+            LOG.vkey,
+            "--state",
+            str(tmp_path / "s"),
+            "--follow",
+            "--interval",
+            "0.2",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert following.stdout is not None
+    assert following.stdout.readline().startswith("first checkpoint 5")
+    following.send_signal(signal.SIGINT)
+    assert following.wait(timeout=60) == 0
+    assert following.stderr is not None
+    assert "Traceback" not in following.stderr.read()

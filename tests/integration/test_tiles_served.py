@@ -20,10 +20,7 @@ import pytest
 
 from ebox.adapters.runtime import Ledger
 from ebox.adapters.transparency import TransparencyLog
-from ebox.projections.delivery import DeliveryWorker
-from ebox.projections.sealer import Sealer
-from tests.builders import CITIZEN, make_world
-from tests.integration.tiles_log import LogBuilder, entry
+from tests.integration.tiles_log import LogBuilder, entry, sealed_letters
 from tests.served import Server, served
 from tests.tlog_client import (
     NotFound,
@@ -102,15 +99,7 @@ def test_a_log_sealed_by_the_sealer_is_read_back_from_its_tiles(
 ) -> None:
     """Letters published, delivered and read through the application, sealed by the sealer:
     the entries are the events' `event_hash`es and every checkpoint rebuilds from tiles."""
-    world = make_world(ledger)
-    outcomes = ledger.app.publish_many([world.letter(idempotency_key=f"k{i}") for i in range(5)])
-    DeliveryWorker(ledger).run_until_idle()
-    ledger.app.open_document(
-        str(outcomes[0].message_id), "letter.pdf", reader=CITIZEN.address, channel="portal"
-    )
-    sealer = Sealer(ledger, checkpoint_every=4, checkpoint_seconds=3600)
-    sealer.run_until_idle()
-    sealer.checkpoint_now()
+    sealed_letters(ledger, letters=5, every=4)
     log = TransparencyLog(ledger)
     size, _ = log.checkpoint()
     hashes = [bytes.fromhex(row["event_hash"]) for row in log.entries()]

@@ -17,6 +17,9 @@ from ebox.adapters.runtime import Ledger
 from ebox.adapters.tables import checkpoints, ledger_leaves, merkle_nodes
 from ebox.domain.proofs.checkpoint import Checkpoint, sign_checkpoint
 from ebox.domain.proofs.merkle import Frontier, leaf_hash
+from ebox.projections.delivery import DeliveryWorker
+from ebox.projections.sealer import Sealer
+from tests.builders import CITIZEN, make_world
 
 
 def entry(n: int) -> bytes:
@@ -77,3 +80,19 @@ class LogBuilder:
             )
         self.notes[size] = note
         return note
+
+
+def sealed_letters(ledger: Ledger, letters: int, every: int) -> tuple[list[Any], Sealer]:
+    """Real events: `letters` letters published, delivered, the first one read, all sealed
+    (a checkpoint every `every` leaves and one at the end); the sealer, to seal more later."""
+    world = make_world(ledger)
+    batch = [world.letter(idempotency_key=f"letter-{i}") for i in range(letters)]
+    outcomes = list(ledger.app.publish_many(batch))
+    DeliveryWorker(ledger).run_until_idle()
+    ledger.app.open_document(
+        str(outcomes[0].message_id), "letter.pdf", reader=CITIZEN.address, channel="portal"
+    )
+    sealer = Sealer(ledger, checkpoint_every=every, checkpoint_seconds=3600)
+    sealer.run_until_idle()
+    sealer.checkpoint_now()
+    return outcomes, sealer
