@@ -1,4 +1,4 @@
-"""`ebox evidence`, `ebox verify`, `ebox audit`, and the exports an offline audit needs.
+"""`ebox evidence`, `ebox verify` (and `ebox audit`, in ebox.cli.audit_command), and the exports an offline audit needs.
 
 - `ebox evidence MESSAGE_ID -o FILE [--pdf FILE] [--disclose]` builds one
   message's evidence bundle from the database and checks it before writing it.
@@ -66,9 +66,6 @@ def register(app: typer.Typer) -> None:
     """Add the evidence commands to the `ebox` application (and two to its `ledger` group)."""
     app.command("evidence")(evidence)
     app.command("verify")(verify)
-    from ebox.cli.audit_command import audit
-
-    app.command("audit")(audit)
     for group in app.registered_groups:
         if group.name == "ledger" and group.typer_instance is not None:
             group.typer_instance.command("checkpoints")(ledger_checkpoints)

@@ -400,6 +400,7 @@ def projections_rebuild(name: str, db: DbOption = None) -> None:
 
 from ebox.cli.access_commands import admin_app, token_app  # noqa: E402
 from ebox.cli.admin_commands import sender_app as _onboarding  # noqa: E402, F401  (registers)
+from ebox.cli.audit_command import audit as _audit  # noqa: E402
 from ebox.cli.evidence_commands import register as _register_evidence  # noqa: E402
 from ebox.cli.key_commands import register as _register_key_commands  # noqa: E402
 from ebox.cli.monitor_commands import register as _register_monitor  # noqa: E402
@@ -411,6 +412,7 @@ app.add_typer(token_app, name="token")
 app.add_typer(admin_app, name="admin")
 app.add_typer(witness_app, name="witness")
 _register_evidence(app)
+app.command("audit")(_audit)
 _register_sign(app)
 _register_key_commands(admin_app)
 _register_tiles(ledger_app)
