@@ -1,4 +1,4 @@
-"""`ebox evidence`, `ebox verify` (and `ebox audit`, in ebox.cli.audit_command), and the exports an offline audit needs.
+"""`ebox evidence`, `ebox verify` (`ebox audit` is in ebox.cli.audit_command), and exports.
 
 - `ebox evidence MESSAGE_ID -o FILE [--pdf FILE] [--disclose]` builds one
   message's evidence bundle from the database and checks it before writing it.
